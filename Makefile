@@ -1,0 +1,108 @@
+# nndl - build, test and run.  See README.md.
+#
+#   make            build build/nndl and build/libnndl.a
+#   make run        fetch MNIST if needed and train the chapter-1 network
+#   make test       build and run the test suite
+#   make sanitize   the test suite built with AddressSanitizer and UBSan
+#   make install PREFIX=/usr/local
+
+PREFIX  ?= /usr/local
+BUILD   ?= build
+CC      ?= cc
+WERROR  ?= -Werror
+OPT     ?= -O3 -march=native
+SANITIZE ?=
+
+PKGS    := zlib libcurl libcrypto
+DEPS_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+DEPS_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lz -lcurl -lcrypto)
+
+CFLAGS  ?=
+CFLAGS  += -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wshadow \
+           -Wstrict-prototypes -Wmissing-prototypes $(WERROR) $(OPT) -g \
+           -fopenmp -Iinclude -Isrc $(DEPS_CFLAGS) $(SANITIZE)
+LDLIBS  += $(DEPS_LIBS) -lm
+LDFLAGS += -fopenmp $(SANITIZE)
+
+# The numeric core is compiled twice: in float for training and inference,
+# and in double for the gradient check (see src/net/real.h).
+REAL_SRC := src/kernels/matmul.c src/net/activation.c src/net/cost.c \
+            src/net/dense.c src/net/backprop.c
+LIB_SRC  := $(filter-out $(REAL_SRC), $(wildcard src/*/*.c))
+CLI_SRC  := $(wildcard cli/*.c)
+TEST_SRC := $(wildcard tests/*.c)
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) \
+            $(REAL_SRC:%.c=$(BUILD)/obj/f32/%.o) \
+            $(REAL_SRC:%.c=$(BUILD)/obj/f64/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
+
+LIB  := $(BUILD)/libnndl.a
+CLI  := $(BUILD)/nndl
+TESTS := $(BUILD)/nndl-tests
+
+.PHONY: all deps data run test sanitize install clean
+all: deps
+	@$(MAKE) --no-print-directory $(CLI) $(LIB) $(TESTS)
+
+# Installs missing Debian packages (compiler, -dev libraries) when possible.
+deps:
+	@scripts/ensure-deps.sh
+
+# Finds MNIST ($$NNDL_DATA/mnist or ./data/mnist) or downloads it.
+data: all
+	@$(CLI) data
+
+run: data
+	$(CLI) train --sizes 784,30,10 --epochs 30 --batch 10 --eta 3.0
+
+test: data
+	$(TESTS)
+
+sanitize: deps
+	@$(MAKE) --no-print-directory BUILD=build-sanitize OPT="-O1" \
+	    SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	    build-sanitize/nndl build-sanitize/nndl-tests
+	@$(CLI) data >/dev/null 2>&1 || build-sanitize/nndl data
+	ASAN_OPTIONS=detect_leaks=1 build-sanitize/nndl-tests
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(CLI): $(CLI_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
+
+$(TESTS): $(TEST_OBJ) $(LIB) $(CLI)
+	$(CC) $(LDFLAGS) -o $@ $(TEST_OBJ) $(LIB) $(LDLIBS)
+
+$(BUILD)/obj/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DNNDL_CLI_PATH='"$(abspath $(CLI))"' -MMD -MP -c -o $@ $<
+
+$(BUILD)/obj/f32/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/obj/f64/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DNNDL_REAL_DOUBLE -MMD -MP -c -o $@ $<
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	    $(DESTDIR)$(PREFIX)/include
+	install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/nndl
+	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libnndl.a
+	install -m 644 include/nndl.h $(DESTDIR)$(PREFIX)/include/nndl.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/^#define NNDL_VERSION "\(.*\)"/\1/p' include/nndl.h)|' \
+	    nndl.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/nndl.pc
+
+clean:
+	rm -rf build build-sanitize
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,25 @@
+/* Every allocation of the library goes through these, so that sizes are
+ * overflow-checked in one place and a test build can make the N-th
+ * allocation fail. */
+#ifndef NNDL_COMMON_ALLOC_H
+#define NNDL_COMMON_ALLOC_H
+
+#include <stddef.h>
+
+/* malloc(count * size), or NULL if the product overflows or memory is out. */
+void *alloc_array(size_t count, size_t size);
+/* calloc(count, size), zeroed, with the same checks. */
+void *alloc_zeroed(size_t count, size_t size);
+/* realloc(p, count * size) with the same checks; p is kept on failure. */
+void *alloc_resize(void *p, size_t count, size_t size);
+void alloc_free(void *p);
+
+/* 1 if a * b overflows size_t; otherwise writes the product to *out. */
+static inline int size_mul_overflows(size_t a, size_t b, size_t *out)
+{
+    if (b != 0 && a > (size_t)-1 / b) return 1;
+    *out = a * b;
+    return 0;
+}
+
+#endif

@@ -1,0 +1,77 @@
+#include "net/backprop.h"
+
+#include <assert.h>
+#include <string.h>
+
+#include "common/alloc.h"
+#include "common/error.h"
+#include "net/activation.h"
+#include "net/cost.h"
+#include "net/layer.h"
+
+nndl_status RNAME(batch_buffers_init)(batch_buffers *b, const nndl_net *net,
+                                      int capacity, nndl_error *err)
+{
+    size_t per_example = net->sizes[0];
+    for (int l = 1; l < net->n_sizes; l++) per_example += 2 * (size_t)net->sizes[l];
+    real *block = alloc_array((size_t)capacity, per_example * sizeof(real));
+    if (!block)
+        return error_set(err, NNDL_ERR_NOMEM,
+                         "out of memory for the activations of %d examples", capacity);
+    memset(b, 0, sizeof *b);
+    b->capacity = capacity;
+    b->block = block;
+    real *p = block;
+    b->a[0] = p;
+    p += (size_t)capacity * net->sizes[0];
+    for (int l = 1; l < net->n_sizes; l++) {
+        size_t n = (size_t)capacity * net->sizes[l];
+        b->a[l] = p;
+        b->delta[l] = p + n;
+        p += 2 * n;
+    }
+    assert(p == block + (size_t)capacity * per_example);
+    return NNDL_OK;
+}
+
+void RNAME(batch_buffers_free)(batch_buffers *b)
+{
+    alloc_free(b->block);
+    memset(b, 0, sizeof *b);
+}
+
+void RNAME(feedforward_batch)(const nndl_net *net, const real *params,
+                              batch_buffers *b, int batch, int threads)
+{
+    assert(batch <= b->capacity);
+    for (int l = 0; l < net->n_layers; l++) {
+        const layer *ly = &net->layers[l];
+        /* a^{l+1} = sigma(w^{l+1} a^l + b^{l+1}): eq. 25 */
+        RNAME(layer_table)[ly->kind].forward(ly, params, b->a[l], b->a[l + 1],
+                                             batch, threads);
+    }
+}
+
+void RNAME(backprop_batch)(const nndl_net *net, const real *params,
+                           batch_buffers *b, const uint8_t *labels, int batch,
+                           real *grad, int threads)
+{
+    int L = net->n_layers;
+    RNAME(feedforward_batch)(net, params, b, batch, threads);
+
+    /* BP1: delta^L = grad_a C (.) sigma'(z^L) */
+    RNAME(cost_output_delta)(net->cost, net->layers[L - 1].act, b->delta[L], b->a[L],
+                             labels, batch, net->sizes[L]);
+
+    for (int l = L; l >= 1; l--) {
+        const layer *ly = &net->layers[l - 1];
+        const layer_ops *ops = &RNAME(layer_table)[ly->kind];
+        /* BP3, BP4: dC/db^l = delta^l, dC/dw^l = delta^l (a^{l-1})^T */
+        ops->backward_params(ly, grad, b->delta[l], b->a[l - 1], batch, threads);
+        if (l == 1) break; /* the input layer has no error to compute */
+        /* BP2: delta^{l-1} = ((w^l)^T delta^l) (.) sigma'(z^{l-1}) */
+        ops->backward_input(ly, params, b->delta[l], b->delta[l - 1], batch, threads);
+        RNAME(activation_backward)(net->layers[l - 2].act, b->delta[l - 1], b->a[l - 1],
+                                   (size_t)batch * net->sizes[l - 1]);
+    }
+}

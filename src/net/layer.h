@@ -1,0 +1,27 @@
+/* What every kind of layer provides to the training loop.
+ *
+ * The loop in backprop.c sees only this table, indexed by layer_kind: a
+ * convolutional layer joins by adding a kind, a file and a row here. */
+#ifndef NNDL_NET_LAYER_H
+#define NNDL_NET_LAYER_H
+
+#include "net/network.h"
+#include "net/real.h"
+
+typedef struct layer_ops {
+    /* out = act(weighted input): eq. 25 for a dense layer.
+     * in (B, n_in), out (B, n_out). */
+    void (*forward)(const layer *l, const real *params, const real *in,
+                    real *out, int batch, int threads);
+    /* Accumulates dC/dw and dC/db, summed over the batch, into grad (same
+     * layout as params): BP3 and BP4. delta = dC/dz (B, n_out). */
+    void (*backward_params)(const layer *l, real *grad, const real *delta,
+                            const real *in, int batch, int threads);
+    /* d_in = dC/da of the layer below: the (w^T delta) part of BP2. */
+    void (*backward_input)(const layer *l, const real *params, const real *delta,
+                           real *d_in, int batch, int threads);
+} layer_ops;
+
+extern const layer_ops RNAME(layer_table)[];
+
+#endif

@@ -1,0 +1,75 @@
+/* The network object: layer list, parameter layout and scratch space.
+ *
+ * All weights and biases live in one float buffer (`params`), and a layer
+ * only knows the offsets of its tensors in it. A gradient buffer of the same
+ * layout therefore makes the update (eq. 20, 21), saving, loading and the
+ * gradient check each a single loop over n_params floats. */
+#ifndef NNDL_NET_NETWORK_H
+#define NNDL_NET_NETWORK_H
+
+#include <stddef.h>
+
+#include "common/rng.h"
+#include "nndl.h"
+
+/* Kinds of layer. The value is stable: model files may store it. */
+typedef enum layer_kind {
+    LAYER_DENSE = 0 /* fully connected: a = act(w a_in + b), eq. 25 */
+} layer_kind;
+
+typedef struct layer {
+    layer_kind kind;
+    nndl_activation act;
+    int n_in, n_out;  /* neurons feeding in, neurons of this layer */
+    size_t weights;   /* offset of w (n_out x n_in, row j = neuron j) */
+    size_t biases;    /* offset of b (n_out) */
+    size_t n_params;  /* weights and biases of this layer */
+} layer;
+
+/* One entry per tensor of the parameter buffer. Regularization will decay
+ * weights but not biases (chapter 3); `decay` keeps that rule with the data. */
+typedef struct param_tensor {
+    char name[16]; /* "w1", "b1", ... numbered by layer as in the book */
+    size_t offset, count;
+    int decay;
+} param_tensor;
+
+struct batch_buffers_f32; /* net/backprop.h */
+
+struct nndl_net {
+    int n_sizes;
+    int sizes[NNDL_MAX_LAYERS];
+    nndl_cost cost;
+    nndl_activation act;
+    uint64_t seed;
+
+    int n_layers; /* n_sizes - 1: the input layer has no parameters */
+    layer layers[NNDL_MAX_LAYERS - 1];
+    int n_tensors;
+    param_tensor tensors[2 * (NNDL_MAX_LAYERS - 1)];
+
+    size_t n_params;
+    float *params;
+
+    int threads; /* 0: all cores */
+    /* Activations for inference (feedforward, evaluate), grown on demand. */
+    struct batch_buffers_f32 *scratch;
+};
+
+/* Checks a spec: sizes count, each size, parameter total, enum values. */
+nndl_status net_spec_check(const nndl_net_spec *spec, nndl_error *err);
+
+/* A network of `spec` with all parameters zero: the layout without the
+ * random initialization, for loading a model file into. */
+nndl_net *net_create_zeroed(const nndl_net_spec *spec, nndl_error *err);
+
+/* The OpenMP thread count to use for `net` (resolves 0 to all cores). */
+int net_threads(const nndl_net *net);
+
+/* Inference scratch with room for at least `batch` examples. */
+struct batch_buffers_f32 *net_scratch(nndl_net *net, int batch, nndl_error *err);
+
+/* Index of the largest of n values; the first one on ties. */
+int argmax_f32(const float *values, int n);
+
+#endif

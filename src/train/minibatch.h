@@ -1,0 +1,21 @@
+/* Turning stored images into the input matrix of a batch. */
+#ifndef NNDL_TRAIN_MINIBATCH_H
+#define NNDL_TRAIN_MINIBATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nndl.h"
+
+/* Writes images order[first .. first+n) of ds (or first .. first+n when
+ * order is NULL) as rows of x, pixels scaled from 0..255 to [0,1], and
+ * their labels to `labels`. x is (n, rows*cols). */
+void gather_batch(float *x, uint8_t *labels, const nndl_dataset *ds,
+                  const uint32_t *order, size_t first, int n);
+
+/* NNDL_ERR_ARG unless the network fits the data: input layer of rows*cols
+ * neurons and an output neuron for every label. `what` names the data. */
+nndl_status check_net_fits_data(const nndl_net *net, const nndl_dataset *ds,
+                                const char *what, nndl_error *err);
+
+#endif

@@ -1,0 +1,51 @@
+/* A small test framework: TEST(name) defines a test that registers itself;
+ * CHECK(cond) records a failure and goes on; REQUIRE(cond) records a failure
+ * and ends the test. The runner (run_tests.c) ends with "N passed, N failed"
+ * and exits non-zero when any test failed. */
+#ifndef NNDL_TESTS_CHECK_H
+#define NNDL_TESTS_CHECK_H
+
+#include <math.h>
+#include <stdio.h>
+
+typedef void (*test_fn)(void);
+void test_register(const char *name, const char *file, test_fn fn);
+void test_fail(const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int test_failed_now(void);
+
+#define TEST(name)                                                          \
+    static void test_##name(void);                                          \
+    __attribute__((constructor)) static void register_##name(void)          \
+    {                                                                       \
+        test_register(#name, __FILE__, test_##name);                        \
+    }                                                                       \
+    static void test_##name(void)
+
+#define CHECK(cond)                                                         \
+    do {                                                                    \
+        if (!(cond)) test_fail(__FILE__, __LINE__, "CHECK(%s)", #cond);     \
+    } while (0)
+
+#define REQUIRE(cond)                                                       \
+    do {                                                                    \
+        if (!(cond)) {                                                      \
+            test_fail(__FILE__, __LINE__, "REQUIRE(%s)", #cond);            \
+            return;                                                         \
+        }                                                                   \
+    } while (0)
+
+#define CHECK_NEAR(a, b, tol)                                               \
+    do {                                                                    \
+        double a_ = (a), b_ = (b);                                          \
+        if (!(fabs(a_ - b_) <= (tol)))                                      \
+            test_fail(__FILE__, __LINE__, "%s = %.9g, %s = %.9g, tolerance %g", \
+                      #a, a_, #b, b_, (double)(tol));                       \
+    } while (0)
+
+/* A scratch directory for this run, removed at exit. */
+const char *test_tmpdir(void);
+/* Directory holding MNIST, or NULL after recording a failure. */
+const char *test_mnist_dir(void);
+
+#endif

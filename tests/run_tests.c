@@ -1,0 +1,111 @@
+/* Test runner: runs every registered test, or those whose name contains one
+ * of the command-line arguments. */
+#define _GNU_SOURCE
+#include "check.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "nndl.h"
+
+enum { MAX_TESTS = 512 };
+static struct {
+    const char *name, *file;
+    test_fn fn;
+} tests[MAX_TESTS];
+static int n_tests;
+static int current_failed;
+
+void test_register(const char *name, const char *file, test_fn fn)
+{
+    if (n_tests == MAX_TESTS) {
+        fprintf(stderr, "too many tests: raise MAX_TESTS\n");
+        exit(2);
+    }
+    tests[n_tests].name = name;
+    tests[n_tests].file = file;
+    tests[n_tests].fn = fn;
+    n_tests++;
+}
+
+void test_fail(const char *file, int line, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "    %s:%d: ", file, line);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    current_failed = 1;
+}
+
+int test_failed_now(void) { return current_failed; }
+
+static char tmpdir[256];
+
+static void remove_tmpdir(void)
+{
+    if (!tmpdir[0]) return;
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+}
+
+const char *test_tmpdir(void)
+{
+    if (!tmpdir[0]) {
+        snprintf(tmpdir, sizeof tmpdir, "/tmp/nndl-tests-XXXXXX");
+        if (!mkdtemp(tmpdir)) {
+            perror("mkdtemp");
+            exit(2);
+        }
+        atexit(remove_tmpdir);
+    }
+    return tmpdir;
+}
+
+const char *test_mnist_dir(void)
+{
+    static char dir[4096];
+    nndl_error err;
+    if (dir[0]) return dir;
+    if (nndl_mnist_find(dir, sizeof dir, &err) != NNDL_OK) {
+        dir[0] = 0;
+        test_fail(__FILE__, __LINE__, "%s (run `build/nndl data`)", err.message);
+        return NULL;
+    }
+    return dir;
+}
+
+static int selected(const char *name, int argc, char **argv)
+{
+    if (argc < 2) return 1;
+    for (int i = 1; i < argc; i++)
+        if (strstr(name, argv[i])) return 1;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    int passed = 0, failed = 0;
+    for (int i = 0; i < n_tests; i++) {
+        if (!selected(tests[i].name, argc, argv)) continue;
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        current_failed = 0;
+        tests[i].fn();
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double s = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9;
+        printf("%s %-44s %7.2fs  (%s)\n", current_failed ? "FAIL" : "ok  ",
+               tests[i].name, s, tests[i].file);
+        fflush(stdout);
+        if (current_failed)
+            failed++;
+        else
+            passed++;
+    }
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,705 @@
+/* Model files (src/model/model_file.c, docs/MODEL_FORMAT.md): round trips,
+ * the byte layout the document promises, and rejection of damaged,
+ * truncated, hostile and foreign files; atomic saving. */
+#include <dirent.h>
+#include <errno.h>
+#include <float.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "check.h"
+#include "common/byteio.h"
+#include "net/network.h" /* the seed has no public accessor */
+#include "nndl.h"
+
+/* ---- Helpers ------------------------------------------------------------ */
+
+/* A directory of our own, so that scanning it for temporary files sees only
+ * what these tests made. */
+static const char *model_dir(void)
+{
+    static char dir[512];
+    if (!dir[0]) {
+        snprintf(dir, sizeof dir, "%s/model-file", test_tmpdir());
+        if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+            perror(dir);
+            exit(2);
+        }
+    }
+    return dir;
+}
+
+static const char *path_in(char *buf, size_t cap, const char *dir, const char *name)
+{
+    snprintf(buf, cap, "%s/%s", dir, name);
+    return buf;
+}
+
+/* The whole file, or NULL; *len receives its length. */
+static uint8_t *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t cap = 1 << 16, n = 0;
+    uint8_t *buf = malloc(cap);
+    for (size_t got; buf && (got = fread(buf + n, 1, cap - n, f)) > 0;) {
+        n += got;
+        if (n == cap) {
+            uint8_t *bigger = realloc(buf, cap *= 2);
+            if (!bigger) free(buf);
+            buf = bigger;
+        }
+    }
+    fclose(f);
+    *len = n;
+    return buf;
+}
+
+static int spit(const char *path, const uint8_t *bytes, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    size_t put = len ? fwrite(bytes, 1, len, f) : 0;
+    return (fclose(f) == 0 && put == len) ? 0 : -1;
+}
+
+/* Stores the CRC-32 of everything before the last four bytes in them, as a
+ * writer of a well-formed (if odd) file would. */
+static void fix_crc(uint8_t *bytes, size_t len)
+{
+    uLong crc = crc32(0L, Z_NULL, 0);
+    crc = crc32(crc, bytes, (uInt)(len - 4));
+    write_u32_le(bytes + len - 4, (uint32_t)crc);
+}
+
+static nndl_net *make_net(int n, const int *sizes, uint64_t seed)
+{
+    nndl_net_spec spec = nndl_net_spec_default(n, sizes);
+    spec.seed = seed;
+    nndl_error err;
+    nndl_net *net = nndl_net_create(&spec, &err);
+    if (!net) test_fail(__FILE__, __LINE__, "nndl_net_create: %s", err.message);
+    return net;
+}
+
+/* Entries of dir whose name marks a temporary file of a save. */
+static int count_temp_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return -1;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        if (strstr(e->d_name, ".tmp.")) n++;
+    closedir(d);
+    return n;
+}
+
+/* Loading `path` must fail with `status`, and a one-line message that
+ * names the file and contains `needle`. Returns 1 if it did. */
+static int load_fails(const char *path, nndl_status status, const char *needle, int line)
+{
+    nndl_error err = {NNDL_OK, ""};
+    nndl_net *net = nndl_net_load(path, &err);
+    if (net) {
+        nndl_net_free(net);
+        test_fail(__FILE__, line, "%s: loaded, expected \"%s\"", path, needle);
+        return 0;
+    }
+    if (err.status != status || !strstr(err.message, path) || !strstr(err.message, needle) ||
+        strchr(err.message, '\n')) {
+        test_fail(__FILE__, line, "status %s, message \"%s\"; expected %s and \"%s\"",
+                  nndl_status_name(err.status), err.message, nndl_status_name(status), needle);
+        return 0;
+    }
+    /* Without an error record the result is the same. */
+    if ((net = nndl_net_load(path, NULL))) {
+        nndl_net_free(net);
+        test_fail(__FILE__, line, "%s: loaded when err was NULL", path);
+        return 0;
+    }
+    return 1;
+}
+#define LOAD_FAILS(path, status, needle) load_fails(path, status, needle, __LINE__)
+
+/* A model file saved from [5,4,3] with seed 42: 216 bytes (see the layout
+ * test). The caller frees it. */
+static const int small_sizes[3] = {5, 4, 3};
+enum { SMALL_LEN = 216, SMALL_PARAMS = 39 };
+
+static uint8_t *small_model_bytes(void)
+{
+    char path[600];
+    nndl_net *net = make_net(3, small_sizes, 42);
+    if (!net) return NULL;
+    nndl_error err;
+    path_in(path, sizeof path, model_dir(), "small.nndl");
+    nndl_status st = nndl_net_save(net, path, &err);
+    nndl_net_free(net);
+    if (st != NNDL_OK) {
+        test_fail(__FILE__, __LINE__, "save: %s", err.message);
+        return NULL;
+    }
+    size_t len = 0;
+    uint8_t *bytes = slurp(path, &len);
+    if (bytes && len != SMALL_LEN) {
+        test_fail(__FILE__, __LINE__, "small model is %zu bytes, expected %d", len, SMALL_LEN);
+        free(bytes);
+        return NULL;
+    }
+    return bytes;
+}
+
+/* ---- Round trips -------------------------------------------------------- */
+
+static void round_trip(int n, const int *sizes, uint64_t seed, const char *name)
+{
+    char path[600], again[620];
+    path_in(path, sizeof path, model_dir(), name);
+    snprintf(again, sizeof again, "%s.again", path);
+    nndl_net *net = make_net(n, sizes, seed);
+    REQUIRE(net);
+
+    /* Values that a careless encoding would change: signed zero, the
+     * smallest subnormal, the extremes. */
+    float *p = nndl_net_params(net);
+    size_t count = nndl_net_param_count(net);
+    REQUIRE(count >= 6);
+    p[0] = -0.0f;
+    p[1] = FLT_TRUE_MIN;
+    p[2] = -FLT_TRUE_MIN;
+    p[3] = FLT_MAX;
+    p[4] = -FLT_MAX;
+    p[count - 1] = FLT_MIN;
+
+    nndl_error err;
+    nndl_status st = nndl_net_save(net, path, &err);
+    if (st != NNDL_OK) fprintf(stderr, "    %s\n", err.message);
+    CHECK(st == NNDL_OK);
+    nndl_net *back = nndl_net_load(path, &err);
+    if (!back) fprintf(stderr, "    %s\n", err.message);
+    if (back) {
+        CHECK(nndl_net_n_sizes(back) == n);
+        for (int l = 0; l < n; l++) CHECK(nndl_net_size(back, l) == sizes[l]);
+        CHECK(nndl_net_cost(back) == nndl_net_cost(net));
+        CHECK(nndl_net_activation(back) == nndl_net_activation(net));
+        CHECK(back->seed == seed);
+        CHECK(nndl_net_param_count(back) == count);
+        CHECK(memcmp(nndl_net_params_const(back), p, count * sizeof(float)) == 0);
+
+        /* Saving what was loaded writes the same bytes. */
+        CHECK(nndl_net_save(back, again, &err) == NNDL_OK);
+        size_t len1 = 0, len2 = 0;
+        uint8_t *b1 = slurp(path, &len1), *b2 = slurp(again, &len2);
+        CHECK(b1 && b2 && len1 == len2 && memcmp(b1, b2, len1) == 0);
+        CHECK(len1 == 48 + 4 * (size_t)n + 4 * count);
+        free(b1);
+        free(b2);
+        nndl_net_free(back);
+    }
+    CHECK(count_temp_files(model_dir()) == 0);
+    nndl_net_free(net);
+}
+
+TEST(model_round_trip_5_4_3) { round_trip(3, small_sizes, 42, "rt-small.nndl"); }
+
+TEST(model_round_trip_784_30_10)
+{
+    static const int sizes[3] = {784, 30, 10};
+    round_trip(3, sizes, 0xfeedfacecafebeefull, "rt-mnist.nndl");
+}
+
+/* ---- The layout of docs/MODEL_FORMAT.md --------------------------------- */
+
+TEST(model_file_layout_matches_doc)
+{
+    char path[600];
+    path_in(path, sizeof path, model_dir(), "layout.nndl");
+    nndl_net *net = make_net(3, small_sizes, 0x0123456789abcdefull);
+    REQUIRE(net);
+    nndl_error err;
+    CHECK(nndl_net_save(net, path, &err) == NNDL_OK);
+    size_t len = 0;
+    uint8_t *b = slurp(path, &len);
+    if (!b || len != SMALL_LEN) {
+        test_fail(__FILE__, __LINE__, "length %zu, expected %d", len, SMALL_LEN);
+        free(b);
+        nndl_net_free(net);
+        return;
+    }
+    /* Offsets as written in the document's table, spelled out here so that
+     * the test checks the document, not the code's own constants. */
+    static const uint8_t head[] = {
+        'N', 'N', 'D', 'L', 'M', 'O', 'D', 'L', /* 0: magic */
+        1, 0, 0, 0,                             /* 8: version */
+        0, 0, 0, 0,                             /* 12: flags */
+        0, 0, 0, 0,                             /* 16: cost, quadratic */
+        0, 0, 0, 0,                             /* 20: activation, sigmoid */
+        3, 0, 0, 0,                             /* 24: number of sizes */
+        5, 0, 0, 0, 4, 0, 0, 0, 3, 0, 0, 0,     /* 28: sizes */
+        0xef, 0xcd, 0xab, 0x89, 0x67, 0x45, 0x23, 0x01, /* 40: seed */
+        39, 0, 0, 0, 0, 0, 0, 0,                /* 48: parameter count */
+    };
+    CHECK(memcmp(b, head, sizeof head) == 0);
+    /* 56: the parameters, w1 (4x5 row-major), b1, w2 (3x4), b2. */
+    const float *p = nndl_net_params_const(net);
+    int same = 1;
+    for (int i = 0; i < SMALL_PARAMS; i++) {
+        uint32_t bits;
+        memcpy(&bits, &p[i], 4);
+        const uint8_t *q = b + 56 + 4 * i;
+        same &= q[0] == (uint8_t)bits && q[1] == (uint8_t)(bits >> 8) &&
+                q[2] == (uint8_t)(bits >> 16) && q[3] == (uint8_t)(bits >> 24);
+    }
+    CHECK(same);
+    /* 212: CRC-32 (zlib) of bytes 0..211, little-endian. */
+    uint32_t crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), b, 212);
+    CHECK(b[212] == (uint8_t)crc && b[213] == (uint8_t)(crc >> 8) &&
+          b[214] == (uint8_t)(crc >> 16) && b[215] == (uint8_t)(crc >> 24));
+    free(b);
+    nndl_net_free(net);
+}
+
+/* ---- Damaged files ------------------------------------------------------ */
+
+TEST(model_rejects_every_single_byte_corruption)
+{
+    char path[600];
+    path_in(path, sizeof path, model_dir(), "corrupt.nndl");
+    uint8_t *good = small_model_bytes();
+    REQUIRE(good);
+    static const uint8_t flips[] = {0x01, 0x80, 0xff};
+    int rejected = 0, tried = 0;
+    /* Every byte: header, each size, each parameter, the CRC. A CRC-32
+     * catches every error confined to one byte, and the header checks catch
+     * them before the CRC is reached. */
+    for (size_t pos = 0; pos < SMALL_LEN; pos++) {
+        for (size_t k = 0; k < sizeof flips; k++) {
+            good[pos] ^= flips[k];
+            REQUIRE(spit(path, good, SMALL_LEN) == 0);
+            good[pos] ^= flips[k];
+            tried++;
+            nndl_error err;
+            nndl_net *net = nndl_net_load(path, &err);
+            if (net) {
+                test_fail(__FILE__, __LINE__, "byte %zu ^ 0x%02x was accepted", pos, flips[k]);
+                nndl_net_free(net);
+            } else if (err.status == NNDL_ERR_FORMAT && strstr(err.message, path)) {
+                rejected++;
+            } else {
+                test_fail(__FILE__, __LINE__, "byte %zu: %s", pos, err.message);
+            }
+        }
+    }
+    CHECK(rejected == tried);
+
+    /* What the user is told, for a few of them. */
+    static const struct {
+        size_t pos;
+        const char *says;
+    } cases[] = {
+        {0, "not an nndl model file"},
+        {8, "version"},
+        {12, "flags"},
+        {16, "cost"},
+        {20, "activation"},
+        {32, "parameters"}, /* sizes[1]: 4 -> 5 disagrees with the count */
+        {41, "checksum mismatch, the file is damaged"}, /* the seed */
+        {100, "checksum mismatch, the file is damaged"}, /* a parameter */
+        {214, "checksum mismatch, the file is damaged"}, /* the CRC itself */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        good[cases[i].pos] ^= 0x01;
+        REQUIRE(spit(path, good, SMALL_LEN) == 0);
+        good[cases[i].pos] ^= 0x01;
+        CHECK(LOAD_FAILS(path, NNDL_ERR_FORMAT, cases[i].says));
+    }
+    free(good);
+}
+
+TEST(model_rejects_truncation)
+{
+    char path[600], expect[64];
+    path_in(path, sizeof path, model_dir(), "truncated.nndl");
+    uint8_t *good = small_model_bytes();
+    REQUIRE(good);
+    REQUIRE(spit(path, good, 0) == 0);
+    CHECK(LOAD_FAILS(path, NNDL_ERR_FORMAT, "empty file"));
+    for (size_t len = 1; len < SMALL_LEN; len++) {
+        REQUIRE(spit(path, good, len) == 0);
+        /* Once the whole header is there, the message gives both lengths. */
+        if (len >= 56)
+            snprintf(expect, sizeof expect, "truncated: expected 216 bytes, found %zu", len);
+        else
+            snprintf(expect, sizeof expect, "truncated");
+        if (!LOAD_FAILS(path, NNDL_ERR_FORMAT, expect)) fprintf(stderr, "    at %zu\n", len);
+    }
+    free(good);
+}
+
+TEST(model_rejects_trailing_bytes)
+{
+    char path[600];
+    path_in(path, sizeof path, model_dir(), "trailing.nndl");
+    uint8_t *good = small_model_bytes();
+    REQUIRE(good);
+    uint8_t longer[SMALL_LEN + 100] = {0};
+    memcpy(longer, good, SMALL_LEN);
+    REQUIRE(spit(path, longer, SMALL_LEN + 1) == 0);
+    CHECK(LOAD_FAILS(path, NNDL_ERR_FORMAT, "trailing data: expected 216 bytes, found 217"));
+    REQUIRE(spit(path, longer, SMALL_LEN + 100) == 0);
+    CHECK(LOAD_FAILS(path, NNDL_ERR_FORMAT, "trailing data: expected 216 bytes, found 316"));
+    free(good);
+}
+
+TEST(model_rejects_foreign_files)
+{
+    char path[600];
+    path_in(path, sizeof path, model_dir(), "foreign");
+    uint8_t *good = small_model_bytes();
+    REQUIRE(good);
+    memcpy(good, "NNDLMODX", 8);
+    REQUIRE(spit(path, good, SMALL_LEN) == 0);
+    CHECK(LOAD_FAILS(path, NNDL_ERR_FORMAT, "not an nndl model file"));
+    free(good);
+
+    /* network2.py's save() writes JSON. */
+    static const char json[] =
+        "{\"sizes\": [784, 30, 10], \"weights\": [], \"biases\": [], \"cost\": \"CrossEntropyCost\"}";
+    REQUIRE(spit(path, (const uint8_t *)json, sizeof json - 1) == 0);
+    CHECK(LOAD_FAILS(path, NNDL_ERR_FORMAT, "JSON"));
+
+    /* An MNIST file is not a model either. */
+    static const uint8_t idx[16] = {0, 0, 8, 3, 0, 0, 0xea, 0x60, 0, 0, 0, 28, 0, 0, 0, 28};
+    REQUIRE(spit(path, idx, sizeof idx) == 0);
+    CHECK(LOAD_FAILS(path, NNDL_ERR_FORMAT, "not an nndl model file"));
+
+    CHECK(LOAD_FAILS(model_dir(), NNDL_ERR_IO, "not a regular file"));
+    path_in(path, sizeof path, model_dir(), "no-such-model.nndl");
+    CHECK(LOAD_FAILS(path, NNDL_ERR_IO, "No such file or directory"));
+}
+
+/* Writes a header of the given fields, `n_zero_params` zero parameters and
+ * a correct CRC; returns the length. */
+static size_t craft(uint8_t *b, uint32_t version, uint32_t flags, uint32_t cost, uint32_t act,
+                    uint32_t n, const uint32_t *sizes, uint64_t count, size_t n_zero_params)
+{
+    memcpy(b, "NNDLMODL", 8);
+    write_u32_le(b + 8, version);
+    write_u32_le(b + 12, flags);
+    write_u32_le(b + 16, cost);
+    write_u32_le(b + 20, act);
+    write_u32_le(b + 24, n);
+    uint8_t *p = b + 28;
+    for (uint32_t l = 0; l < n; l++, p += 4) write_u32_le(p, sizes[l]);
+    write_u64_le(p, 7);
+    write_u64_le(p + 8, count);
+    p += 16;
+    memset(p, 0, 4 * n_zero_params + 4);
+    size_t len = (size_t)(p - b) + 4 * n_zero_params + 4;
+    fix_crc(b, len);
+    return len;
+}
+
+/* Each field out of range, in a file whose CRC is right, so that the
+ * header check itself must catch it. */
+TEST(model_rejects_bad_header_fields)
+{
+    char path[600];
+    path_in(path, sizeof path, model_dir(), "fields.nndl");
+    static uint8_t b[1 << 12];
+    static const struct {
+        uint32_t version, flags, cost, act, n;
+        uint32_t sizes[3];
+        uint64_t count;
+        const char *says;
+    } cases[] = {
+        {1, 0, 0, 0, 3, {5, 4, 3}, 39, NULL}, /* the control: loads */
+        {2, 0, 0, 0, 3, {5, 4, 3}, 39, "version 2 is not supported"},
+        {0, 0, 0, 0, 3, {5, 4, 3}, 39, "version 0 is not supported"},
+        {1, 1, 0, 0, 3, {5, 4, 3}, 39, "flags"},
+        {1, 0, 7, 0, 3, {5, 4, 3}, 39, "unknown cost function 7"},
+        {1, 0, 0, 9, 3, {5, 4, 3}, 39, "unknown activation function 9"},
+        {1, 0, 0, 0, 1, {5}, 0, "1 layer sizes"},
+        {1, 0, 0, 0, 3, {5, 0, 3}, 3, "layer 1 has 0 neurons"},
+        {1, 0, 0, 0, 3, {5, 1000001, 3}, 39, "layer 1 has 1000001 neurons"},
+        {1, 0, 0, 0, 3, {5, 4, 3}, 40, "declares 40 parameters but the layer sizes imply 39"},
+        {1, 0, 0, 0, 3, {5, 4, 3}, 38, "declares 38 parameters"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t len = craft(b, cases[i].version, cases[i].flags, cases[i].cost, cases[i].act,
+                           cases[i].n, cases[i].sizes, cases[i].count, 39);
+        REQUIRE(spit(path, b, len) == 0);
+        if (!cases[i].says) {
+            nndl_error err;
+            nndl_net *net = nndl_net_load(path, &err);
+            CHECK(net != NULL);
+            if (net) CHECK(net->seed == 7 && nndl_net_param_count(net) == 39);
+            nndl_net_free(net);
+        } else {
+            CHECK(LOAD_FAILS(path, NNDL_ERR_FORMAT, cases[i].says));
+        }
+    }
+    /* Too many layers: the count is checked before the sizes are read. */
+    uint32_t many[NNDL_MAX_LAYERS + 1];
+    for (int l = 0; l <= NNDL_MAX_LAYERS; l++) many[l] = 1;
+    size_t len = craft(b, 1, 0, 0, 0, NNDL_MAX_LAYERS + 1, many, 2 * NNDL_MAX_LAYERS, 0);
+    REQUIRE(spit(path, b, len) == 0);
+    CHECK(LOAD_FAILS(path, NNDL_ERR_FORMAT, "layer sizes; a model has 2 to"));
+}
+
+/* VmSize of this process in bytes, or 0 if /proc does not say. */
+static unsigned long long vm_size_bytes(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    unsigned long long kb = 0;
+    if (!f) return 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmSize: %llu kB", &kb) == 1) break;
+    fclose(f);
+    return kb * 1024;
+}
+
+/* Loads `path` in a child whose address space can grow by at most 256 MiB,
+ * and expects a format error containing `says`: a loader that allocated
+ * what the header asks for before checking the file's length would fail
+ * with "out of memory" (or abort under AddressSanitizer). Returns the
+ * child's verdict: 0 good, 1 loaded, 2 wrong error, 3 killed. */
+static int load_fails_in_small_address_space(const char *path, const char *says)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) return 4;
+    if (pid == 0) {
+        unsigned long long vm = vm_size_bytes();
+        struct rlimit rl;
+        if (vm && getrlimit(RLIMIT_AS, &rl) == 0) {
+            rlim_t cap = (rlim_t)(vm + (256ull << 20));
+            if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > cap) rl.rlim_cur = cap;
+            (void)setrlimit(RLIMIT_AS, &rl);
+        }
+        nndl_error err;
+        nndl_net *net = nndl_net_load(path, &err);
+        /* _exit: the child must not run the parent's atexit cleanup. */
+        if (net) _exit(1);
+        if (err.status != NNDL_ERR_FORMAT || !strstr(err.message, says)) {
+            fprintf(stderr, "    child: %s\n", err.message);
+            _exit(2);
+        }
+        _exit(0);
+    }
+    int status = 0;
+    if (waitpid(pid, &status, 0) != pid) return 4;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 3;
+}
+
+TEST(model_rejects_huge_header_without_allocating)
+{
+    char path[600];
+    path_in(path, sizeof path, model_dir(), "huge.nndl");
+    uint8_t b[512];
+
+    /* Within every limit: 400,020,000 parameters, 1.6 GB of them declared,
+     * but the file is 56 bytes. */
+    static const uint32_t big[2] = {20000, 20000};
+    size_t len = craft(b, 1, 0, 0, 0, 2, big, 400020000ull, 0);
+    REQUIRE(len == 56);
+    REQUIRE(spit(path, b, len) == 0);
+    CHECK(LOAD_FAILS(path, NNDL_ERR_FORMAT, "truncated: expected 1600080056 bytes, found 56"));
+    CHECK(load_fails_in_small_address_space(path, "truncated") == 0);
+
+    /* Past NNDL_MAX_PARAMS: 2e12 parameters. */
+    static const uint32_t huge[3] = {1000000, 1000000, 1000000};
+    len = craft(b, 1, 0, 0, 0, 3, huge, 2000002000000ull, 0);
+    REQUIRE(spit(path, b, len) == 0);
+    CHECK(LOAD_FAILS(path, NNDL_ERR_FORMAT, "NNDL_MAX_PARAMS"));
+    CHECK(load_fails_in_small_address_space(path, "NNDL_MAX_PARAMS") == 0);
+}
+
+TEST(model_rejects_nonfinite_parameters)
+{
+    char path[600];
+    path_in(path, sizeof path, model_dir(), "nan.nndl");
+    uint8_t *good = small_model_bytes();
+    REQUIRE(good);
+    uint8_t bad[SMALL_LEN];
+
+    /* A NaN in w1[7] (parameter 7) with a correct CRC: written that way,
+     * not damaged on the way. */
+    memcpy(bad, good, SMALL_LEN);
+    write_u32_le(bad + 56 + 4 * 7, 0x7fc00000u);
+    fix_crc(bad, SMALL_LEN);
+    REQUIRE(spit(path, bad, SMALL_LEN) == 0);
+    CHECK(LOAD_FAILS(path, NNDL_ERR_FORMAT, "parameter w1[7] is NaN"));
+
+    /* +infinity in b2[2], the last parameter (38). */
+    memcpy(bad, good, SMALL_LEN);
+    write_u32_le(bad + 56 + 4 * 38, 0x7f800000u);
+    fix_crc(bad, SMALL_LEN);
+    REQUIRE(spit(path, bad, SMALL_LEN) == 0);
+    CHECK(LOAD_FAILS(path, NNDL_ERR_FORMAT, "parameter b2[2] is infinite"));
+    free(good);
+
+    /* Saving refuses to write what could not be loaded. */
+    nndl_net *net = make_net(3, small_sizes, 1);
+    REQUIRE(net);
+    nndl_net_params(net)[20] = NAN; /* b1[0] */
+    path_in(path, sizeof path, model_dir(), "nan-save.nndl");
+    nndl_error err;
+    CHECK(nndl_net_save(net, path, &err) == NNDL_ERR_ARG);
+    CHECK(strstr(err.message, path) && strstr(err.message, "b1[0] is NaN"));
+    CHECK(access(path, F_OK) != 0);
+    CHECK(count_temp_files(model_dir()) == 0);
+    nndl_net_free(net);
+}
+
+/* ---- Saving ------------------------------------------------------------- */
+
+TEST(model_save_replaces_atomically)
+{
+    char dir[600], path[700];
+    path_in(dir, sizeof dir, model_dir(), "replace");
+    REQUIRE(mkdir(dir, 0755) == 0 || errno == EEXIST);
+    path_in(path, sizeof path, dir, "net.nndl");
+    nndl_net *a = make_net(3, small_sizes, 1);
+    static const int other[4] = {3, 6, 6, 2};
+    nndl_net *b = make_net(4, other, 2);
+    REQUIRE(a && b);
+    nndl_error err;
+    CHECK(nndl_net_save(a, path, &err) == NNDL_OK);
+    /* The replacement keeps the permissions of the file it replaces. */
+    CHECK(chmod(path, 0640) == 0);
+    CHECK(nndl_net_save(b, path, &err) == NNDL_OK);
+    struct stat st;
+    CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0640);
+    nndl_net *back = nndl_net_load(path, &err);
+    CHECK(back && nndl_net_n_sizes(back) == 4 && back->seed == 2);
+    if (back)
+        CHECK(memcmp(nndl_net_params_const(back), nndl_net_params_const(b),
+                     nndl_net_param_count(b) * sizeof(float)) == 0);
+    nndl_net_free(back);
+    CHECK(count_temp_files(dir) == 0);
+    nndl_net_free(a);
+    nndl_net_free(b);
+}
+
+/* Checks that a save of `net` to `path` fails, names the path, says `says`,
+ * leaves `path` as `old` (old_len bytes; NULL: absent) and leaves no
+ * temporary file in `dir`. */
+static int save_fails(const nndl_net *net, const char *path, const char *dir, const char *says,
+                      const uint8_t *old, size_t old_len, int line)
+{
+    nndl_error err = {NNDL_OK, ""};
+    int ok = 1;
+    if (nndl_net_save(net, path, &err) == NNDL_OK) {
+        test_fail(__FILE__, line, "%s: save succeeded", path);
+        return 0;
+    }
+    if (err.status != NNDL_ERR_IO || !strstr(err.message, path) || !strstr(err.message, says)) {
+        test_fail(__FILE__, line, "message \"%s\", expected \"%s\"", err.message, says);
+        ok = 0;
+    }
+    size_t len = 0;
+    uint8_t *now = slurp(path, &len);
+    if (old && (!now || len != old_len || memcmp(now, old, len) != 0)) {
+        test_fail(__FILE__, line, "%s changed", path);
+        ok = 0;
+    }
+    free(now);
+    if (count_temp_files(dir) > 0) {
+        test_fail(__FILE__, line, "a temporary file was left in %s", dir);
+        ok = 0;
+    }
+    return ok;
+}
+#define SAVE_FAILS(net, path, dir, says, old, len) \
+    save_fails(net, path, dir, says, old, len, __LINE__)
+
+TEST(model_save_failure_keeps_old_file)
+{
+    char dir[600], path[700];
+    static const int mnist[3] = {784, 30, 10};
+    nndl_net *small = make_net(3, small_sizes, 1), *big = make_net(3, mnist, 2);
+    REQUIRE(small && big);
+    nndl_error err;
+
+    /* A directory that does not exist. */
+    path_in(path, sizeof path, model_dir(), "no-such-dir/net.nndl");
+    CHECK(SAVE_FAILS(small, path, model_dir(), "No such file or directory", NULL, 0));
+
+    /* A "directory" that is a file. */
+    path_in(dir, sizeof dir, model_dir(), "keep");
+    REQUIRE(mkdir(dir, 0755) == 0 || errno == EEXIST);
+    path_in(path, sizeof path, dir, "net.nndl");
+    REQUIRE(nndl_net_save(small, path, &err) == NNDL_OK);
+    size_t old_len = 0;
+    uint8_t *old = slurp(path, &old_len);
+    REQUIRE(old);
+    char below[800];
+    snprintf(below, sizeof below, "%s/net.nndl", path);
+    CHECK(SAVE_FAILS(small, below, dir, "Not a directory", NULL, 0));
+
+    /* The disk fills up halfway: a file size limit makes the writes fail
+     * with EFBIG after 4 KiB, even for root. */
+    struct rlimit saved_limit, small_limit;
+    if (getrlimit(RLIMIT_FSIZE, &saved_limit) == 0 &&
+        (saved_limit.rlim_cur == RLIM_INFINITY || saved_limit.rlim_cur > 4096)) {
+        void (*saved_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+        small_limit = saved_limit;
+        small_limit.rlim_cur = 4096;
+        int limited = setrlimit(RLIMIT_FSIZE, &small_limit) == 0;
+        int ok = !limited || SAVE_FAILS(big, path, dir, "File too large", old, old_len);
+        /* Restore before any check can end the test. */
+        (void)setrlimit(RLIMIT_FSIZE, &saved_limit);
+        signal(SIGXFSZ, saved_handler);
+        CHECK(limited);
+        CHECK(ok);
+    }
+
+    /* A read-only directory (root may write anyway: then this part says
+     * nothing, so skip it). */
+    if (chmod(dir, 0555) == 0) {
+        char probe[700];
+        path_in(probe, sizeof probe, dir, "probe");
+        FILE *f = fopen(probe, "wb");
+        if (f) {
+            fclose(f);
+            unlink(probe);
+        } else {
+            CHECK(SAVE_FAILS(big, path, dir, "Permission denied", old, old_len));
+        }
+        CHECK(chmod(dir, 0755) == 0);
+    }
+
+    /* The target is a directory: everything is written, the rename fails,
+     * and the temporary file must still go. */
+    path_in(path, sizeof path, dir, "a-directory");
+    REQUIRE(mkdir(path, 0755) == 0 || errno == EEXIST);
+    CHECK(SAVE_FAILS(small, path, dir, "rename", NULL, 0));
+    struct stat st;
+    CHECK(stat(path, &st) == 0 && S_ISDIR(st.st_mode));
+
+    free(old);
+    nndl_net_free(small);
+    nndl_net_free(big);
+}
+
+TEST(model_bad_arguments)
+{
+    nndl_error err;
+    nndl_net *net = make_net(3, small_sizes, 1);
+    REQUIRE(net);
+    CHECK(nndl_net_save(NULL, "x.nndl", &err) == NNDL_ERR_ARG);
+    CHECK(nndl_net_save(net, NULL, &err) == NNDL_ERR_ARG);
+    CHECK(nndl_net_save(net, "", &err) == NNDL_ERR_ARG);
+    CHECK(nndl_net_save(net, NULL, NULL) == NNDL_ERR_ARG);
+    CHECK(nndl_net_load(NULL, &err) == NULL && err.status == NNDL_ERR_ARG);
+    CHECK(nndl_net_load("", NULL) == NULL);
+    nndl_net_free(net);
+}

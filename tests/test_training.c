@@ -1,0 +1,158 @@
+/* Training: determinism across runs and thread counts, and learning on
+ * real MNIST. */
+#include <string.h>
+
+#include "check.h"
+#include "nndl.h"
+
+/* The first n training images of MNIST, or NULL after a failure. */
+static nndl_dataset *mnist_head(size_t n, nndl_dataset **test)
+{
+    const char *dir = test_mnist_dir();
+    if (!dir) return NULL;
+    nndl_dataset *training = NULL;
+    nndl_error err;
+    if (nndl_mnist_load(dir, &training, NULL, test, &err) != NNDL_OK) {
+        fprintf(stderr, "    %s\n", err.message);
+        return NULL;
+    }
+    nndl_dataset_free(nndl_dataset_split_off(training, n, NULL));
+    return training;
+}
+
+/* Trains [784,30,10] with eta 3.0 on `ds` for `epochs` with `threads`. */
+static nndl_net *train_chapter1(const nndl_dataset *ds, int epochs, int batch, int threads,
+                                uint64_t seed)
+{
+    int sizes[] = {784, 30, 10};
+    nndl_net_spec spec = nndl_net_spec_default(3, sizes);
+    spec.seed = seed;
+    nndl_net *net = nndl_net_create(&spec, NULL);
+    if (!net) return NULL;
+    nndl_net_set_threads(net, threads);
+    nndl_sgd_config config = {batch, 3.0f, seed};
+    nndl_trainer *t = nndl_trainer_create(net, &config, NULL);
+    for (int e = 0; t && e < epochs; e++)
+        if (nndl_trainer_epoch(t, ds, NULL, NULL, NULL) != NNDL_OK) {
+            nndl_net_free(net);
+            net = NULL;
+            break;
+        }
+    nndl_trainer_free(t);
+    return net;
+}
+
+TEST(training_is_bit_identical_for_1_and_2_threads)
+{
+    nndl_dataset *ds = mnist_head(3000, NULL);
+    REQUIRE(ds);
+    /* batch 100 makes the products large enough to really run in parallel */
+    for (int batch = 10; batch <= 100; batch *= 10) {
+        nndl_net *one = train_chapter1(ds, 2, batch, 1, 11);
+        nndl_net *two = train_chapter1(ds, 2, batch, 2, 11);
+        nndl_net *again = train_chapter1(ds, 2, batch, 2, 11);
+        REQUIRE(one && two && again);
+        size_t n = nndl_net_param_count(one) * sizeof(float);
+        CHECK(memcmp(nndl_net_params(one), nndl_net_params(two), n) == 0);
+        CHECK(memcmp(nndl_net_params(two), nndl_net_params(again), n) == 0);
+        nndl_net_free(one);
+        nndl_net_free(two);
+        nndl_net_free(again);
+    }
+    nndl_dataset_free(ds);
+}
+
+TEST(training_reduces_error_on_a_small_set)
+{
+    nndl_dataset *test = NULL;
+    nndl_dataset *ds = mnist_head(2000, &test);
+    REQUIRE(ds && test);
+    int sizes[] = {784, 30, 10};
+    nndl_net_spec spec = nndl_net_spec_default(3, sizes);
+    nndl_net *net = nndl_net_create(&spec, NULL);
+    REQUIRE(net);
+    size_t before, after;
+    REQUIRE(nndl_net_evaluate(net, test, &before, NULL) == NNDL_OK);
+    nndl_sgd_config config = {10, 3.0f, 1};
+    nndl_trainer *t = nndl_trainer_create(net, &config, NULL);
+    REQUIRE(t);
+    REQUIRE(nndl_trainer_epoch(t, ds, NULL, NULL, NULL) == NNDL_OK);
+    REQUIRE(nndl_net_evaluate(net, test, &after, NULL) == NNDL_OK);
+    /* Random weights are near chance (about 1,000 right); one epoch on
+     * 2,000 images gets about half right (4,816 to 5,817 for seeds 1-3). */
+    CHECK(before < 2000);
+    CHECK(after > 4000);
+    nndl_trainer_free(t);
+    nndl_net_free(net);
+    nndl_dataset_free(ds);
+    nndl_dataset_free(test);
+}
+
+TEST(training_one_epoch_of_chapter1_reaches_90_percent)
+{
+    nndl_dataset *test = NULL;
+    nndl_dataset *ds = mnist_head(50000, &test);
+    REQUIRE(ds && test);
+    /* With chapter 1's N(0,1) weights some seeds leave an output neuron
+     * saturated and stall near 82% after the first epoch (seeds 2, 6, 7, 8
+     * of 1-11); seed 1 is the default of `nndl train`. */
+    nndl_net *net = train_chapter1(ds, 1, 10, 0, 1);
+    REQUIRE(net);
+    size_t correct;
+    REQUIRE(nndl_net_evaluate(net, test, &correct, NULL) == NNDL_OK);
+    fprintf(stderr, "    one epoch: %zu / 10000\n", correct);
+    CHECK(correct >= 9000);
+    nndl_net_free(net);
+    nndl_dataset_free(ds);
+    nndl_dataset_free(test);
+}
+
+TEST(training_stops_on_divergence)
+{
+    /* One NaN weight spreads through every product it touches. */
+    nndl_dataset *ds = mnist_head(100, NULL);
+    REQUIRE(ds);
+    int sizes[] = {784, 30, 10};
+    nndl_net_spec spec = nndl_net_spec_default(3, sizes);
+    nndl_net *net = nndl_net_create(&spec, NULL);
+    nndl_sgd_config config = {10, 3.0f, 1};
+    nndl_trainer *t = nndl_trainer_create(net, &config, NULL);
+    REQUIRE(net && t);
+    nndl_net_params(net)[0] = NAN;
+    nndl_error err;
+    CHECK(nndl_trainer_epoch(t, ds, NULL, NULL, &err) == NNDL_ERR_DIVERGED);
+    CHECK(strstr(err.message, "NaN") != NULL);
+    nndl_trainer_free(t);
+    nndl_net_free(net);
+    nndl_dataset_free(ds);
+}
+
+TEST(training_rejects_mismatched_network)
+{
+    nndl_dataset *ds = mnist_head(100, NULL);
+    REQUIRE(ds);
+    int sizes[] = {100, 30, 10};
+    nndl_net_spec spec = nndl_net_spec_default(3, sizes);
+    nndl_net *net = nndl_net_create(&spec, NULL);
+    nndl_sgd_config config = {10, 3.0f, 1};
+    nndl_trainer *t = nndl_trainer_create(net, &config, NULL);
+    REQUIRE(net && t);
+    nndl_error err;
+    CHECK(nndl_trainer_epoch(t, ds, NULL, NULL, &err) == NNDL_ERR_ARG);
+    CHECK(strstr(err.message, "784") != NULL);
+    nndl_trainer_free(t);
+    nndl_net_free(net);
+    nndl_dataset_free(ds);
+}
+
+TEST(baseline_darkness_matches_the_book)
+{
+    nndl_dataset *test = NULL;
+    nndl_dataset *ds = mnist_head(50000, &test);
+    REQUIRE(ds && test);
+    size_t correct;
+    REQUIRE(nndl_baseline_darkness(ds, test, &correct, NULL) == NNDL_OK);
+    CHECK(correct == 2225); /* chapter 1: "2,225 of the 10,000 test images" */
+    nndl_dataset_free(ds);
+    nndl_dataset_free(test);
+}
