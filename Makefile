@@ -13,21 +13,22 @@ WERROR  ?= -Werror
 OPT     ?= -O3 -march=native
 SANITIZE ?=
 
-PKGS    := zlib libcurl libcrypto
+PKGS    := zlib libcurl libcrypto libcjson
 DEPS_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-DEPS_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lz -lcurl -lcrypto)
+DEPS_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lz -lcurl -lcrypto -lcjson)
 
 CFLAGS  ?=
 CFLAGS  += -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wshadow \
            -Wstrict-prototypes -Wmissing-prototypes $(WERROR) $(OPT) -g \
            -fopenmp -Iinclude -Isrc $(DEPS_CFLAGS) $(SANITIZE)
-LDLIBS  += $(DEPS_LIBS) -lm
+# libsvm (the SVM baseline) ships no pkg-config file in Debian.
+LDLIBS  += $(DEPS_LIBS) -lsvm -lm
 LDFLAGS += -fopenmp $(SANITIZE)
 
 # The numeric core is compiled twice: in float for training and inference,
 # and in double for the gradient check (see src/net/real.h).
 REAL_SRC := src/kernels/matmul.c src/net/activation.c src/net/cost.c \
-            src/net/dense.c src/net/backprop.c
+            src/net/dense.c src/net/backprop.c src/train/regularization.c
 LIB_SRC  := $(filter-out $(REAL_SRC), $(wildcard src/*/*.c))
 CLI_SRC  := $(wildcard cli/*.c)
 TEST_SRC := $(wildcard tests/*.c)

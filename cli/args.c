@@ -63,7 +63,7 @@ static void choices_text(const cli_option *o, char *buf, size_t cap)
 }
 
 /* Stores `text` as the value of option o; 0 after printing an error. */
-static int set_value(const cli_command *cmd, const cli_option *o, const char *text)
+int cli_set_option(const cli_command *cmd, const cli_option *o, const char *text)
 {
     switch (o->kind) {
     case OPT_INT: {
@@ -132,8 +132,26 @@ static int set_value(const cli_command *cmd, const cli_option *o, const char *te
         choices_text(o, list, sizeof list);
         cli_error(cmd->name, "%s: '%s' is not one of %s", o->name, text, list);
         return 0;
+    case OPT_LIST: {
+        cli_list *list_value = o->value;
+        if (list_value->n == CLI_LIST_MAX) {
+            cli_error(cmd->name, "%s: at most %d times", o->name, CLI_LIST_MAX);
+            return 0;
+        }
+        list_value->v[list_value->n++] = text;
+        return 1;
+    }
     }
     return 0;
+}
+
+const cli_option *cli_find_option(const cli_command *cmd, const char *name, size_t name_len)
+{
+    for (int k = 0; k < cmd->n_options; k++)
+        if (strlen(cmd->options[k].name) == name_len &&
+            strncmp(cmd->options[k].name, name, name_len) == 0)
+            return &cmd->options[k];
+    return NULL;
 }
 
 int cli_parse(const cli_command *cmd, int argc, char **argv, char **positional,
@@ -157,11 +175,7 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, char **positional,
         }
         const char *eq = strchr(arg, '=');
         size_t name_len = eq ? (size_t)(eq - arg) : strlen(arg);
-        const cli_option *o = NULL;
-        for (int k = 0; k < cmd->n_options; k++)
-            if (strlen(cmd->options[k].name) == name_len &&
-                strncmp(cmd->options[k].name, arg, name_len) == 0)
-                o = &cmd->options[k];
+        const cli_option *o = cli_find_option(cmd, arg, name_len);
         if (!o) {
             cli_error(cmd->name, "%.*s: unknown option (see nndl %s --help)", (int)name_len,
                       arg, cmd->name);
@@ -175,7 +189,7 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, char **positional,
             }
             text = argv[++i];
         }
-        if (!set_value(cmd, o, text)) return CLI_ERROR;
+        if (!cli_set_option(cmd, o, text)) return CLI_ERROR;
     }
     if (n_pos < cmd->min_positional) {
         cli_error(cmd->name, "missing argument %s (see nndl %s --help)", cmd->args, cmd->name);

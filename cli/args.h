@@ -13,8 +13,15 @@ typedef enum opt_kind {
     OPT_FLOAT,  /* finite float within [min, max] */
     OPT_STRING, /* const char * */
     OPT_SIZES,  /* comma-separated layer sizes, into a cli_sizes */
-    OPT_CHOICE  /* one of `choices`, stored as its index (int) */
+    OPT_CHOICE, /* one of `choices`, stored as its index (int) */
+    OPT_LIST    /* repeatable: every value kept, into a cli_list */
 } opt_kind;
+
+enum { CLI_LIST_MAX = 16 };
+typedef struct cli_list {
+    int n;
+    const char *v[CLI_LIST_MAX];
+} cli_list;
 
 typedef struct cli_sizes {
     int n;
@@ -48,6 +55,13 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, char **positional,
               int *n_positional);
 
 void cli_print_help(const cli_command *cmd);
+
+/* Stores `text` as the value of option `o` of `cmd`, with the same checks
+ * and messages as on the command line; 0 after printing an error. */
+int cli_set_option(const cli_command *cmd, const cli_option *o, const char *text);
+
+/* The option of `cmd` called `name` ("--eta"), or NULL. */
+const cli_option *cli_find_option(const cli_command *cmd, const char *name, size_t name_len);
 
 /* Prints "nndl CMD: message" on standard error. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

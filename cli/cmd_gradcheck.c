@@ -3,39 +3,60 @@
 
 #include "args.h"
 #include "commands.h"
+#include "train_settings.h"
 
 /* The check passes below this worst relative error. */
 static const double LIMIT = 1e-6;
 
 int cmd_gradcheck(int argc, char **argv)
 {
-    cli_sizes sizes = {3, {5, 4, 3}};
-    int batch = 4;
-    uint64_t seed = 1;
+    static const char *const cost_choices[] = {"quadratic", "cross-entropy", "log-likelihood",
+                                               NULL};
+    static const char *const init_choices[] = {"scaled", "large", NULL};
+    train_settings s = train_settings_default();
+    s.sizes = (cli_sizes){3, {5, 4, 3}};
+    s.init = NNDL_INIT_LARGE;
+    int batch = 4, n_train = 1000;
     cli_option options[] = {
-        {"--sizes", OPT_SIZES, &sizes, "N,N,...", "network layer sizes (default 5,4,3)", 0, 0,
+        {"--sizes", OPT_SIZES, &s.sizes, "N,N,...", "network layer sizes (default 5,4,3)", 0, 0,
          NULL},
+        {"--cost", OPT_CHOICE, &s.cost, "", "cost function (default quadratic)", 0, 0,
+         cost_choices},
+        {"--activation", OPT_STRING, &s.activation, "A[,A...]",
+         "sigmoid, tanh or relu, for all or each hidden layer (default sigmoid)", 0, 0, NULL},
+        {"--init", OPT_CHOICE, &s.init, "", "weight initialization (default large)", 0, 0,
+         init_choices},
+        {"--lambda", OPT_FLOAT, &s.lambda, "L", "L2 term in the cost (default 0)", 0, 1e30, NULL},
+        {"--l1", OPT_FLOAT, &s.l1, "L", "L1 term in the cost (default 0)", 0, 1e30, NULL},
+        {"--n-train", OPT_INT, &n_train, "N", "the n of the regularization terms (default 1000)",
+         1, 1000000000, NULL},
+        {"--dropout", OPT_FLOAT, &s.dropout, "P", "dropout with one fixed mask (default 0)", 0,
+         0.99, NULL},
         {"--batch", OPT_INT, &batch, "M", "examples in the batch (default 4)", 1, 10000, NULL},
-        {"--seed", OPT_U64, &seed, "N", "random seed for weights and data (default 1)", 0, 0,
+        {"--seed", OPT_U64, &s.seed, "N", "random seed for weights and data (default 1)", 0, 0,
          NULL},
     };
     cli_command cmd = {"gradcheck", "",
-                       "Compares the backpropagated gradient with centered finite differences\n"
-                       "in double precision, and times both.",
-                       options, 3, 0, 0};
+                       "Compares the gradient from backpropagation with centered finite\n"
+                       "differences of the cost, in double precision, and times both.",
+                       options, (int)(sizeof options / sizeof options[0]), 0, 0};
     char *pos[1];
     int n_pos, rc = cli_parse(&cmd, argc, argv, pos, &n_pos);
     if (rc != CLI_PARSED) return rc == CLI_HELP ? 0 : 2;
+    if (!train_settings_finish(&s, "gradcheck")) return 2;
 
-    nndl_net_spec spec = nndl_net_spec_default(sizes.n, sizes.v);
-    spec.seed = seed;
+    nndl_net_spec spec = train_net_spec(&s);
+    nndl_gradcheck_options opt = {batch, s.lambda, s.l1, s.dropout, (size_t)n_train};
     nndl_gradcheck_result r;
     nndl_error err;
-    if (nndl_gradcheck(&spec, batch, &r, &err) != NNDL_OK) return cli_fail("gradcheck", &err);
+    if (nndl_gradcheck(&spec, &opt, &r, &err) != NNDL_OK) return cli_fail("gradcheck", &err);
 
     printf("network [");
-    for (int i = 0; i < sizes.n; i++) printf("%s%d", i ? "," : "", sizes.v[i]);
-    printf("], %zu weights and biases, batch of %d\n", r.n_params, batch);
+    for (int i = 0; i < s.sizes.n; i++) printf("%s%d", i ? "," : "", s.sizes.v[i]);
+    printf("], %s cost, %zu weights and biases, batch of %d\n",
+           nndl_cost_name((nndl_cost)s.cost), r.n_params, batch);
+    if (r.n_skipped)
+        printf("%zu weights within 2h of L1's kink at 0 were not compared\n", r.n_skipped);
     printf("worst relative error %.3g at parameter %zu (limit %g): %s\n", r.max_rel_error,
            r.worst_param, LIMIT, r.max_rel_error < LIMIT ? "ok" : "FAILED");
     printf("backpropagation %.3g s, finite differences %.3g s: backpropagation was %.0fx faster\n",

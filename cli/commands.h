@@ -10,6 +10,9 @@ int cmd_eval(int argc, char **argv);
 int cmd_gradcheck(int argc, char **argv);
 int cmd_baseline(int argc, char **argv);
 int cmd_data(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
+int cmd_expand(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 /* Finds MNIST and loads the parts asked for (NULL pointers are skipped);
  * prints the error as `cmd` and returns 0 on failure. */

@@ -139,29 +139,58 @@ NNDL_API nndl_status nndl_mnist_load(const char *dir, nndl_dataset **training,
 
 /* ---- Networks ---------------------------------------------------------- */
 
+/* Kinds are stable numbers: model files store them. */
 typedef enum nndl_cost {
-    NNDL_COST_QUADRATIC = 0 /* C = 1/2 ||y - a||^2, eq. 6 */
+    NNDL_COST_QUADRATIC = 0,     /* C = 1/2 ||y - a||^2 (eq. 6); sigmoid output */
+    NNDL_COST_CROSS_ENTROPY = 1, /* eq. 63; sigmoid output, delta = a - y */
+    NNDL_COST_LOG_LIKELIHOOD = 2 /* C = -ln a_y (eq. 80); softmax output */
 } nndl_cost;
+#define NNDL_COST_COUNT 3
 
 typedef enum nndl_activation {
-    NNDL_ACT_SIGMOID = 0 /* sigma(z) = 1 / (1 + e^-z), eq. 3 */
+    NNDL_ACT_SIGMOID = 0, /* 1 / (1 + e^-z), eq. 3 */
+    NNDL_ACT_TANH = 1,    /* tanh z, eq. 109 */
+    NNDL_ACT_RELU = 2,    /* max(0, z), eq. 112 */
+    NNDL_ACT_SOFTMAX = 3  /* e^z_j / sum_k e^z_k (eq. 78); output layer only */
 } nndl_activation;
+#define NNDL_ACT_COUNT 4
 
-/* Everything that defines a network before training. */
+typedef enum nndl_init {
+    NNDL_INIT_SCALED = 0, /* weights N(0, 1/n_in), biases N(0,1): chapter 3 */
+    NNDL_INIT_LARGE = 1   /* weights and biases N(0,1): chapter 1 */
+} nndl_init;
+#define NNDL_INIT_COUNT 2
+
+/* Names used on the command line and in files ("cross-entropy", "relu",
+ * "scaled"), and back; the parsers return -1 for an unknown name. */
+NNDL_API const char *nndl_cost_name(nndl_cost cost);
+NNDL_API const char *nndl_activation_name(nndl_activation act);
+NNDL_API const char *nndl_init_name(nndl_init init);
+NNDL_API int nndl_cost_parse(const char *name);
+NNDL_API int nndl_activation_parse(const char *name);
+NNDL_API int nndl_init_parse(const char *name);
+
+/* Everything that defines a network before training. The output layer is
+ * sigmoid, or softmax with the log-likelihood cost. */
 typedef struct nndl_net_spec {
     int n_sizes;          /* entries of `sizes`: input layer, hidden, output */
     const int *sizes;     /* neurons per layer, e.g. {784, 30, 10} */
     nndl_cost cost;       /* default: quadratic */
-    nndl_activation act;  /* activation of every layer; default sigmoid */
+    nndl_activation act;  /* every hidden layer's activation; default sigmoid */
+    /* Optional: one activation per hidden layer (n_sizes - 2 entries),
+     * overriding `act`. Softmax is not allowed in hidden layers. */
+    const nndl_activation *hidden_acts;
+    nndl_init init;       /* default: scaled */
     uint64_t seed;        /* initial weights and biases come from this */
 } nndl_net_spec;
 
-/* A spec for `sizes` with the chapter-1 defaults. */
+/* A spec for `sizes` with the defaults: quadratic cost, sigmoid neurons,
+ * scaled initialization, seed 0. */
 NNDL_API nndl_net_spec nndl_net_spec_default(int n_sizes, const int *sizes);
 
 typedef struct nndl_net nndl_net;
 
-/* A network with weights and biases drawn from N(0,1), as in chapter 1. */
+/* A network with weights and biases drawn as spec->init says. */
 NNDL_API nndl_net *nndl_net_create(const nndl_net_spec *spec, nndl_error *err);
 NNDL_API void nndl_net_free(nndl_net *net);
 /* A deep copy (parameters and settings; scratch space is not shared). */
@@ -170,7 +199,10 @@ NNDL_API nndl_net *nndl_net_clone(const nndl_net *net, nndl_error *err);
 NNDL_API int nndl_net_n_sizes(const nndl_net *net);
 NNDL_API int nndl_net_size(const nndl_net *net, int layer);
 NNDL_API nndl_cost nndl_net_cost(const nndl_net *net);
-NNDL_API nndl_activation nndl_net_activation(const nndl_net *net);
+/* The activation of layer l, 1 <= l < n_sizes (the output layer included). */
+NNDL_API nndl_activation nndl_net_activation(const nndl_net *net, int layer);
+NNDL_API nndl_init nndl_net_init(const nndl_net *net);
+NNDL_API uint64_t nndl_net_seed(const nndl_net *net);
 
 /* All weights and biases in one buffer. Layer l (1-based, as in the book)
  * holds its weights w^l (sizes[l] x sizes[l-1], row j = neuron j) followed by
@@ -188,13 +220,25 @@ NNDL_API nndl_status nndl_net_feedforward(nndl_net *net, const float *inputs,
                                           size_t count, float *outputs,
                                           nndl_error *err);
 
-/* The index of the most active output neuron for one input. Returns -1 on
- * failure (only when memory runs out). */
+/* The network's answer for one input: the most active output neuron, or,
+ * for a single output neuron, 1 if its activation is at least 0.5, else 0.
+ * Returns -1 on failure (only when memory runs out). */
 NNDL_API int nndl_net_classify(nndl_net *net, const float *input);
 
-/* Number of images of `ds` whose label is the most active output neuron. */
+/* Number of images of `ds` whose label is the network's answer.
+ *
+ * Labels and targets: with several output neurons, label d means the target
+ * vector with 1 at neuron d and 0 elsewhere (one-hot); with a single output
+ * neuron, the target is the label itself, 0 or 1. */
 NNDL_API nndl_status nndl_net_evaluate(nndl_net *net, const nndl_dataset *ds,
                                        size_t *correct, nndl_error *err);
+
+/* The mean cost over `ds` plus the regularization terms as network2.py's
+ * total_cost reports them: C = (1/n) sum_x C_x + (lambda/2n) sum w^2
+ * + (lambda_l1/n) sum |w|, with n the number of images in `ds`. */
+NNDL_API nndl_status nndl_net_total_cost(nndl_net *net, const nndl_dataset *ds,
+                                         float lambda, float lambda_l1,
+                                         double *cost, nndl_error *err);
 
 /* Model files: see docs/MODEL_FORMAT.md. Saving is atomic: the file is
  * written under a temporary name, flushed to disk and renamed, so an
@@ -206,10 +250,17 @@ NNDL_API nndl_net *nndl_net_load(const char *path, nndl_error *err);
 /* ---- Training ---------------------------------------------------------- */
 
 typedef struct nndl_sgd_config {
-    int batch_size; /* m, examples per mini-batch */
-    float eta;      /* learning rate */
-    uint64_t seed;  /* shuffling each epoch comes from this */
+    int batch_size;  /* m, examples per mini-batch */
+    float eta;       /* learning rate */
+    uint64_t seed;   /* shuffling and dropout masks come from this */
+    float lambda;    /* L2 regularization (eq. 87); 0 for none */
+    float lambda_l1; /* L1 regularization (eq. 95); 0 for none */
+    float momentum;  /* mu of momentum SGD (eq. 107); 0 for plain SGD */
+    float dropout;   /* probability of dropping each hidden neuron; 0 for none */
 } nndl_sgd_config;
+
+/* Plain SGD with batch size m and learning rate eta, everything else off. */
+NNDL_API nndl_sgd_config nndl_sgd_config_default(int batch_size, float eta);
 
 /* Called every few mini-batches during an epoch with the number of
  * examples done so far and the epoch's total. */
@@ -224,18 +275,69 @@ NNDL_API nndl_trainer *nndl_trainer_create(nndl_net *net,
                                            nndl_error *err);
 NNDL_API void nndl_trainer_free(nndl_trainer *trainer);
 
-/* One epoch of mini-batch stochastic gradient descent (eq. 20, 21): shuffle
- * the training data, split it into mini-batches and take one step per
- * mini-batch. NNDL_ERR_DIVERGED if a weight became NaN or infinite. */
+/* One epoch of mini-batch stochastic gradient descent: shuffle the training
+ * data, split it into mini-batches and take one step per mini-batch:
+ *   g = (1/m) sum_x dC_x/dw + (lambda/n) w + (lambda_l1/n) sgn(w)
+ *   v -> mu v - eta g,  w -> w + v
+ * which for mu = 0 is eq. 20-21 with the weight decay of eq. 93 and the L1
+ * rule of eq. 100; n is the size of `training`, and biases are never
+ * decayed. Dropout is inverted: during training each hidden neuron is kept
+ * with probability 1 - p and a kept activation is divided by 1 - p, so the
+ * whole network is used unchanged for evaluation (the book instead halves
+ * the outgoing weights at test time; the two are equivalent in expectation).
+ * NNDL_ERR_DIVERGED if a weight became NaN or infinite. */
 NNDL_API nndl_status nndl_trainer_epoch(nndl_trainer *trainer,
                                         const nndl_dataset *training,
                                         nndl_progress_fn progress, void *user,
                                         nndl_error *err);
 
+/* Changes the learning rate, for schedules. */
+NNDL_API void nndl_trainer_set_eta(nndl_trainer *trainer, float eta);
+NNDL_API float nndl_trainer_eta(const nndl_trainer *trainer);
+
+/* ---- Early stopping and learning-rate schedules (chapter 3) ------------ */
+
+/* Watches the validation accuracy epoch by epoch. With early_stop N, asks
+ * to stop once N epochs pass without a new best. With halve_after N, halves
+ * eta every time N epochs pass without a new best, and asks to stop once eta
+ * has fallen to eta_initial / halve_factor (the book suggests 128). Either
+ * patience may be 0 to turn that rule off. */
+typedef struct nndl_plateau {
+    int early_stop;       /* patience of early stopping, 0 for off */
+    int halve_after;      /* patience of the halving schedule, 0 for off */
+    double halve_factor;  /* stop when eta_initial / eta reaches this */
+    /* state, set by nndl_plateau_init */
+    float eta_initial, eta;
+    double best;          /* best accuracy so far */
+    int best_epoch;       /* epoch of it, -1 before the first */
+    int since_best;       /* epochs since the best */
+    int since_change;     /* epochs since the best or the last halving */
+} nndl_plateau;
+
+enum {
+    NNDL_PLATEAU_IMPROVED = 1, /* a new best: keep these weights */
+    NNDL_PLATEAU_HALVED = 2,   /* eta was halved: see p->eta */
+    NNDL_PLATEAU_STOP = 4      /* training should stop */
+};
+
+NNDL_API void nndl_plateau_init(nndl_plateau *p, int early_stop, int halve_after,
+                                double halve_factor, float eta);
+/* Records the accuracy after `epoch`; returns NNDL_PLATEAU_* flags. */
+NNDL_API int nndl_plateau_update(nndl_plateau *p, int epoch, double accuracy);
+
 /* ---- Gradient check (chapter 2, eq. 46) -------------------------------- */
+
+typedef struct nndl_gradcheck_options {
+    int batch;         /* examples of random data */
+    float lambda;      /* L2 term of the cost */
+    float lambda_l1;   /* L1 term of the cost */
+    float dropout;     /* drop probability, one fixed random mask */
+    size_t n_train;    /* the n of the regularization terms */
+} nndl_gradcheck_options;
 
 typedef struct nndl_gradcheck_result {
     size_t n_params;          /* weights and biases compared */
+    size_t n_skipped;         /* weights at L1's kink |w| < 2h, not compared */
     double max_rel_error;     /* worst |bp - fd| / max(|bp|, |fd|, 1e-4) */
     size_t worst_param;       /* index of that parameter in the buffer */
     double max_abs_gradient;  /* largest backpropagated component */
@@ -244,13 +346,54 @@ typedef struct nndl_gradcheck_result {
 } nndl_gradcheck_result;
 
 /* Builds a network of `spec` in double precision with random inputs and
- * labels for `batch` examples, and compares the backpropagated gradient of
- * the mean cost against centered finite differences (eq. 46, centered and
- * extrapolated to the five-point stencil, step h = 1e-3):
- * dC/dw ~ (C(w-2h) - 8 C(w-h) + 8 C(w+h) - C(w+2h)) / 12h. */
-NNDL_API nndl_status nndl_gradcheck(const nndl_net_spec *spec, int batch,
+ * labels for `options->batch` examples, and compares the gradient the
+ * trainer uses (backpropagation plus the regularization terms) against
+ * centered finite differences of the regularized mean cost (eq. 46,
+ * centered and extrapolated to the five-point stencil, step h = 1e-3):
+ * dC/dw ~ (C(w-2h) - 8 C(w-h) + 8 C(w+h) - C(w+2h)) / 12h.
+ * Inputs are redrawn until no ReLU input is within 0.01 of its kink. */
+NNDL_API nndl_status nndl_gradcheck(const nndl_net_spec *spec,
+                                    const nndl_gradcheck_options *options,
                                     nndl_gradcheck_result *result,
                                     nndl_error *err);
+
+/* ---- Expanding the training data (chapter 3) --------------------------- */
+
+/* The book's expand_mnist.py: a new dataset of 5 x count images, each image
+ * of `ds` followed by four copies moved by one pixel - down, up, right,
+ * left, the order of expand_mnist.py - with the vacated row or column set
+ * to 0 (background). Labels are copied. Image 5i is image i of `ds`. Unlike
+ * the book's script the result is not shuffled (training shuffles anyway). */
+NNDL_API nndl_dataset *nndl_dataset_expand(const nndl_dataset *ds, nndl_error *err);
+
+/* Writes into `out` a randomly distorted copy of every image of `in`, for
+ * training on fresh variations every epoch: a shift of up to 2 pixels in
+ * each direction, a rotation of up to 10 degrees and an elastic distortion
+ * (Simard et al. 2003; sigma 4, alpha 24: about one pixel), with bilinear
+ * interpolation. Labels are copied. `out` must be another dataset with the
+ * count and image size of `in` (nndl_dataset_create, once): for images up
+ * to 32x32 nothing is allocated. The result depends only on (seed, epoch,
+ * image index), so it is the same for any number of OpenMP threads. */
+NNDL_API nndl_status nndl_dataset_augment(nndl_dataset *out, const nndl_dataset *in,
+                                          uint64_t seed, uint64_t epoch, nndl_error *err);
+
+/* Writes `ds` as a pair of gzip-compressed IDX files that nndl_idx_load
+ * reads back exactly. Each file is written under a temporary name in its
+ * directory, flushed to disk and renamed, so a failure leaves no partial
+ * file behind and keeps the previous files. */
+NNDL_API nndl_status nndl_idx_save(const nndl_dataset *ds, const char *images_path,
+                                   const char *labels_path, nndl_error *err);
+
+/* The two files `nndl expand` writes: MNIST's 50,000 training images
+ * expanded to 250,000. It writes them into the MNIST directory, or into
+ * ./data/mnist when that is not writable. */
+extern NNDL_API const char *const nndl_mnist_expanded_files[2];
+
+/* Loads the expanded training set from `dir` and checks it holds 250,000
+ * images of 28x28. NNDL_ERR_NOT_FOUND (saying to run `nndl expand`) if the
+ * files are not there. */
+NNDL_API nndl_status nndl_mnist_load_expanded(const char *dir, nndl_dataset **training,
+                                              nndl_error *err);
 
 /* ---- Baselines (chapter 1) --------------------------------------------- */
 
@@ -260,6 +403,17 @@ NNDL_API nndl_status nndl_gradcheck(const nndl_net_spec *spec, int batch,
 NNDL_API nndl_status nndl_baseline_darkness(const nndl_dataset *training,
                                             const nndl_dataset *test,
                                             size_t *correct, nndl_error *err);
+
+/* The support vector machine of chapter 1 (the book's mnist_svm.py): a
+ * C-SVC with the RBF kernel K(x, x') = exp(-gamma |x - x'|^2), one-vs-one
+ * over the ten digits, trained with libsvm on `training`, pixels scaled to
+ * [0,1]. The book used scikit-learn's defaults: gamma = 1/784, C = 1, which
+ * gives 9,435 / 10,000 on MNIST's test set. Training is single-threaded and
+ * takes minutes for 50,000 images; prediction uses OpenMP threads. Returns
+ * the number correct on `test`. */
+NNDL_API nndl_status nndl_baseline_svm(const nndl_dataset *training,
+                                       const nndl_dataset *test, double gamma,
+                                       double C, size_t *correct, nndl_error *err);
 
 #ifdef __cplusplus
 }

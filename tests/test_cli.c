@@ -149,7 +149,95 @@ TEST(cli_gradcheck_and_baseline)
     run("gradcheck", &r);
     CHECK(r.status == 0 && strstr(r.out, "): ok") && strstr(r.out, "faster"));
     run("gradcheck --sizes 30,20,10 --batch 5 --seed 9", &r);
-    CHECK(r.status == 0 && strstr(r.out, "[30,20,10], 830 weights and biases"));
+    CHECK(r.status == 0 && strstr(r.out, "[30,20,10], quadratic cost, 830 weights and biases"));
     run("baseline darkness", &r);
     CHECK(r.status == 0 && strcmp(r.out, "2225 / 10000\n") == 0);
+}
+
+TEST(cli_chapter3_flags_get_one_line_errors)
+{
+    check_error("train --cost entropy", 2, "--cost: 'entropy' is not one of");
+    check_error("train --init xavier", 2, "--init: 'xavier' is not one of scaled|large");
+    check_error("train --activation softmax", 2, "--activation: 'softmax' is not one of");
+    check_error("train --activation relu,tanh", 2, "--activation: 2 activations given for 1");
+    check_error("train --eta-schedule halve:0:128", 2, "--eta-schedule: 'halve:0:128'");
+    check_error("train --eta-schedule halve:10", 2, "--eta-schedule");
+    check_error("train --monitor everything", 2, "--monitor: 'everything' is not one of");
+    check_error("train --eval none --monitor evaluation-cost", 2, "--monitor: evaluation data");
+    check_error("train --dropout 1", 2, "--dropout: 1 is out of range");
+    check_error("train --momentum -0.5", 2, "--momentum");
+    check_error("train --lambda -1", 2, "--lambda");
+    check_error("train --train-size 60000", 2, "--train-size");
+    check_error("sweep --epochs 1", 2, "--grid: missing");
+    check_error("sweep --grid eta", 2, "--grid: 'eta' is not NAME=V1,V2");
+    check_error("sweep --grid colour=1,2", 2, "--grid: --colour is not an option of nndl train");
+    check_error("sweep --grid eta=1,x", 2, "--eta: 'x' is not a number");
+    check_error("sweep --grid save=a,b", 2, "--grid: --save cannot vary");
+}
+
+TEST(cli_monitor_and_history)
+{
+    char history[512], args[1024];
+    snprintf(history, sizeof history, "%s/run.jsonl", test_tmpdir());
+    snprintf(args, sizeof args,
+             "train --epochs 2 --train-size 1000 --cost cross-entropy --eta 0.5 --lambda 0.1 "
+             "--monitor all --history '%s'", history);
+    cli_result r;
+    run(args, &r);
+    REQUIRE(r.status == 0);
+    /* network2.py's monitor lines follow each "Epoch N: c / total" line */
+    const char *epoch1 = strstr(r.out, "Epoch 1: ");
+    REQUIRE(epoch1);
+    CHECK(strncmp(r.out, "Epoch 0: ", 9) == 0);
+    CHECK(strstr(r.out, "Cost on training data: ") && strstr(r.out, "Accuracy on training data: "));
+    CHECK(strstr(r.out, "Cost on evaluation data: "));
+    CHECK(strstr(epoch1, "Accuracy on evaluation data: ") &&
+          strstr(epoch1, " / 10000\n") && strstr(epoch1, "Accuracy on training data: ") &&
+          strstr(epoch1, " / 1000\n"));
+    CHECK(count_lines(r.out) == 10);
+
+    char text[8192];
+    read_file(history, text, sizeof text);
+    CHECK(count_lines(text) == 3);
+    CHECK(strncmp(text, "{\"nndl\":", 8) == 0 && strstr(text, "\"cost\":\"cross-entropy\"") &&
+          strstr(text, "\"lambda\":0.1,"));
+    const char *line2 = strchr(text, '\n');
+    REQUIRE(line2);
+    CHECK(strstr(line2, "{\"epoch\":0,") && strstr(line2, "\"training_cost\":") &&
+          strstr(line2, "\"evaluation_accuracy\":") && strstr(line2, "\"training_accuracy\":"));
+}
+
+TEST(cli_early_stopping_keeps_the_best_epoch)
+{
+    char model[512], args[1024];
+    snprintf(model, sizeof model, "%s/early.nndl", test_tmpdir());
+    /* eta 30 with quadratic cost on 1,000 images wanders: validation
+     * accuracy stops improving within a few epochs */
+    snprintf(args, sizeof args,
+             "train --epochs 40 --train-size 1000 --eta 30 --eval validation --early-stop 2 "
+             "--save '%s'", model);
+    cli_result r;
+    run(args, &r);
+    REQUIRE(r.status == 0);
+    int lines = count_lines(r.out);
+    CHECK(lines < 40);
+    CHECK(strstr(r.err, "early stopping") && strstr(r.err, "kept the weights of epoch"));
+    /* the saved model scores the best epoch's validation accuracy */
+    int best = 0, epoch, c, t;
+    for (const char *p = r.out; (p = strstr(p, "Epoch ")); p++)
+        if (sscanf(p, "Epoch %d: %d / %d", &epoch, &c, &t) == 3 && c > best) best = c;
+    snprintf(args, sizeof args, "eval '%s' --data validation", model);
+    run(args, &r);
+    int saved = -1;
+    CHECK(r.status == 0 && sscanf(r.out, "%d / %d", &saved, &t) == 2);
+    CHECK(saved == best);
+}
+
+TEST(cli_sweep_prints_a_table)
+{
+    cli_result r;
+    run("sweep --grid eta=0.5,3 --cost cross-entropy --epochs 1 --train-size 1000", &r);
+    CHECK(r.status == 0);
+    CHECK(strstr(r.out, "eta=0.5 ") && strstr(r.out, "eta=3 ") && strstr(r.out, "best"));
+    CHECK(count_lines(r.out) == 3);
 }

@@ -83,6 +83,7 @@ TEST(network_init_is_standard_normal_and_seeded)
 {
     int sizes[] = {784, 100, 10};
     nndl_net_spec spec = nndl_net_spec_default(3, sizes);
+    spec.init = NNDL_INIT_LARGE;
     spec.seed = 5;
     nndl_net *a = nndl_net_create(&spec, NULL), *b = nndl_net_create(&spec, NULL);
     spec.seed = 6;
@@ -123,7 +124,7 @@ TEST(forward_pass_matches_hand_computation)
 {
     int sizes[] = {2, 2, 1};
     nndl_net_spec spec = nndl_net_spec_default(3, sizes);
-    nndl_net *net = nndl_net_create(&spec, NULL);
+    nndl_net *net = nndl_net_create(&spec, NULL); /* every parameter set below */
     REQUIRE(net);
     float *p = nndl_net_params(net);
     const float w1[] = {0.1f, 0.2f, 0.3f, 0.4f}, b1[] = {0.5f, -0.5f};

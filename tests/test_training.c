@@ -26,11 +26,13 @@ static nndl_net *train_chapter1(const nndl_dataset *ds, int epochs, int batch, i
 {
     int sizes[] = {784, 30, 10};
     nndl_net_spec spec = nndl_net_spec_default(3, sizes);
+    spec.init = NNDL_INIT_LARGE; /* chapter 1 */
     spec.seed = seed;
     nndl_net *net = nndl_net_create(&spec, NULL);
     if (!net) return NULL;
     nndl_net_set_threads(net, threads);
-    nndl_sgd_config config = {batch, 3.0f, seed};
+    nndl_sgd_config config = nndl_sgd_config_default(batch, 3.0f);
+    config.seed = seed;
     nndl_trainer *t = nndl_trainer_create(net, &config, NULL);
     for (int e = 0; t && e < epochs; e++)
         if (nndl_trainer_epoch(t, ds, NULL, NULL, NULL) != NNDL_OK) {
@@ -73,7 +75,8 @@ TEST(training_reduces_error_on_a_small_set)
     REQUIRE(net);
     size_t before, after;
     REQUIRE(nndl_net_evaluate(net, test, &before, NULL) == NNDL_OK);
-    nndl_sgd_config config = {10, 3.0f, 1};
+    nndl_sgd_config config = nndl_sgd_config_default(10, 3.0f);
+    config.seed = 1;
     nndl_trainer *t = nndl_trainer_create(net, &config, NULL);
     REQUIRE(t);
     REQUIRE(nndl_trainer_epoch(t, ds, NULL, NULL, NULL) == NNDL_OK);
@@ -115,7 +118,8 @@ TEST(training_stops_on_divergence)
     int sizes[] = {784, 30, 10};
     nndl_net_spec spec = nndl_net_spec_default(3, sizes);
     nndl_net *net = nndl_net_create(&spec, NULL);
-    nndl_sgd_config config = {10, 3.0f, 1};
+    nndl_sgd_config config = nndl_sgd_config_default(10, 3.0f);
+    config.seed = 1;
     nndl_trainer *t = nndl_trainer_create(net, &config, NULL);
     REQUIRE(net && t);
     nndl_net_params(net)[0] = NAN;
@@ -134,7 +138,8 @@ TEST(training_rejects_mismatched_network)
     int sizes[] = {100, 30, 10};
     nndl_net_spec spec = nndl_net_spec_default(3, sizes);
     nndl_net *net = nndl_net_create(&spec, NULL);
-    nndl_sgd_config config = {10, 3.0f, 1};
+    nndl_sgd_config config = nndl_sgd_config_default(10, 3.0f);
+    config.seed = 1;
     nndl_trainer *t = nndl_trainer_create(net, &config, NULL);
     REQUIRE(net && t);
     nndl_error err;

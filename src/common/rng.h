@@ -19,7 +19,9 @@ typedef struct rng {
 enum rng_stream {
     RNG_STREAM_INIT = 1,    /* initial weights and biases */
     RNG_STREAM_SHUFFLE = 2, /* order of training examples */
-    RNG_STREAM_TEST_DATA = 3 /* random inputs of the gradient check */
+    RNG_STREAM_TEST_DATA = 3, /* random inputs of the gradient check */
+    RNG_STREAM_DROPOUT = 4,   /* dropout masks */
+    RNG_STREAM_AUGMENT = 5    /* distorted training images: 5 + 256 x image index */
 };
 
 void rng_seed(rng *r, uint64_t seed, uint64_t stream);

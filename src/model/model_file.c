@@ -1,25 +1,30 @@
 /* Model files: a network's settings and parameters in the binary format of
- * docs/MODEL_FORMAT.md.
+ * docs/MODEL_FORMAT.md (version 2, and version 1 for reading).
  *
  * Every field goes through byteio.h, so a file reads the same on any host.
  * Loading trusts nothing in the file: the header is checked against the
  * limits of nndl.h and against the file's real length before anything is
  * allocated, and the CRC-32 is checked before the network is handed out.
- * Saving writes a temporary file beside the target and renames it over the
- * target, so the old file survives any failure. */
+ * Saving goes through atomic_file.c, so the old file survives any failure.
+ * A file whose first character (after white space) is '{' is a JSON model
+ * and goes to json_model.c. */
+#include "model/model_file.h"
+
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 #include <zlib.h>
+
+#include <cjson/cJSON.h>
 
 #include "common/alloc.h"
 #include "common/byteio.h"
 #include "common/error.h"
+#include "model/atomic_file.h"
+#include "model/json_model.h"
 #include "net/network.h"
 
 /* ---- The layout (docs/MODEL_FORMAT.md) ---------------------------------- */
@@ -27,41 +32,30 @@
 static const uint8_t model_magic[8] = {'N', 'N', 'D', 'L', 'M', 'O', 'D', 'L'};
 
 enum {
-    MODEL_VERSION = 1,
+    MODEL_VERSION = 2,   /* written; versions 1 and 2 are read */
     OFF_VERSION = 8,
     OFF_FLAGS = 12,
     OFF_COST = 16,
-    OFF_ACT = 20,
+    OFF_INIT = 20,       /* version 1: the activation of every layer */
     OFF_N_SIZES = 24,
-    OFF_SIZES = 28,      /* n x u32, then the seed and the parameter count (u64) */
+    OFF_SIZES = 28,      /* n x u32; version 2: then n-1 activations (u32) */
     FIXED_BYTES = 28,    /* everything before the sizes */
     TAIL_BYTES = 4,      /* the CRC-32 */
-    MAX_HEADER_BYTES = OFF_SIZES + 4 * NNDL_MAX_LAYERS + 16
+    /* Version 2: sizes, activations, seed, parameter count, metadata length. */
+    MAX_HEADER_BYTES = OFF_SIZES + 8 * NNDL_MAX_LAYERS + 20
 };
 
-/* Header bytes for n sizes: fixed part, sizes, seed, parameter count. */
-static uint64_t header_bytes(uint64_t n_sizes) { return OFF_SIZES + 4 * n_sizes + 16; }
+/* Header bytes for n sizes: the fixed part, the sizes, (version 2) the
+ * activations, the seed and the parameter count, (version 2) the length of
+ * the metadata. */
+static uint64_t header_bytes(uint32_t version, uint64_t n_sizes)
+{
+    if (version == 1) return OFF_SIZES + 4 * n_sizes + 16;
+    return OFF_SIZES + 4 * n_sizes + 4 * (n_sizes - 1) + 20;
+}
 
 /* Parameters are streamed through a buffer of this many floats. */
 enum { CHUNK_FLOATS = 4096 };
-
-/* The costs and activations this version can store. Switching on the enum
- * makes -Wswitch flag this list when a new kind is added to nndl.h. */
-static int cost_known(uint32_t v)
-{
-    switch ((nndl_cost)v) {
-    case NNDL_COST_QUADRATIC: return 1;
-    }
-    return 0;
-}
-
-static int activation_known(uint32_t v)
-{
-    switch ((nndl_activation)v) {
-    case NNDL_ACT_SIGMOID: return 1;
-    }
-    return 0;
-}
 
 static uint32_t crc_update(uint32_t crc, const uint8_t *p, size_t n)
 {
@@ -75,8 +69,7 @@ static uint32_t crc_update(uint32_t crc, const uint8_t *p, size_t n)
     return crc;
 }
 
-/* A name for parameter i, such as "w2[17]", for error messages. */
-static void param_name(const nndl_net *net, size_t i, char *out, size_t cap)
+void model_param_name(const nndl_net *net, size_t i, char *out, size_t cap)
 {
     for (int t = 0; t < net->n_tensors; t++) {
         const param_tensor *pt = &net->tensors[t];
@@ -90,7 +83,102 @@ static void param_name(const nndl_net *net, size_t i, char *out, size_t cap)
 
 static const char *nonfinite_name(float x) { return isnan(x) ? "NaN" : "infinite"; }
 
+nndl_status model_check_finite(const nndl_net *net, const char *path, nndl_error *err)
+{
+    for (size_t i = 0; i < net->n_params; i++) {
+        if (!isfinite(net->params[i])) {
+            char name[48];
+            model_param_name(net, i, name, sizeof name);
+            return error_set(err, NNDL_ERR_ARG,
+                             "%s: not saved: parameter %s is %s (training diverged?)", path,
+                             name, nonfinite_name(net->params[i]));
+        }
+    }
+    return NNDL_OK;
+}
+
+nndl_status model_check_activations(const char *path, nndl_cost cost, int n_sizes,
+                                    const nndl_activation *acts, nndl_error *err)
+{
+    int out = n_sizes - 1; /* the output layer, 1-based as in the book */
+    for (int l = 1; l < out; l++)
+        if (acts[l - 1] == NNDL_ACT_SOFTMAX)
+            return error_set(err, NNDL_ERR_FORMAT,
+                             "%s: hidden layer %d is softmax; only the output layer may be",
+                             path, l);
+    nndl_activation want =
+        cost == NNDL_COST_LOG_LIKELIHOOD ? NNDL_ACT_SOFTMAX : NNDL_ACT_SIGMOID;
+    if (acts[out - 1] != want)
+        return error_set(err, NNDL_ERR_FORMAT,
+                         "%s: the output layer (layer %d) is %s, but the %s cost needs a %s "
+                         "output layer", path, out, nndl_activation_name(acts[out - 1]),
+                         nndl_cost_name(cost), nndl_activation_name(want));
+    return NNDL_OK;
+}
+
+/* ---- Metadata ----------------------------------------------------------- */
+
+/* Length of the valid UTF-8 prefix of p[0..n): n if all of it is valid.
+ * Rejects overlong forms, surrogates, code points past U+10FFFF and NUL. */
+static size_t utf8_valid_prefix(const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        uint8_t c = p[i];
+        size_t len;
+        uint32_t min, cp;
+        if (c == 0) return i;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if ((c & 0xe0) == 0xc0) {
+            len = 2, min = 0x80, cp = c & 0x1f;
+        } else if ((c & 0xf0) == 0xe0) {
+            len = 3, min = 0x800, cp = c & 0x0f;
+        } else if ((c & 0xf8) == 0xf0) {
+            len = 4, min = 0x10000, cp = c & 0x07;
+        } else {
+            return i;
+        }
+        if (n - i < len) return i;
+        for (size_t k = 1; k < len; k++) {
+            if ((p[i + k] & 0xc0) != 0x80) return i;
+            cp = cp << 6 | (p[i + k] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return i;
+        i += len;
+    }
+    return n;
+}
+
+/* Checks that text[0..len) (NUL-terminated at len) is metadata: UTF-8
+ * without NUL holding one JSON object. Returns NULL if so, else what is
+ * wrong ("is malformed JSON"), with the byte offset in *where. */
+static const char *meta_problem(const char *text, size_t len, size_t *where)
+{
+    *where = utf8_valid_prefix((const uint8_t *)text, len);
+    if (*where < len) return text[*where] ? "is not valid UTF-8" : "contains a NUL byte";
+    const char *end = NULL;
+    /* The length includes the terminating NUL: cJSON then requires that
+     * nothing but white space follows the value. */
+    cJSON *root = cJSON_ParseWithLengthOpts(text, len + 1, &end, 1);
+    if (!root) {
+        *where = end ? (size_t)(end - text) : 0;
+        return "is malformed JSON";
+    }
+    int object = cJSON_IsObject(root);
+    cJSON_Delete(root);
+    *where = 0;
+    return object ? NULL : "is not a JSON object";
+}
+
 /* ---- Saving ------------------------------------------------------------- */
+
+typedef struct model_writer {
+    const nndl_net *net;
+    const char *meta;
+    uint32_t meta_len;
+} model_writer;
 
 /* Writes n bytes and folds them into the running CRC. */
 static int put(FILE *f, const uint8_t *p, size_t n, uint32_t *crc)
@@ -99,23 +187,29 @@ static int put(FILE *f, const uint8_t *p, size_t n, uint32_t *crc)
     return fwrite(p, 1, n, f) == n ? 0 : -1;
 }
 
-static int write_model(FILE *f, const nndl_net *net)
+static int write_model(FILE *f, const void *ctx)
 {
+    const model_writer *w = ctx;
+    const nndl_net *net = w->net;
     uint8_t head[MAX_HEADER_BYTES];
     memcpy(head, model_magic, sizeof model_magic);
     write_u32_le(head + OFF_VERSION, MODEL_VERSION);
     write_u32_le(head + OFF_FLAGS, 0);
     write_u32_le(head + OFF_COST, (uint32_t)net->cost);
-    write_u32_le(head + OFF_ACT, (uint32_t)net->act);
+    write_u32_le(head + OFF_INIT, (uint32_t)net->init);
     write_u32_le(head + OFF_N_SIZES, (uint32_t)net->n_sizes);
     uint8_t *p = head + OFF_SIZES;
     for (int l = 0; l < net->n_sizes; l++, p += 4) write_u32_le(p, (uint32_t)net->sizes[l]);
+    for (int l = 0; l < net->n_layers; l++, p += 4)
+        write_u32_le(p, (uint32_t)net->layers[l].act);
     write_u64_le(p, net->seed);
     write_u64_le(p + 8, (uint64_t)net->n_params);
-    p += 16;
+    write_u32_le(p + 16, w->meta_len);
+    p += 20;
 
     uint32_t crc = (uint32_t)crc32(0L, Z_NULL, 0);
     if (put(f, head, (size_t)(p - head), &crc)) return -1;
+    if (w->meta_len && put(f, (const uint8_t *)w->meta, w->meta_len, &crc)) return -1;
 
     uint8_t chunk[4 * CHUNK_FLOATS];
     for (size_t done = 0; done < net->n_params;) {
@@ -130,29 +224,8 @@ static int write_model(FILE *f, const nndl_net *net)
     return fwrite(tail, 1, sizeof tail, f) == sizeof tail ? 0 : -1;
 }
 
-/* Syncs the directory holding path ("." if none) after the rename. */
-static void fsync_parent_dir(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char *dir = NULL;
-    if (slash) {
-        size_t len = slash == path ? 1 : (size_t)(slash - path);
-        dir = alloc_array(len + 1, 1);
-        if (!dir) return;
-        memcpy(dir, path, len);
-        dir[len] = 0;
-    }
-    /* Best effort: the rename is already done, and some file systems do not
-     * allow fsync on a directory. It makes the new name survive a crash. */
-    int fd = open(dir ? dir : ".", O_RDONLY | O_DIRECTORY);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        (void)close(fd);
-    }
-    alloc_free(dir);
-}
-
-nndl_status nndl_net_save(const nndl_net *net, const char *path, nndl_error *err)
+nndl_status model_save_with_meta(const nndl_net *net, const char *path, const char *meta_json,
+                                 nndl_error *err)
 {
     if (!path || !*path) return error_set(err, NNDL_ERR_ARG, "model file: no path given");
     if (!net || !net->params)
@@ -160,79 +233,38 @@ nndl_status nndl_net_save(const nndl_net *net, const char *path, nndl_error *err
 
     /* The loader rejects NaN and infinity, so refuse to write a file that
      * could not be read back. */
-    for (size_t i = 0; i < net->n_params; i++) {
-        if (!isfinite(net->params[i])) {
-            char name[48];
-            param_name(net, i, name, sizeof name);
+    nndl_status st = model_check_finite(net, path, err);
+    if (st != NNDL_OK) return st;
+
+    model_writer w = {net, meta_json, 0};
+    if (meta_json && *meta_json) {
+        size_t len = strlen(meta_json), where;
+        if (len > MODEL_MAX_META_BYTES)
             return error_set(err, NNDL_ERR_ARG,
-                             "%s: not saved: parameter %s is %s (training diverged?)", path,
-                             name, nonfinite_name(net->params[i]));
-        }
+                             "%s: not saved: the metadata is %zu bytes; the limit is %u", path,
+                             len, (unsigned)MODEL_MAX_META_BYTES);
+        const char *problem = meta_problem(meta_json, len, &where);
+        if (problem)
+            return error_set(err, NNDL_ERR_ARG, "%s: not saved: the metadata %s (at byte %zu)",
+                             path, problem, where);
+        w.meta_len = (uint32_t)len;
     }
+    return atomic_file_write(path, "model file", write_model, &w, err);
+}
 
-    static const char suffix[] = ".tmp.XXXXXX";
-    size_t len = strlen(path);
-    char *tmp = alloc_array(len + sizeof suffix, 1);
-    if (!tmp) return error_set(err, NNDL_ERR_NOMEM, "%s: out of memory", path);
-    memcpy(tmp, path, len);
-    memcpy(tmp + len, suffix, sizeof suffix);
-
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        nndl_status st = error_set(err, NNDL_ERR_IO,
-                                   "%s: cannot create a temporary file in its directory: %s",
-                                   path, strerror(errno));
-        alloc_free(tmp);
-        return st;
-    }
-
-    /* mkstemp makes the file 0600. Replacing a model keeps its permissions;
-     * a new model is readable by all, as model files are not secrets. */
-    struct stat old;
-    mode_t mode = stat(path, &old) == 0 ? (old.st_mode & 0777) : 0644;
-    (void)fchmod(fd, mode);
-
-    const char *step = "cannot write model file";
-    FILE *f = fdopen(fd, "wb");
-    if (!f) {
-        step = "cannot open temporary file";
-        goto fail;
-    }
-    if (write_model(f, net) != 0 || fflush(f) != 0) goto fail;
-    /* The data must be on disk before the rename makes it the model. */
-    if (fsync(fileno(f)) != 0) {
-        step = "cannot flush model file to disk";
-        goto fail;
-    }
-    int closed = fclose(f);
-    f = NULL;
-    fd = -1;
-    if (closed != 0) goto fail;
-    if (rename(tmp, path) != 0) {
-        step = "cannot rename temporary file to it";
-        goto fail;
-    }
-    alloc_free(tmp);
-    fsync_parent_dir(path);
-    return NNDL_OK;
-
-fail:;
-    int saved = errno;
-    if (f)
-        (void)fclose(f);
-    else if (fd >= 0)
-        (void)close(fd);
-    (void)unlink(tmp);
-    alloc_free(tmp);
-    return error_set(err, NNDL_ERR_IO, "%s: %s: %s", path, step, strerror(saved));
+nndl_status nndl_net_save(const nndl_net *net, const char *path, nndl_error *err)
+{
+    return model_save_with_meta(net, path, NULL, err);
 }
 
 /* ---- Loading ------------------------------------------------------------ */
 
 typedef struct model_header {
-    uint32_t version, flags, cost, act, n_sizes;
+    uint32_t version, flags, cost, init, n_sizes;
     int sizes[NNDL_MAX_LAYERS];
+    nndl_activation acts[NNDL_MAX_LAYERS - 1]; /* layer 1 first */
     uint64_t seed, n_params;
+    uint32_t meta_len;
     uint8_t bytes[MAX_HEADER_BYTES]; /* as read, for the CRC */
     size_t n_bytes;
 } model_header;
@@ -287,58 +319,80 @@ static nndl_status read_header(FILE *f, const char *path, uint64_t file_size,
     if (st != NNDL_OK) return st;
 
     size_t magic_have = have < sizeof model_magic ? have : sizeof model_magic;
-    if (memcmp(b, model_magic, magic_have) != 0) {
-        if (b[0] == '{')
-            return error_set(err, NNDL_ERR_FORMAT,
-                             "%s: looks like a JSON model; only the binary nndl model "
-                             "format is supported yet", path);
+    if (memcmp(b, model_magic, magic_have) != 0)
         return error_set(err, NNDL_ERR_FORMAT,
                          "%s: not an nndl model file (it does not start with \"NNDLMODL\")",
                          path);
-    }
     if (have < FIXED_BYTES) return truncated(err, path, "at least ", FIXED_BYTES, file_size);
 
     h->version = read_u32_le(b + OFF_VERSION);
     h->flags = read_u32_le(b + OFF_FLAGS);
     h->cost = read_u32_le(b + OFF_COST);
-    h->act = read_u32_le(b + OFF_ACT);
+    uint32_t word20 = read_u32_le(b + OFF_INIT);
     h->n_sizes = read_u32_le(b + OFF_N_SIZES);
-    if (h->version != MODEL_VERSION)
+    if (h->version < 1 || h->version > MODEL_VERSION)
         return error_set(err, NNDL_ERR_FORMAT,
                          "%s: model format version %lu is not supported (this nndl reads "
-                         "version %d)%s", path, (unsigned long)h->version, MODEL_VERSION,
+                         "versions 1 to %d)%s", path, (unsigned long)h->version, MODEL_VERSION,
                          h->version > MODEL_VERSION ? "; it may come from a newer nndl" : "");
     if (h->flags != 0)
         return error_set(err, NNDL_ERR_FORMAT,
-                         "%s: unsupported header flags 0x%08lx (version %d has none)", path,
-                         (unsigned long)h->flags, MODEL_VERSION);
-    if (!cost_known(h->cost))
+                         "%s: unsupported header flags 0x%08lx (version %lu has none)", path,
+                         (unsigned long)h->flags, (unsigned long)h->version);
+    if (h->cost >= NNDL_COST_COUNT)
         return error_set(err, NNDL_ERR_FORMAT, "%s: unknown cost function %lu", path,
                          (unsigned long)h->cost);
-    if (!activation_known(h->act))
-        return error_set(err, NNDL_ERR_FORMAT, "%s: unknown activation function %lu", path,
-                         (unsigned long)h->act);
+    /* Version 1 stored one activation for every layer, and came from
+     * chapter 1, whose initialization was N(0,1). */
+    uint32_t v1_act = 0;
+    if (h->version == 1) {
+        v1_act = word20;
+        h->init = NNDL_INIT_LARGE;
+        if (v1_act >= NNDL_ACT_COUNT)
+            return error_set(err, NNDL_ERR_FORMAT, "%s: unknown activation function %lu",
+                             path, (unsigned long)v1_act);
+    } else {
+        h->init = word20;
+        if (h->init >= NNDL_INIT_COUNT)
+            return error_set(err, NNDL_ERR_FORMAT, "%s: unknown initialization %lu", path,
+                             (unsigned long)h->init);
+    }
     if (h->n_sizes < 2 || h->n_sizes > NNDL_MAX_LAYERS)
         return error_set(err, NNDL_ERR_FORMAT,
                          "%s: %lu layer sizes; a model has 2 to %d (NNDL_MAX_LAYERS)", path,
                          (unsigned long)h->n_sizes, NNDL_MAX_LAYERS);
 
-    h->n_bytes = (size_t)header_bytes(h->n_sizes);
+    h->n_bytes = (size_t)header_bytes(h->version, h->n_sizes);
     if (file_size < h->n_bytes) return truncated(err, path, "at least ", h->n_bytes, file_size);
     st = get(f, b + FIXED_BYTES, h->n_bytes - FIXED_BYTES, path, err);
     if (st != NNDL_OK) return st;
 
-    for (uint32_t l = 0; l < h->n_sizes; l++) {
-        uint32_t s = read_u32_le(b + OFF_SIZES + 4 * l);
+    const uint8_t *p = b + OFF_SIZES;
+    for (uint32_t l = 0; l < h->n_sizes; l++, p += 4) {
+        uint32_t s = read_u32_le(p);
         if (s < 1 || s > NNDL_MAX_LAYER_SIZE)
             return error_set(err, NNDL_ERR_FORMAT,
                              "%s: layer %lu has %lu neurons; need 1 to %d (NNDL_MAX_LAYER_SIZE)",
                              path, (unsigned long)l, (unsigned long)s, NNDL_MAX_LAYER_SIZE);
         h->sizes[l] = (int)s;
     }
-    const uint8_t *p = b + OFF_SIZES + 4 * (size_t)h->n_sizes;
+    for (uint32_t l = 1; l < h->n_sizes; l++) {
+        uint32_t a = v1_act;
+        if (h->version >= 2) {
+            a = read_u32_le(p);
+            p += 4;
+            if (a >= NNDL_ACT_COUNT)
+                return error_set(err, NNDL_ERR_FORMAT,
+                                 "%s: layer %lu has unknown activation function %lu", path,
+                                 (unsigned long)l, (unsigned long)a);
+        }
+        h->acts[l - 1] = (nndl_activation)a;
+    }
+    st = model_check_activations(path, (nndl_cost)h->cost, (int)h->n_sizes, h->acts, err);
+    if (st != NNDL_OK) return st;
     h->seed = read_u64_le(p);
     h->n_params = read_u64_le(p + 8);
+    h->meta_len = h->version >= 2 ? read_u32_le(p + 16) : 0;
 
     uint64_t implied = implied_params(h->sizes, h->n_sizes);
     if (implied == UINT64_MAX)
@@ -349,9 +403,13 @@ static nndl_status read_header(FILE *f, const char *path, uint64_t file_size,
         return error_set(err, NNDL_ERR_FORMAT,
                          "%s: the header declares %llu parameters but the layer sizes imply %llu",
                          path, (unsigned long long)h->n_params, (unsigned long long)implied);
+    if (h->meta_len > MODEL_MAX_META_BYTES)
+        return error_set(err, NNDL_ERR_FORMAT,
+                         "%s: the metadata length is %lu bytes; the limit is %u", path,
+                         (unsigned long)h->meta_len, (unsigned)MODEL_MAX_META_BYTES);
 
     /* implied <= NNDL_MAX_PARAMS, so this cannot overflow. */
-    uint64_t expected = h->n_bytes + 4 * implied + TAIL_BYTES;
+    uint64_t expected = h->n_bytes + h->meta_len + 4 * implied + TAIL_BYTES;
     if (file_size < expected) return truncated(err, path, "", expected, file_size);
     if (file_size > expected)
         return error_set(err, NNDL_ERR_FORMAT,
@@ -361,18 +419,34 @@ static nndl_status read_header(FILE *f, const char *path, uint64_t file_size,
     return NNDL_OK;
 }
 
-/* Reads the parameters and the CRC into `net`, then checks the CRC and
- * that every parameter is finite. */
+/* Reads the metadata (into a new string in *meta, NULL when empty), the
+ * parameters and the CRC into `net`, then checks the CRC, that every
+ * parameter is finite and that the metadata is a JSON object. */
 static nndl_status read_body(FILE *f, const char *path, const model_header *h, nndl_net *net,
-                             nndl_error *err)
+                             char **meta, nndl_error *err)
 {
     uint32_t crc = crc_update((uint32_t)crc32(0L, Z_NULL, 0), h->bytes, h->n_bytes);
+    char *text = NULL;
+    if (h->meta_len > 0) {
+        /* At most MODEL_MAX_META_BYTES, and the file is known to hold it. */
+        text = alloc_array((size_t)h->meta_len + 1, 1);
+        if (!text) return error_set(err, NNDL_ERR_NOMEM, "%s: out of memory", path);
+        nndl_status st = get(f, (uint8_t *)text, h->meta_len, path, err);
+        if (st != NNDL_OK) {
+            alloc_free(text);
+            return st;
+        }
+        text[h->meta_len] = 0;
+        crc = crc_update(crc, (const uint8_t *)text, h->meta_len);
+    }
+
+    nndl_status st = NNDL_OK;
     uint8_t chunk[4 * CHUNK_FLOATS];
     size_t first_bad = SIZE_MAX;
     for (size_t done = 0; done < net->n_params;) {
         size_t n = net->n_params - done < CHUNK_FLOATS ? net->n_params - done : CHUNK_FLOATS;
-        nndl_status st = get(f, chunk, 4 * n, path, err);
-        if (st != NNDL_OK) return st;
+        st = get(f, chunk, 4 * n, path, err);
+        if (st != NNDL_OK) goto done;
         crc = crc_update(crc, chunk, 4 * n);
         for (size_t i = 0; i < n; i++) {
             float x = read_f32_le(chunk + 4 * i);
@@ -383,30 +457,60 @@ static nndl_status read_body(FILE *f, const char *path, const model_header *h, n
     }
 
     uint8_t tail[TAIL_BYTES];
-    nndl_status st = get(f, tail, sizeof tail, path, err);
-    if (st != NNDL_OK) return st;
-    if (fgetc(f) != EOF)
-        return error_set(err, NNDL_ERR_FORMAT,
-                         "%s: trailing data after the checksum (did the file change while "
-                         "being read?)", path);
+    st = get(f, tail, sizeof tail, path, err);
+    if (st != NNDL_OK) goto done;
+    if (fgetc(f) != EOF) {
+        st = error_set(err, NNDL_ERR_FORMAT,
+                       "%s: trailing data after the checksum (did the file change while "
+                       "being read?)", path);
+        goto done;
+    }
     uint32_t stored = read_u32_le(tail);
-    if (stored != crc)
-        return error_set(err, NNDL_ERR_FORMAT,
-                         "%s: checksum mismatch, the file is damaged (stored CRC-32 %08lx, "
-                         "computed %08lx)", path, (unsigned long)stored, (unsigned long)crc);
+    if (stored != crc) {
+        st = error_set(err, NNDL_ERR_FORMAT,
+                       "%s: checksum mismatch, the file is damaged (stored CRC-32 %08lx, "
+                       "computed %08lx)", path, (unsigned long)stored, (unsigned long)crc);
+        goto done;
+    }
 
-    /* After the CRC, so that damage is reported as damage: a NaN with a
-     * correct CRC was written that way. */
+    /* After the CRC, so that damage is reported as damage: a NaN or a bad
+     * metadata block with a correct CRC was written that way. */
     if (first_bad != SIZE_MAX) {
         char name[48];
-        param_name(net, first_bad, name, sizeof name);
-        return error_set(err, NNDL_ERR_FORMAT, "%s: parameter %s is %s", path, name,
-                         nonfinite_name(net->params[first_bad]));
+        model_param_name(net, first_bad, name, sizeof name);
+        st = error_set(err, NNDL_ERR_FORMAT, "%s: parameter %s is %s", path, name,
+                       nonfinite_name(net->params[first_bad]));
+        goto done;
     }
-    return NNDL_OK;
+    if (text) {
+        size_t where;
+        const char *problem = meta_problem(text, h->meta_len, &where);
+        if (problem) {
+            st = error_set(err, NNDL_ERR_FORMAT, "%s: the metadata %s (at byte %zu of it)", path,
+                           problem, where);
+            goto done;
+        }
+    }
+
+done:
+    if (st == NNDL_OK)
+        *meta = text;
+    else
+        alloc_free(text);
+    return st;
 }
 
-nndl_net *nndl_net_load(const char *path, nndl_error *err)
+/* 1 if the first character of `f` other than JSON white space is '{'.
+ * Leaves the stream at its start. */
+static int starts_like_json(FILE *f)
+{
+    int c;
+    while ((c = fgetc(f)) == ' ' || c == '\t' || c == '\n' || c == '\r') {}
+    rewind(f);
+    return c == '{';
+}
+
+nndl_net *model_load_with_meta(const char *path, char **meta_json, nndl_error *err)
 {
     if (!path || !*path) {
         error_set(err, NNDL_ERR_ARG, "model file: no path given");
@@ -422,6 +526,7 @@ nndl_net *nndl_net_load(const char *path, nndl_error *err)
      * caller passed err == NULL. */
     nndl_error e = {NNDL_OK, ""};
     nndl_net *net = NULL;
+    char *meta = NULL;
     model_header h;
     struct stat st;
     if (fstat(fileno(f), &st) != 0) {
@@ -432,26 +537,51 @@ nndl_net *nndl_net_load(const char *path, nndl_error *err)
         error_set(&e, NNDL_ERR_IO, "%s: not a regular file", path);
         goto fail;
     }
+    if (starts_like_json(f)) {
+        /* network2.py's format, or nndl's export of it. */
+        fclose(f);
+        net = json_model_load(path, err);
+        if (net && meta_json) *meta_json = NULL;
+        return net;
+    }
     if (read_header(f, path, (uint64_t)st.st_size, &h, &e) != NNDL_OK) goto fail;
 
     nndl_net_spec spec = nndl_net_spec_default((int)h.n_sizes, h.sizes);
     spec.cost = (nndl_cost)h.cost;
-    spec.act = (nndl_activation)h.act;
+    spec.init = (nndl_init)h.init;
     spec.seed = h.seed;
+    if (h.n_sizes > 2) {
+        spec.act = h.acts[0];
+        spec.hidden_acts = h.acts;
+    }
     net = net_create_zeroed(&spec, &e);
     if (!net) {
         char why[sizeof e.message];
         memcpy(why, e.message, sizeof why);
-        error_set(&e, e.status, "%s: %s", path, why);
+        error_set(&e, e.status == NNDL_ERR_ARG ? NNDL_ERR_FORMAT : e.status, "%s: %s", path,
+                  why);
         goto fail;
     }
-    if ((uint64_t)net->n_params != h.n_params) { /* the two layouts disagree: a bug */
+    /* The layout the network built must be the file's: a bug otherwise. */
+    for (int l = 0; l < net->n_layers; l++) {
+        if (net->layers[l].act != h.acts[l]) {
+            error_set(&e, NNDL_ERR_FORMAT, "%s: layer %d is %s in the file but %s in the "
+                      "network built from it", path, l + 1, nndl_activation_name(h.acts[l]),
+                      nndl_activation_name(net->layers[l].act));
+            goto fail;
+        }
+    }
+    if ((uint64_t)net->n_params != h.n_params) {
         error_set(&e, NNDL_ERR_FORMAT, "%s: the network has %zu parameters, the file %llu",
                   path, net->n_params, (unsigned long long)h.n_params);
         goto fail;
     }
-    if (read_body(f, path, &h, net, &e) != NNDL_OK) goto fail;
+    if (read_body(f, path, &h, net, &meta, &e) != NNDL_OK) goto fail;
     fclose(f);
+    if (meta_json)
+        *meta_json = meta;
+    else
+        alloc_free(meta);
     return net;
 
 fail:
@@ -459,4 +589,9 @@ fail:
     fclose(f);
     if (err) *err = e;
     return NULL;
+}
+
+nndl_net *nndl_net_load(const char *path, nndl_error *err)
+{
+    return model_load_with_meta(path, NULL, err);
 }

@@ -1,12 +1,42 @@
 #include "net/activation.h"
 
-void RNAME(activation_forward)(nndl_activation act, real *values, size_t n)
+#include <assert.h>
+
+/* Each row minus its largest entry before exp: e^(z - max) never
+ * overflows, and the ratios e^z_j / sum_k e^z_k are unchanged. */
+static void softmax_rows(real *values, int batch, int width)
 {
+    for (int x = 0; x < batch; x++) {
+        real *z = values + (size_t)x * width;
+        real largest = z[0];
+        for (int j = 1; j < width; j++)
+            if (z[j] > largest) largest = z[j];
+        real sum = 0;
+        for (int j = 0; j < width; j++) {
+            z[j] = exp(z[j] - largest);
+            sum += z[j];
+        }
+        for (int j = 0; j < width; j++) z[j] /= sum;
+    }
+}
+
+void RNAME(activation_forward)(nndl_activation act, real *values, int batch, int width)
+{
+    size_t n = (size_t)batch * width;
     switch (act) {
     case NNDL_ACT_SIGMOID:
         /* For z below about -88 (float), exp(-z) is +inf and 1/inf = 0:
          * the limit, and never NaN. */
         for (size_t i = 0; i < n; i++) values[i] = 1 / (1 + exp(-values[i]));
+        break;
+    case NNDL_ACT_TANH:
+        for (size_t i = 0; i < n; i++) values[i] = tanh(values[i]);
+        break;
+    case NNDL_ACT_RELU:
+        for (size_t i = 0; i < n; i++) values[i] = values[i] > 0 ? values[i] : 0;
+        break;
+    case NNDL_ACT_SOFTMAX:
+        softmax_rows(values, batch, width);
         break;
     }
 }
@@ -17,15 +47,14 @@ void RNAME(activation_backward)(nndl_activation act, real *d, const real *a, siz
     case NNDL_ACT_SIGMOID:
         for (size_t i = 0; i < n; i++) d[i] *= a[i] * (1 - a[i]);
         break;
+    case NNDL_ACT_TANH:
+        for (size_t i = 0; i < n; i++) d[i] *= 1 - a[i] * a[i];
+        break;
+    case NNDL_ACT_RELU:
+        for (size_t i = 0; i < n; i++) d[i] = a[i] > 0 ? d[i] : 0;
+        break;
+    case NNDL_ACT_SOFTMAX:
+        assert(!"softmax has no elementwise derivative");
+        break;
     }
 }
-
-#ifndef NNDL_REAL_DOUBLE /* precision-independent: defined once */
-const char *activation_name(nndl_activation act)
-{
-    switch (act) {
-    case NNDL_ACT_SIGMOID: return "sigmoid";
-    }
-    return "unknown";
-}
-#endif

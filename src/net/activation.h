@@ -1,4 +1,4 @@
-/* Activation functions, applied elementwise to a whole batch. */
+/* Activation functions, applied to a whole batch. */
 #ifndef NNDL_NET_ACTIVATION_H
 #define NNDL_NET_ACTIVATION_H
 
@@ -7,15 +7,14 @@
 #include "net/real.h"
 #include "nndl.h"
 
-/* a = act(z), in place over n values (eq. 3 for the sigmoid). */
-void RNAME(activation_forward)(nndl_activation act, real *values, size_t n);
+/* a = act(z), in place over a (batch, width) matrix. Softmax works on each
+ * row (one example); the others work elementwise. */
+void RNAME(activation_forward)(nndl_activation act, real *values, int batch, int width);
 
-/* d = d * act'(z), with act'(z) computed from the activation a = act(z):
- * for the sigmoid, sigma'(z) = sigma(z) (1 - sigma(z)) = a (1 - a). This is
- * the Hadamard product with sigma'(z) in BP1 and BP2. */
+/* d = d (.) act'(z), computed from the activation a = act(z) alone:
+ *   sigmoid  a (1 - a)       tanh  1 - a^2       ReLU  1 if a > 0, else 0
+ * This is the Hadamard product with sigma'(z) in BP1 and BP2. Softmax has
+ * no elementwise derivative: the log-likelihood cost's BP1 covers it. */
 void RNAME(activation_backward)(nndl_activation act, real *d, const real *a, size_t n);
-
-/* The name used on the command line and in files, e.g. "sigmoid". */
-const char *activation_name(nndl_activation act);
 
 #endif

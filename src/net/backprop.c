@@ -10,10 +10,14 @@
 #include "net/layer.h"
 
 nndl_status RNAME(batch_buffers_init)(batch_buffers *b, const nndl_net *net,
-                                      int capacity, nndl_error *err)
+                                      int capacity, int dropout, nndl_error *err)
 {
+    /* Per example: a^0; a^l and delta^l for l >= 1; mask and kept for
+     * hidden layers when dropout is on. */
+    int L = net->n_layers;
     size_t per_example = net->sizes[0];
-    for (int l = 1; l < net->n_sizes; l++) per_example += 2 * (size_t)net->sizes[l];
+    for (int l = 1; l <= L; l++)
+        per_example += (size_t)net->sizes[l] * (dropout && l < L ? 4 : 2);
     real *block = alloc_array((size_t)capacity, per_example * sizeof(real));
     if (!block)
         return error_set(err, NNDL_ERR_NOMEM,
@@ -24,11 +28,14 @@ nndl_status RNAME(batch_buffers_init)(batch_buffers *b, const nndl_net *net,
     real *p = block;
     b->a[0] = p;
     p += (size_t)capacity * net->sizes[0];
-    for (int l = 1; l < net->n_sizes; l++) {
+    for (int l = 1; l <= L; l++) {
         size_t n = (size_t)capacity * net->sizes[l];
-        b->a[l] = p;
-        b->delta[l] = p + n;
-        p += 2 * n;
+        b->a[l] = p, p += n;
+        b->delta[l] = p, p += n;
+        if (dropout && l < L) {
+            b->mask[l] = p, p += n;
+            b->kept[l] = p, p += n;
+        }
     }
     assert(p == block + (size_t)capacity * per_example);
     return NNDL_OK;
@@ -40,16 +47,42 @@ void RNAME(batch_buffers_free)(batch_buffers *b)
     memset(b, 0, sizeof *b);
 }
 
-void RNAME(feedforward_batch)(const nndl_net *net, const real *params,
-                              batch_buffers *b, int batch, int threads)
+void RNAME(dropout_draw_masks)(batch_buffers *b, const nndl_net *net, int batch,
+                               double p, rng *r)
+{
+    const real keep_scale = (real)(1 / (1 - p));
+    for (int l = 1; l < net->n_layers; l++) {
+        size_t n = (size_t)batch * net->sizes[l];
+        for (size_t i = 0; i < n; i++) b->mask[l][i] = rng_uniform(r) < p ? 0 : keep_scale;
+    }
+}
+
+static void forward(const nndl_net *net, const real *params, batch_buffers *b, int batch,
+                    int threads, int use_masks)
 {
     assert(batch <= b->capacity);
     for (int l = 0; l < net->n_layers; l++) {
         const layer *ly = &net->layers[l];
+        const real *in = use_masks ? RNAME(layer_input)(b, l) : b->a[l];
         /* a^{l+1} = sigma(w^{l+1} a^l + b^{l+1}): eq. 25 */
-        RNAME(layer_table)[ly->kind].forward(ly, params, b->a[l], b->a[l + 1],
-                                             batch, threads);
+        RNAME(layer_table)[ly->kind].forward(ly, params, in, b->a[l + 1], batch, threads);
+        if (use_masks && b->mask[l + 1]) {
+            size_t n = (size_t)batch * ly->n_out;
+            for (size_t i = 0; i < n; i++) b->kept[l + 1][i] = b->a[l + 1][i] * b->mask[l + 1][i];
+        }
     }
+}
+
+void RNAME(feedforward_batch)(const nndl_net *net, const real *params,
+                              batch_buffers *b, int batch, int threads)
+{
+    forward(net, params, b, batch, threads, 0);
+}
+
+void RNAME(feedforward_training)(const nndl_net *net, const real *params,
+                                 batch_buffers *b, int batch, int threads)
+{
+    forward(net, params, b, batch, threads, 1);
 }
 
 void RNAME(backprop_batch)(const nndl_net *net, const real *params,
@@ -57,7 +90,7 @@ void RNAME(backprop_batch)(const nndl_net *net, const real *params,
                            real *grad, int threads)
 {
     int L = net->n_layers;
-    RNAME(feedforward_batch)(net, params, b, batch, threads);
+    forward(net, params, b, batch, threads, 1);
 
     /* BP1: delta^L = grad_a C (.) sigma'(z^L) */
     RNAME(cost_output_delta)(net->cost, net->layers[L - 1].act, b->delta[L], b->a[L],
@@ -67,11 +100,14 @@ void RNAME(backprop_batch)(const nndl_net *net, const real *params,
         const layer *ly = &net->layers[l - 1];
         const layer_ops *ops = &RNAME(layer_table)[ly->kind];
         /* BP3, BP4: dC/db^l = delta^l, dC/dw^l = delta^l (a^{l-1})^T */
-        ops->backward_params(ly, grad, b->delta[l], b->a[l - 1], batch, threads);
+        ops->backward_params(ly, grad, b->delta[l], RNAME(layer_input)(b, l - 1), batch,
+                             threads);
         if (l == 1) break; /* the input layer has no error to compute */
         /* BP2: delta^{l-1} = ((w^l)^T delta^l) (.) sigma'(z^{l-1}) */
         ops->backward_input(ly, params, b->delta[l], b->delta[l - 1], batch, threads);
-        RNAME(activation_backward)(net->layers[l - 2].act, b->delta[l - 1], b->a[l - 1],
-                                   (size_t)batch * net->sizes[l - 1]);
+        size_t n = (size_t)batch * net->sizes[l - 1];
+        if (b->mask[l - 1]) /* a dropped neuron passes no error back */
+            for (size_t i = 0; i < n; i++) b->delta[l - 1][i] *= b->mask[l - 1][i];
+        RNAME(activation_backward)(net->layers[l - 2].act, b->delta[l - 1], b->a[l - 1], n);
     }
 }

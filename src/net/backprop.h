@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "common/rng.h"
 #include "net/network.h"
 #include "net/real.h"
 
@@ -15,21 +16,43 @@ struct RNAME(batch_buffers) {
     real *a[NNDL_MAX_LAYERS];     /* a^l (B, sizes[l]); a[0] is the input */
     real *delta[NNDL_MAX_LAYERS]; /* delta^l = dC/dz^l (B, sizes[l]), l >= 1;
                                      the input layer has none: delta[0] NULL */
-    real *block;                  /* the one allocation behind a and delta */
+    /* Dropout, for hidden layers only (NULL elsewhere, and everywhere in
+     * buffers made without dropout): mask^l holds 0 for a dropped neuron and
+     * 1/(1-p) for a kept one; kept^l = a^l (.) mask^l feeds layer l+1. */
+    real *mask[NNDL_MAX_LAYERS];
+    real *kept[NNDL_MAX_LAYERS];
+    real *block;                  /* the one allocation behind them all */
 };
 
-/* Allocates buffers for `capacity` examples. */
+/* Allocates buffers for `capacity` examples, with room for dropout masks
+ * if `dropout` is non-zero. */
 nndl_status RNAME(batch_buffers_init)(batch_buffers *b, const nndl_net *net,
-                                      int capacity, nndl_error *err);
+                                      int capacity, int dropout, nndl_error *err);
 void RNAME(batch_buffers_free)(batch_buffers *b);
 
-/* Eq. 25, layer by layer, for the `batch` inputs already in b->a[0]. The
- * output activations end in b->a[net->n_layers]. */
+/* Draws new dropout masks for `batch` examples: each hidden neuron of each
+ * example is dropped with probability p. */
+void RNAME(dropout_draw_masks)(batch_buffers *b, const nndl_net *net, int batch,
+                               double p, rng *r);
+
+/* Eq. 25, layer by layer, for the `batch` inputs already in b->a[0],
+ * without dropout. The output activations end in b->a[net->n_layers]. */
 void RNAME(feedforward_batch)(const nndl_net *net, const real *params,
                               batch_buffers *b, int batch, int threads);
 
-/* Feeds the batch forward, then backpropagates (BP1-BP4) and adds the
- * gradient of the cost, summed over the batch, to `grad` (params layout). */
+/* The same with the dropout masks in b applied (when it has them). */
+void RNAME(feedforward_training)(const nndl_net *net, const real *params,
+                                 batch_buffers *b, int batch, int threads);
+
+/* What layer l + 1 reads: a^l, or kept^l when dropout masks are in use. */
+static inline const real *RNAME(layer_input)(const batch_buffers *b, int l)
+{
+    return b->kept[l] ? b->kept[l] : b->a[l];
+}
+
+/* Feeds the batch forward (with dropout, when b has masks), then
+ * backpropagates (BP1-BP4) and adds the gradient of the cost, summed over
+ * the batch, to `grad` (params layout). */
 void RNAME(backprop_batch)(const nndl_net *net, const real *params,
                            batch_buffers *b, const uint8_t *labels, int batch,
                            real *grad, int threads);

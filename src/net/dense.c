@@ -9,7 +9,7 @@ static void dense_forward(const layer *l, const real *params, const real *in,
     /* z = w a + b, then a = sigma(z): eq. 25 */
     RNAME(matmul_forward)(out, in, params + l->weights, params + l->biases,
                           batch, l->n_in, l->n_out, threads);
-    RNAME(activation_forward)(l->act, out, (size_t)batch * l->n_out);
+    RNAME(activation_forward)(l->act, out, batch, l->n_out);
 }
 
 static void dense_backward_params(const layer *l, real *grad, const real *delta,

@@ -8,6 +8,7 @@
 #include "common/alloc.h"
 #include "common/error.h"
 #include "net/backprop.h"
+#include "net/cost.h"
 
 nndl_net_spec nndl_net_spec_default(int n_sizes, const int *sizes)
 {
@@ -16,8 +17,16 @@ nndl_net_spec nndl_net_spec_default(int n_sizes, const int *sizes)
     spec.sizes = sizes;
     spec.cost = NNDL_COST_QUADRATIC;
     spec.act = NNDL_ACT_SIGMOID;
+    spec.hidden_acts = NULL;
+    spec.init = NNDL_INIT_SCALED;
     spec.seed = 0;
     return spec;
+}
+
+/* The activation of hidden layer l (1 <= l <= n_sizes - 2). */
+static nndl_activation hidden_activation(const nndl_net_spec *spec, int l)
+{
+    return spec->hidden_acts ? spec->hidden_acts[l - 1] : spec->act;
 }
 
 nndl_status net_spec_check(const nndl_net_spec *spec, nndl_error *err)
@@ -42,15 +51,27 @@ nndl_status net_spec_check(const nndl_net_spec *spec, nndl_error *err)
         return error_set(err, NNDL_ERR_ARG,
                          "sizes: %llu weights and biases; the limit is %llu",
                          (unsigned long long)total, (unsigned long long)NNDL_MAX_PARAMS);
-    if (spec->cost != NNDL_COST_QUADRATIC)
+    if ((unsigned)spec->cost >= NNDL_COST_COUNT)
         return error_set(err, NNDL_ERR_ARG, "cost: unknown kind %d", (int)spec->cost);
-    if (spec->act != NNDL_ACT_SIGMOID)
-        return error_set(err, NNDL_ERR_ARG, "activation: unknown kind %d", (int)spec->act);
+    if ((unsigned)spec->init >= NNDL_INIT_COUNT)
+        return error_set(err, NNDL_ERR_ARG, "init: unknown kind %d", (int)spec->init);
+    if (spec->cost == NNDL_COST_LOG_LIKELIHOOD && spec->sizes[spec->n_sizes - 1] < 2)
+        return error_set(err, NNDL_ERR_ARG,
+                         "cost: log-likelihood needs at least 2 output neurons (softmax)");
+    for (int l = 1; l < spec->n_sizes - 1; l++) {
+        nndl_activation act = hidden_activation(spec, l);
+        if ((unsigned)act >= NNDL_ACT_COUNT)
+            return error_set(err, NNDL_ERR_ARG, "activation: unknown kind %d", (int)act);
+        if (act == NNDL_ACT_SOFTMAX)
+            return error_set(err, NNDL_ERR_ARG,
+                             "activation: softmax is for the output layer (use the "
+                             "log-likelihood cost), not hidden layer %d", l);
+    }
     return NNDL_OK;
 }
 
 /* Lays out layers and tensors: per layer, weights then biases. */
-static void net_layout(nndl_net *net)
+static void net_layout(nndl_net *net, const nndl_net_spec *spec)
 {
     size_t offset = 0;
     net->n_layers = net->n_sizes - 1;
@@ -58,7 +79,8 @@ static void net_layout(nndl_net *net)
     for (int l = 0; l < net->n_layers; l++) {
         layer *ly = &net->layers[l];
         ly->kind = LAYER_DENSE;
-        ly->act = net->act;
+        ly->act = l + 1 < net->n_layers ? hidden_activation(spec, l + 1)
+                                        : cost_output_activation(spec->cost);
         ly->n_in = net->sizes[l];
         ly->n_out = net->sizes[l + 1];
         ly->weights = offset;
@@ -91,9 +113,9 @@ nndl_net *net_create_zeroed(const nndl_net_spec *spec, nndl_error *err)
     net->n_sizes = spec->n_sizes;
     memcpy(net->sizes, spec->sizes, sizeof(int) * (size_t)spec->n_sizes);
     net->cost = spec->cost;
-    net->act = spec->act;
+    net->init = spec->init;
     net->seed = spec->seed;
-    net_layout(net);
+    net_layout(net, spec);
     net->params = alloc_zeroed(net->n_params, sizeof(float));
     if (!net->params) {
         error_set(err, NNDL_ERR_NOMEM, "out of memory for %zu weights and biases",
@@ -108,8 +130,10 @@ nndl_net *nndl_net_create(const nndl_net_spec *spec, nndl_error *err)
 {
     nndl_net *net = net_create_zeroed(spec, err);
     if (!net) return NULL;
-    /* Chapter 1: every weight and bias from N(0,1). Drawn in the order of
-     * network.py, all biases (layer by layer) before all weights. */
+    /* Biases from N(0,1); weights from N(0,1) (chapter 1, "large") or
+     * N(0, 1/n_in) (chapter 3, "scaled", so that z = sum w a + b starts with
+     * a standard deviation near 1 and neurons do not start saturated).
+     * Drawn in the order of network.py: all biases, then all weights. */
     rng r;
     rng_seed(&r, spec->seed, RNG_STREAM_INIT);
     for (int l = 0; l < net->n_layers; l++) {
@@ -118,8 +142,10 @@ nndl_net *nndl_net_create(const nndl_net_spec *spec, nndl_error *err)
     }
     for (int l = 0; l < net->n_layers; l++) {
         const layer *ly = &net->layers[l];
+        double scale = spec->init == NNDL_INIT_SCALED ? 1.0 / sqrt((double)ly->n_in) : 1.0;
         size_t n = (size_t)ly->n_out * ly->n_in;
-        for (size_t i = 0; i < n; i++) net->params[ly->weights + i] = (float)rng_normal(&r);
+        for (size_t i = 0; i < n; i++)
+            net->params[ly->weights + i] = (float)(scale * rng_normal(&r));
     }
     return net;
 }
@@ -135,12 +161,22 @@ void nndl_net_free(nndl_net *net)
     alloc_free(net);
 }
 
-nndl_net *nndl_net_clone(const nndl_net *net, nndl_error *err)
+nndl_net_spec net_spec_of(const nndl_net *net, nndl_activation *hidden_acts)
 {
     nndl_net_spec spec = nndl_net_spec_default(net->n_sizes, net->sizes);
     spec.cost = net->cost;
-    spec.act = net->act;
+    spec.init = net->init;
     spec.seed = net->seed;
+    for (int l = 0; l + 1 < net->n_layers; l++) hidden_acts[l] = net->layers[l].act;
+    spec.hidden_acts = hidden_acts;
+    if (net->n_layers > 1) spec.act = hidden_acts[0];
+    return spec;
+}
+
+nndl_net *nndl_net_clone(const nndl_net *net, nndl_error *err)
+{
+    nndl_activation acts[NNDL_MAX_LAYERS];
+    nndl_net_spec spec = net_spec_of(net, acts);
     nndl_net *copy = net_create_zeroed(&spec, err);
     if (!copy) return NULL;
     memcpy(copy->params, net->params, net->n_params * sizeof(float));
@@ -156,7 +192,13 @@ int nndl_net_size(const nndl_net *net, int layer_index)
 }
 
 nndl_cost nndl_net_cost(const nndl_net *net) { return net->cost; }
-nndl_activation nndl_net_activation(const nndl_net *net) { return net->act; }
+nndl_activation nndl_net_activation(const nndl_net *net, int layer_index)
+{
+    return layer_index >= 1 && layer_index <= net->n_layers ? net->layers[layer_index - 1].act
+                                                            : NNDL_ACT_SIGMOID;
+}
+nndl_init nndl_net_init(const nndl_net *net) { return net->init; }
+uint64_t nndl_net_seed(const nndl_net *net) { return net->seed; }
 size_t nndl_net_param_count(const nndl_net *net) { return net->n_params; }
 float *nndl_net_params(nndl_net *net) { return net->params; }
 const float *nndl_net_params_const(const nndl_net *net) { return net->params; }
@@ -175,7 +217,7 @@ struct batch_buffers_f32 *net_scratch(nndl_net *net, int batch, nndl_error *err)
 {
     if (net->scratch && net->scratch->capacity >= batch) return net->scratch;
     batch_buffers fresh;
-    if (batch_buffers_init_f32(&fresh, net, batch, err) != NNDL_OK) return NULL;
+    if (batch_buffers_init_f32(&fresh, net, batch, 0, err) != NNDL_OK) return NULL;
     if (!net->scratch) {
         net->scratch = alloc_zeroed(1, sizeof *net->scratch);
         if (!net->scratch) {
@@ -188,6 +230,12 @@ struct batch_buffers_f32 *net_scratch(nndl_net *net, int batch, nndl_error *err)
     }
     *net->scratch = fresh;
     return net->scratch;
+}
+
+int net_answer(const float *outputs, int n_out)
+{
+    if (n_out == 1) return outputs[0] >= 0.5f;
+    return argmax_f32(outputs, n_out);
 }
 
 int argmax_f32(const float *values, int n)
@@ -225,5 +273,5 @@ int nndl_net_classify(nndl_net *net, const float *input)
     if (!b) return -1;
     memcpy(b->a[0], input, sizeof(float) * (size_t)net->sizes[0]);
     feedforward_batch_f32(net, net->params, b, 1, net_threads(net));
-    return argmax_f32(b->a[net->n_layers], net->sizes[net->n_sizes - 1]);
+    return net_answer(b->a[net->n_layers], net->sizes[net->n_sizes - 1]);
 }

@@ -40,7 +40,7 @@ struct nndl_net {
     int n_sizes;
     int sizes[NNDL_MAX_LAYERS];
     nndl_cost cost;
-    nndl_activation act;
+    nndl_init init;
     uint64_t seed;
 
     int n_layers; /* n_sizes - 1: the input layer has no parameters */
@@ -56,11 +56,13 @@ struct nndl_net {
     struct batch_buffers_f32 *scratch;
 };
 
-/* Checks a spec: sizes count, each size, parameter total, enum values. */
+/* Checks a spec: sizes count, each size, parameter total, enum values,
+ * no softmax in hidden layers. */
 nndl_status net_spec_check(const nndl_net_spec *spec, nndl_error *err);
 
 /* A network of `spec` with all parameters zero: the layout without the
- * random initialization, for loading a model file into. */
+ * random initialization, for loading a model file into. Each layer's
+ * activation is layers[l].act (the output layer's follows from the cost). */
 nndl_net *net_create_zeroed(const nndl_net_spec *spec, nndl_error *err);
 
 /* The OpenMP thread count to use for `net` (resolves 0 to all cores). */
@@ -71,5 +73,13 @@ struct batch_buffers_f32 *net_scratch(nndl_net *net, int batch, nndl_error *err)
 
 /* Index of the largest of n values; the first one on ties. */
 int argmax_f32(const float *values, int n);
+
+/* The network's answer for one output vector: argmax, or for a single
+ * output neuron, whether it is at least 0.5. */
+int net_answer(const float *outputs, int n_out);
+
+/* The spec `net` was made from; hidden_acts must have room for
+ * NNDL_MAX_LAYERS entries and backs spec.hidden_acts. */
+nndl_net_spec net_spec_of(const nndl_net *net, nndl_activation *hidden_acts);
 
 #endif

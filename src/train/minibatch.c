@@ -28,12 +28,14 @@ nndl_status check_net_fits_data(const nndl_net *net, const nndl_dataset *ds,
                          "%d x %d = %ld pixels",
                          net->sizes[0], what, nndl_dataset_rows(ds), nndl_dataset_cols(ds),
                          pixels);
+    /* One output neuron is a binary classifier: labels 0 and 1. */
+    int classes = n_out == 1 ? 2 : n_out;
     const uint8_t *labels = nndl_dataset_labels(ds);
     size_t count = nndl_dataset_count(ds);
     for (size_t i = 0; i < count; i++)
-        if (labels[i] >= n_out)
+        if (labels[i] >= classes)
             return error_set(err, NNDL_ERR_ARG,
-                             "sizes: the output layer has %d neurons but %s has label %d",
-                             n_out, what, labels[i]);
+                             "sizes: the output layer has %d neuron%s but %s has label %d",
+                             n_out, n_out == 1 ? "" : "s", what, labels[i]);
     return NNDL_OK;
 }

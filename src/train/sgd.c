@@ -1,4 +1,5 @@
-/* Mini-batch stochastic gradient descent (chapter 1, eq. 20 and 21). */
+/* Mini-batch stochastic gradient descent (chapter 1, eq. 20 and 21) with
+ * chapter 3's regularization, momentum and dropout. */
 #include <math.h>
 #include <string.h>
 
@@ -8,40 +9,66 @@
 #include "net/backprop.h"
 #include "net/network.h"
 #include "train/minibatch.h"
+#include "train/regularization.h"
 
 struct nndl_trainer {
     nndl_net *net;
     nndl_sgd_config config;
     rng shuffle_rng;
-    float *grad;           /* dC/dparams summed over a batch; params layout */
+    rng dropout_rng;
+    float *grad;           /* dC/dparams of a batch; params layout */
+    float *velocity;       /* momentum's v (eq. 107), params layout; or NULL */
     batch_buffers buffers; /* activations and errors of one mini-batch */
     uint8_t *labels;       /* labels of one mini-batch */
     uint32_t *order;       /* this epoch's order of the training examples */
     size_t order_capacity;
 };
 
+nndl_sgd_config nndl_sgd_config_default(int batch_size, float eta)
+{
+    nndl_sgd_config c = {0};
+    c.batch_size = batch_size;
+    c.eta = eta;
+    return c;
+}
+
+static nndl_status check_config(const nndl_sgd_config *c, nndl_error *err)
+{
+    if (c->batch_size < 1 || c->batch_size > 1000000)
+        return error_set(err, NNDL_ERR_ARG,
+                         "batch: %d examples per mini-batch; need 1 to 1000000", c->batch_size);
+    if (!(c->eta > 0) || !isfinite(c->eta))
+        return error_set(err, NNDL_ERR_ARG, "eta: %g is not a positive learning rate",
+                         (double)c->eta);
+    if (!(c->lambda >= 0) || !isfinite(c->lambda))
+        return error_set(err, NNDL_ERR_ARG, "lambda: %g; need 0 or more", (double)c->lambda);
+    if (!(c->lambda_l1 >= 0) || !isfinite(c->lambda_l1))
+        return error_set(err, NNDL_ERR_ARG, "l1: %g; need 0 or more", (double)c->lambda_l1);
+    if (!(c->momentum >= 0 && c->momentum < 1))
+        return error_set(err, NNDL_ERR_ARG, "momentum: %g; need 0 <= mu < 1",
+                         (double)c->momentum);
+    if (!(c->dropout >= 0 && c->dropout < 1))
+        return error_set(err, NNDL_ERR_ARG, "dropout: %g; need 0 <= p < 1", (double)c->dropout);
+    return NNDL_OK;
+}
+
 nndl_trainer *nndl_trainer_create(nndl_net *net, const nndl_sgd_config *config,
                                   nndl_error *err)
 {
-    if (config->batch_size < 1 || config->batch_size > 1000000) {
-        error_set(err, NNDL_ERR_ARG, "batch: %d examples per mini-batch; need 1 to 1000000",
-                  config->batch_size);
-        return NULL;
-    }
-    if (!(config->eta > 0) || !isfinite(config->eta)) {
-        error_set(err, NNDL_ERR_ARG, "eta: %g is not a positive learning rate",
-                  (double)config->eta);
-        return NULL;
-    }
+    if (check_config(config, err) != NNDL_OK) return NULL;
     nndl_trainer *t = alloc_zeroed(1, sizeof *t);
     if (!t) goto nomem;
     t->net = net;
     t->config = *config;
     rng_seed(&t->shuffle_rng, config->seed, RNG_STREAM_SHUFFLE);
+    rng_seed(&t->dropout_rng, config->seed, RNG_STREAM_DROPOUT);
     t->grad = alloc_array(net->n_params, sizeof(float));
     t->labels = alloc_array((size_t)config->batch_size, 1);
     if (!t->grad || !t->labels) goto nomem;
-    if (batch_buffers_init_f32(&t->buffers, net, config->batch_size, err) != NNDL_OK) {
+    if (config->momentum > 0 && !(t->velocity = alloc_zeroed(net->n_params, sizeof(float))))
+        goto nomem;
+    if (batch_buffers_init_f32(&t->buffers, net, config->batch_size, config->dropout > 0,
+                               err) != NNDL_OK) {
         nndl_trainer_free(t);
         return NULL;
     }
@@ -57,10 +84,14 @@ void nndl_trainer_free(nndl_trainer *t)
     if (!t) return;
     batch_buffers_free_f32(&t->buffers);
     alloc_free(t->grad);
+    alloc_free(t->velocity);
     alloc_free(t->labels);
     alloc_free(t->order);
     alloc_free(t);
 }
+
+void nndl_trainer_set_eta(nndl_trainer *t, float eta) { t->config.eta = eta; }
+float nndl_trainer_eta(const nndl_trainer *t) { return t->config.eta; }
 
 /* The training examples in a fresh random order. Starting each epoch from
  * 0, 1, 2, ... makes the order depend on the generator's state alone. */
@@ -80,13 +111,36 @@ static nndl_status shuffle_order(nndl_trainer *t, size_t n, nndl_error *err)
     return NNDL_OK;
 }
 
-/* w -> w - (eta/m) sum_x dC_x/dw and b likewise: eq. 20 and 21, one loop
- * over the whole parameter buffer. */
-static void gradient_step(float *params, const float *grad, size_t n, float eta, int m)
+/* One step from the gradient summed over a mini-batch of m examples, out
+ * of n training examples. */
+static void gradient_step(nndl_trainer *t, int m, size_t n)
 {
-    const float step = eta / (float)m;
+    nndl_net *net = t->net;
+    const nndl_sgd_config *c = &t->config;
+    float *w = net->params, *g = t->grad;
+    const size_t count = net->n_params;
+    if (c->lambda == 0 && c->lambda_l1 == 0 && !t->velocity) {
+        /* w -> w - (eta/m) sum_x dC_x/dw: eq. 20 and 21 in one loop */
+        const float step = c->eta / (float)m;
 #pragma omp simd
-    for (size_t i = 0; i < n; i++) params[i] -= step * grad[i];
+        for (size_t i = 0; i < count; i++) w[i] -= step * g[i];
+        return;
+    }
+    /* g = (1/m) sum_x dC_x/dw + the regularization terms' derivatives */
+    const float inv_m = 1.0f / (float)m;
+    for (size_t i = 0; i < count; i++) g[i] *= inv_m;
+    regularization_gradient_f32(net, w, g, c->lambda, c->lambda_l1, n);
+    if (t->velocity) {
+        /* v -> mu v - eta g, w -> w + v: eq. 107 and 108 */
+        float *v = t->velocity;
+        for (size_t i = 0; i < count; i++) {
+            v[i] = c->momentum * v[i] - c->eta * g[i];
+            w[i] += v[i];
+        }
+    } else {
+        /* eq. 93 (L2: w -> (1 - eta lambda/n) w - eta g) and eq. 100 (L1) */
+        for (size_t i = 0; i < count; i++) w[i] -= c->eta * g[i];
+    }
 }
 
 static int all_finite(const float *values, size_t n)
@@ -112,14 +166,14 @@ nndl_status nndl_trainer_epoch(nndl_trainer *t, const nndl_dataset *training,
         /* The last mini-batch holds the remainder, as in network.py. */
         int size = n - first < (size_t)m ? (int)(n - first) : m;
         gather_batch(t->buffers.a[0], t->labels, training, t->order, first, size);
+        if (t->config.dropout > 0)
+            dropout_draw_masks_f32(&t->buffers, net, size, t->config.dropout, &t->dropout_rng);
         memset(t->grad, 0, net->n_params * sizeof(float));
         backprop_batch_f32(net, net->params, &t->buffers, t->labels, size, t->grad, threads);
-        gradient_step(net->params, t->grad, net->n_params, t->config.eta, size);
+        gradient_step(t, size, n);
         if (progress) progress(first + (size_t)size, n, user);
     }
     if (!all_finite(net->params, net->n_params))
-        return error_set(err, NNDL_ERR_DIVERGED,
-                         "weights became NaN or infinite (eta %g is probably too large)",
-                         (double)t->config.eta);
+        return error_set(err, NNDL_ERR_DIVERGED, "weights became NaN or infinite");
     return NNDL_OK;
 }

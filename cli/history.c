@@ -1,0 +1,125 @@
+#include "history.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const eval_names[] = {"test", "validation", "none"};
+
+/* The shortest decimal that reads back as f, as a double: 0.025f is written
+ * 0.025, not 0.02500000037252903. */
+static double float_value(float f)
+{
+    char text[32];
+    for (int digits = 6; digits <= 9; digits++) {
+        snprintf(text, sizeof text, "%.*g", digits, (double)f);
+        if ((float)strtod(text, NULL) == f) break;
+    }
+    return strtod(text, NULL);
+}
+
+/* The settings object of the first line. */
+static cJSON *settings_json(const train_settings *s)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON *sizes = cJSON_AddArrayToObject(o, "sizes");
+    for (int i = 0; i < s->sizes.n; i++) cJSON_AddItemToArray(sizes, cJSON_CreateNumber(s->sizes.v[i]));
+    cJSON_AddNumberToObject(o, "epochs", s->epochs);
+    cJSON_AddNumberToObject(o, "batch", s->batch);
+    cJSON_AddNumberToObject(o, "eta", float_value(s->eta));
+    cJSON_AddStringToObject(o, "cost", nndl_cost_name((nndl_cost)s->cost));
+    cJSON_AddStringToObject(o, "init", nndl_init_name((nndl_init)s->init));
+    cJSON *acts = cJSON_AddArrayToObject(o, "hidden_activations");
+    for (int l = 0; l < s->sizes.n - 2; l++)
+        cJSON_AddItemToArray(acts, cJSON_CreateString(nndl_activation_name(s->hidden_acts[l])));
+    cJSON_AddNumberToObject(o, "lambda", float_value(s->lambda));
+    cJSON_AddNumberToObject(o, "l1", float_value(s->l1));
+    cJSON_AddNumberToObject(o, "momentum", float_value(s->momentum));
+    cJSON_AddNumberToObject(o, "dropout", float_value(s->dropout));
+    cJSON_AddNumberToObject(o, "early_stop", s->early_stop);
+    if (s->eta_schedule) cJSON_AddStringToObject(o, "eta_schedule", s->eta_schedule);
+    char seed[32];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)s->seed);
+    cJSON_AddStringToObject(o, "seed", seed); /* a string: JSON numbers lose 64-bit values */
+    cJSON_AddStringToObject(o, "evaluation_data", eval_names[s->eval]);
+    cJSON_AddNumberToObject(o, "train_size", s->train_size);
+    cJSON_AddBoolToObject(o, "expanded", s->expanded);
+    cJSON_AddBoolToObject(o, "augment", s->augment);
+    return o;
+}
+
+static int write_line(FILE *f, const char *path, cJSON *o, const char *cmd)
+{
+    char *text = cJSON_PrintUnformatted(o);
+    int ok = text && fprintf(f, "%s\n", text) >= 0 && fflush(f) == 0;
+    free(text);
+    if (!ok) cli_error(cmd, "--history: cannot write %s: %s", path, strerror(errno));
+    return ok;
+}
+
+FILE *history_open(const char *path, const train_settings *s, const char *cmd)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        cli_error(cmd, "--history: cannot create %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "nndl", NNDL_VERSION);
+    if (s->run_label) cJSON_AddStringToObject(o, "run", s->run_label);
+    cJSON_AddItemToObject(o, "settings", settings_json(s));
+    int ok = write_line(f, path, o, cmd);
+    cJSON_Delete(o);
+    if (!ok) {
+        fclose(f);
+        return NULL;
+    }
+    return f;
+}
+
+epoch_record epoch_record_empty(int epoch)
+{
+    epoch_record r = {0};
+    r.epoch = epoch;
+    r.evaluation_correct = r.training_correct = -1;
+    r.evaluation_cost = r.training_cost = r.validation_accuracy = -1;
+    return r;
+}
+
+int history_write(FILE *f, const char *path, const epoch_record *r, const char *cmd)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "epoch", r->epoch);
+    cJSON_AddNumberToObject(o, "eta", float_value((float)r->eta));
+    cJSON_AddNumberToObject(o, "seconds", r->seconds);
+    if (r->evaluation_data) cJSON_AddStringToObject(o, "evaluation_data", r->evaluation_data);
+    if (r->evaluation_correct >= 0) {
+        cJSON_AddNumberToObject(o, "evaluation_correct", (double)r->evaluation_correct);
+        cJSON_AddNumberToObject(o, "evaluation_total", (double)r->evaluation_total);
+        cJSON_AddNumberToObject(o, "evaluation_accuracy",
+                                (double)r->evaluation_correct / (double)r->evaluation_total);
+    }
+    if (r->evaluation_cost >= 0) cJSON_AddNumberToObject(o, "evaluation_cost", r->evaluation_cost);
+    if (r->training_correct >= 0) {
+        cJSON_AddNumberToObject(o, "training_correct", (double)r->training_correct);
+        cJSON_AddNumberToObject(o, "training_total", (double)r->training_total);
+        cJSON_AddNumberToObject(o, "training_accuracy",
+                                (double)r->training_correct / (double)r->training_total);
+    }
+    if (r->training_cost >= 0) cJSON_AddNumberToObject(o, "training_cost", r->training_cost);
+    if (r->validation_accuracy >= 0)
+        cJSON_AddNumberToObject(o, "validation_accuracy", r->validation_accuracy);
+    int ok = write_line(f, path, o, cmd);
+    cJSON_Delete(o);
+    return ok;
+}
+
+int history_close(FILE *f, const char *path, const char *cmd)
+{
+    if (fclose(f) != 0) {
+        cli_error(cmd, "--history: cannot write %s: %s", path, strerror(errno));
+        return 0;
+    }
+    return 1;
+}

@@ -1,0 +1,38 @@
+/* --history FILE: a JSON-lines record of a training run. The first line is
+ * {"nndl": VERSION, "run": LABEL, "settings": {...}} ("run" only when the
+ * run has a label, as in sweeps); then one object per epoch with the
+ * keys that were measured: epoch, eta, seconds, evaluation_data,
+ * evaluation_correct, evaluation_total, evaluation_accuracy,
+ * evaluation_cost, training_correct, training_total, training_accuracy,
+ * training_cost, validation_accuracy. Accuracies are fractions. */
+#ifndef NNDL_CLI_HISTORY_H
+#define NNDL_CLI_HISTORY_H
+
+#include <stdio.h>
+
+#include "train_settings.h"
+
+/* Creates FILE and writes the settings line; NULL after printing an error. */
+FILE *history_open(const char *path, const train_settings *s, const char *cmd);
+
+/* One epoch's measurements; negative values were not measured. */
+typedef struct epoch_record {
+    int epoch;
+    double eta, seconds;
+    const char *evaluation_data;
+    long evaluation_correct, evaluation_total;
+    double evaluation_cost;
+    long training_correct, training_total;
+    double training_cost;
+    double validation_accuracy;
+} epoch_record;
+
+epoch_record epoch_record_empty(int epoch);
+
+/* Appends one line; 0 after printing an error naming `path`. */
+int history_write(FILE *f, const char *path, const epoch_record *r, const char *cmd);
+
+/* Closes the file; 0 after printing an error if writing failed. */
+int history_close(FILE *f, const char *path, const char *cmd);
+
+#endif

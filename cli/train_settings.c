@@ -1,0 +1,193 @@
+#include "train_settings.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const eval_choices[] = {"test", "validation", "none", NULL};
+static const char *const cost_choices[] = {"quadratic", "cross-entropy", "log-likelihood", NULL};
+static const char *const init_choices[] = {"scaled", "large", NULL};
+static const char *const flag_choices[] = {"off", "on", NULL};
+
+train_settings train_settings_default(void)
+{
+    train_settings s = {0};
+    s.sizes = (cli_sizes){3, {784, 30, 10}};
+    s.epochs = 30;
+    s.batch = 10;
+    s.eta = 3.0f;
+    s.seed = 1;
+    s.eval = EVAL_TEST;
+    s.cost = NNDL_COST_QUADRATIC;
+    s.init = NNDL_INIT_SCALED;
+    s.activation = "sigmoid";
+    return s;
+}
+
+void train_options(train_settings *s, cli_option *o)
+{
+    cli_option table[] = {
+        {"--sizes", OPT_SIZES, &s->sizes, "N,N,...", "layer sizes (default 784,30,10)", 0, 0,
+         NULL},
+        {"--epochs", OPT_INT, &s->epochs, "N", "epochs of training (default 30)", 1, 1000000,
+         NULL},
+        {"--batch", OPT_INT, &s->batch, "M", "mini-batch size (default 10)", 1, 1000000, NULL},
+        {"--eta", OPT_FLOAT, &s->eta, "ETA", "learning rate (default 3.0)", 1e-30, 1e30, NULL},
+        {"--cost", OPT_CHOICE, &s->cost, "", "cost function (default quadratic)", 0, 0,
+         cost_choices},
+        {"--init", OPT_CHOICE, &s->init, "", "weight initialization (default scaled)", 0, 0,
+         init_choices},
+        {"--activation", OPT_STRING, &s->activation, "A[,A...]",
+         "sigmoid, tanh or relu, for all or each hidden layer (default sigmoid)", 0, 0, NULL},
+        {"--lambda", OPT_FLOAT, &s->lambda, "L", "L2 regularization (default 0)", 0, 1e30,
+         NULL},
+        {"--l1", OPT_FLOAT, &s->l1, "L", "L1 regularization (default 0)", 0, 1e30, NULL},
+        {"--momentum", OPT_FLOAT, &s->momentum, "MU", "momentum coefficient (default 0)", 0,
+         0.9999, NULL},
+        {"--dropout", OPT_FLOAT, &s->dropout, "P",
+         "drop each hidden neuron with probability P (default 0)", 0, 0.99, NULL},
+        {"--early-stop", OPT_INT, &s->early_stop, "N",
+         "stop after N epochs without a better validation accuracy; keep the best weights", 0,
+         1000000, NULL},
+        {"--eta-schedule", OPT_STRING, &s->eta_schedule, "halve:N:F",
+         "halve eta after N epochs without improvement; stop at eta/F", 0, 0, NULL},
+        {"--seed", OPT_U64, &s->seed, "N", "seed for weights, shuffling, dropout (default 1)",
+         0, 0, NULL},
+        {"--threads", OPT_INT, &s->threads, "N", "threads (default 0: all cores)", 0, 1024,
+         NULL},
+        {"--eval", OPT_CHOICE, &s->eval, "", "data for the accuracy after each epoch "
+         "(default test)", 0, 0, eval_choices},
+        {"--train-size", OPT_INT, &s->train_size, "N",
+         "train on the first N training images (default all)", 1, 250000, NULL},
+        {"--expanded", OPT_CHOICE, &s->expanded, "",
+         "train on the 250,000 images of `nndl expand` (default off)", 0, 0, flag_choices},
+        {"--augment", OPT_CHOICE, &s->augment, "",
+         "random shifts, rotations and elastic distortions each epoch (default off)", 0, 0,
+         flag_choices},
+        {"--monitor", OPT_STRING, &s->monitor, "WHAT",
+         "all, or some of training-cost,training-accuracy,evaluation-cost,"
+         "evaluation-accuracy", 0, 0, NULL},
+        {"--history", OPT_STRING, &s->history, "FILE",
+         "write settings and per-epoch results as JSON lines", 0, 0, NULL},
+        {"--save", OPT_STRING, &s->save, "FILE", "save the trained network to FILE", 0, 0, NULL},
+    };
+    _Static_assert(sizeof table / sizeof table[0] == TRAIN_OPTION_COUNT,
+                   "TRAIN_OPTION_COUNT must count the options");
+    memcpy(o, table, sizeof table);
+}
+
+static int parse_activations(train_settings *s, const char *cmd)
+{
+    int hidden = s->sizes.n - 2;
+    char copy[1024];
+    snprintf(copy, sizeof copy, "%s", s->activation);
+    int n = 0;
+    for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        int act = nndl_activation_parse(tok);
+        if (act < 0 || act == NNDL_ACT_SOFTMAX) {
+            cli_error(cmd, "--activation: '%s' is not one of sigmoid|tanh|relu", tok);
+            return 0;
+        }
+        if (n == NNDL_MAX_LAYERS) break;
+        s->hidden_acts[n++] = (nndl_activation)act;
+    }
+    if (n == 1)
+        for (int l = 1; l < hidden; l++) s->hidden_acts[l] = s->hidden_acts[0];
+    else if (n != hidden) {
+        cli_error(cmd, "--activation: %d activations given for %d hidden layers", n, hidden);
+        return 0;
+    }
+    return 1;
+}
+
+static int parse_schedule(train_settings *s, const char *cmd)
+{
+    if (!s->eta_schedule) return 1;
+    int patience, used = 0;
+    double factor;
+    if (sscanf(s->eta_schedule, "halve:%d:%lf%n", &patience, &factor, &used) != 2 ||
+        s->eta_schedule[used] != 0 || patience < 1 || !(factor >= 2 && factor <= 1e9)) {
+        cli_error(cmd, "--eta-schedule: '%s' is not halve:N:F (N >= 1 epochs, F >= 2, "
+                       "e.g. halve:10:128)", s->eta_schedule);
+        return 0;
+    }
+    s->halve_after = patience;
+    s->halve_factor = factor;
+    return 1;
+}
+
+static int parse_monitor(train_settings *s, const char *cmd)
+{
+    static const struct {
+        const char *name;
+        unsigned flag;
+    } names[] = {
+        {"training-cost", MONITOR_TRAINING_COST},
+        {"training-accuracy", MONITOR_TRAINING_ACCURACY},
+        {"evaluation-cost", MONITOR_EVALUATION_COST},
+        {"evaluation-accuracy", MONITOR_EVALUATION_ACCURACY},
+        {"all", 15},
+    };
+    s->monitor_flags = 0;
+    if (!s->monitor) return 1;
+    char copy[512];
+    snprintf(copy, sizeof copy, "%s", s->monitor);
+    for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        unsigned flag = 0;
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+            if (strcmp(tok, names[i].name) == 0) flag = names[i].flag;
+        if (!flag) {
+            cli_error(cmd, "--monitor: '%s' is not one of all, training-cost, "
+                           "training-accuracy, evaluation-cost, evaluation-accuracy", tok);
+            return 0;
+        }
+        s->monitor_flags |= flag;
+    }
+    if (s->eval == EVAL_NONE && (s->monitor_flags & (MONITOR_EVALUATION_COST |
+                                                     MONITOR_EVALUATION_ACCURACY))) {
+        cli_error(cmd, "--monitor: evaluation data is off (--eval none)");
+        return 0;
+    }
+    return 1;
+}
+
+int train_settings_finish(train_settings *s, const char *cmd)
+{
+    if (!parse_activations(s, cmd) || !parse_schedule(s, cmd) || !parse_monitor(s, cmd))
+        return 0;
+    if (!s->expanded && s->train_size > 50000) {
+        cli_error(cmd, "--train-size: %d is more than the 50000 training images "
+                       "(250000 with --expanded on)", s->train_size);
+        return 0;
+    }
+    return 1;
+}
+
+nndl_net_spec train_net_spec(const train_settings *s)
+{
+    nndl_net_spec spec = nndl_net_spec_default(s->sizes.n, s->sizes.v);
+    spec.cost = (nndl_cost)s->cost;
+    spec.init = (nndl_init)s->init;
+    spec.hidden_acts = s->hidden_acts;
+    spec.act = s->hidden_acts[0];
+    spec.seed = s->seed;
+    return spec;
+}
+
+nndl_sgd_config train_sgd_config(const train_settings *s)
+{
+    nndl_sgd_config c = nndl_sgd_config_default(s->batch, s->eta);
+    c.seed = s->seed;
+    c.lambda = s->lambda;
+    c.lambda_l1 = s->l1;
+    c.momentum = s->momentum;
+    c.dropout = s->dropout;
+    return c;
+}
+
+int train_needs_validation(const train_settings *s)
+{
+    return s->eval == EVAL_VALIDATION || s->early_stop > 0 || s->halve_after > 0;
+}

@@ -1,0 +1,63 @@
+/* Everything `nndl train` can be told, shared with `nndl sweep`: the option
+ * table, checks that need several options at once, and the library specs
+ * built from them. */
+#ifndef NNDL_CLI_TRAIN_SETTINGS_H
+#define NNDL_CLI_TRAIN_SETTINGS_H
+
+#include <stdint.h>
+
+#include "args.h"
+#include "nndl.h"
+
+enum { EVAL_TEST, EVAL_VALIDATION, EVAL_NONE };
+
+/* What --monitor can ask for, as network2.py's four monitor flags. */
+enum {
+    MONITOR_TRAINING_COST = 1,
+    MONITOR_TRAINING_ACCURACY = 2,
+    MONITOR_EVALUATION_COST = 4,
+    MONITOR_EVALUATION_ACCURACY = 8
+};
+
+typedef struct train_settings {
+    cli_sizes sizes;
+    int epochs, batch, threads, eval, train_size;
+    float eta, lambda, l1, momentum, dropout;
+    int cost, init;
+    const char *activation; /* "relu" or one per hidden layer "tanh,relu" */
+    uint64_t seed;
+    int early_stop;
+    const char *eta_schedule; /* "halve:N:F" */
+    const char *monitor;      /* comma list, or "all" */
+    const char *history, *save;
+    int expanded, augment;    /* 0 or 1 */
+    const char *run_label;    /* names the run in its history (sweeps) */
+
+    /* Derived by train_settings_finish. */
+    nndl_activation hidden_acts[NNDL_MAX_LAYERS];
+    int halve_after;
+    double halve_factor;
+    unsigned monitor_flags;
+} train_settings;
+
+/* The defaults of `nndl train`. */
+train_settings train_settings_default(void);
+
+enum { TRAIN_OPTION_COUNT = 22 };
+
+/* Fills `options` (TRAIN_OPTION_COUNT entries) for parsing into `s`. */
+void train_options(train_settings *s, cli_option *options);
+
+/* Checks and derives what single options cannot: the activation list
+ * against the sizes, the schedule, the monitor list. Prints the error as
+ * `cmd` and returns 0 on failure. */
+int train_settings_finish(train_settings *s, const char *cmd);
+
+nndl_net_spec train_net_spec(const train_settings *s);
+nndl_sgd_config train_sgd_config(const train_settings *s);
+
+/* Whether the run needs the validation set (evaluation, early stopping or
+ * the learning-rate schedule). */
+int train_needs_validation(const train_settings *s);
+
+#endif

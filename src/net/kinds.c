@@ -1,0 +1,48 @@
+/* Names of the kinds of cost, activation and initialization, as the
+ * command line and files spell them. */
+#include <string.h>
+
+#include "nndl.h"
+
+static const char *const cost_names[NNDL_COST_COUNT] = {
+    [NNDL_COST_QUADRATIC] = "quadratic",
+    [NNDL_COST_CROSS_ENTROPY] = "cross-entropy",
+    [NNDL_COST_LOG_LIKELIHOOD] = "log-likelihood",
+};
+
+static const char *const activation_names[NNDL_ACT_COUNT] = {
+    [NNDL_ACT_SIGMOID] = "sigmoid",
+    [NNDL_ACT_TANH] = "tanh",
+    [NNDL_ACT_RELU] = "relu",
+    [NNDL_ACT_SOFTMAX] = "softmax",
+};
+
+static const char *const init_names[NNDL_INIT_COUNT] = {
+    [NNDL_INIT_SCALED] = "scaled",
+    [NNDL_INIT_LARGE] = "large",
+};
+
+static const char *name_of(const char *const *names, int count, int value)
+{
+    return value >= 0 && value < count ? names[value] : "unknown";
+}
+
+static int parse_name(const char *const *names, int count, const char *name)
+{
+    for (int i = 0; name && i < count; i++)
+        if (strcmp(names[i], name) == 0) return i;
+    return -1;
+}
+
+const char *nndl_cost_name(nndl_cost c) { return name_of(cost_names, NNDL_COST_COUNT, (int)c); }
+const char *nndl_activation_name(nndl_activation a)
+{
+    return name_of(activation_names, NNDL_ACT_COUNT, (int)a);
+}
+const char *nndl_init_name(nndl_init i) { return name_of(init_names, NNDL_INIT_COUNT, (int)i); }
+int nndl_cost_parse(const char *name) { return parse_name(cost_names, NNDL_COST_COUNT, name); }
+int nndl_activation_parse(const char *name)
+{
+    return parse_name(activation_names, NNDL_ACT_COUNT, name);
+}
+int nndl_init_parse(const char *name) { return parse_name(init_names, NNDL_INIT_COUNT, name); }
