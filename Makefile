@@ -56,7 +56,7 @@ data: all
 	@$(CLI) data
 
 run: data
-	$(CLI) train --sizes 784,30,10 --epochs 30 --batch 10 --eta 3.0
+	$(CLI) train --sizes 784,30,10 --epochs 30 --batch 10 --eta 3.0 --init large
 
 test: data
 	$(TESTS)

@@ -132,6 +132,17 @@ int cli_set_option(const cli_command *cmd, const cli_option *o, const char *text
         choices_text(o, list, sizeof list);
         cli_error(cmd->name, "%s: '%s' is not one of %s", o->name, text, list);
         return 0;
+    case OPT_FLAG:
+        if (strcmp(text, "on") == 0 || strcmp(text, "1") == 0) {
+            *(int *)o->value = 1;
+            return 1;
+        }
+        if (strcmp(text, "off") == 0 || strcmp(text, "0") == 0) {
+            *(int *)o->value = 0;
+            return 1;
+        }
+        cli_error(cmd->name, "%s: '%s' is not on or off", o->name, text);
+        return 0;
     case OPT_LIST: {
         cli_list *list_value = o->value;
         if (list_value->n == CLI_LIST_MAX) {
@@ -182,6 +193,7 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, char **positional,
             return CLI_ERROR;
         }
         const char *text = eq ? eq + 1 : NULL;
+        if (!text && o->kind == OPT_FLAG) text = "on";
         if (!text) {
             if (i + 1 == argc) {
                 cli_error(cmd->name, "%s: missing value %s", o->name, o->metavar);
@@ -212,7 +224,7 @@ void cli_print_help(const cli_command *cmd)
             choices_text(o, list, sizeof list);
             meta = list;
         }
-        snprintf(left, sizeof left, "%s %s", o->name, meta);
+        snprintf(left, sizeof left, "%s%s%s", o->name, o->kind == OPT_FLAG ? "" : " ", meta);
         printf("  %-26s %s\n", left, o->help);
     }
 }

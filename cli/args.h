@@ -14,7 +14,8 @@ typedef enum opt_kind {
     OPT_STRING, /* const char * */
     OPT_SIZES,  /* comma-separated layer sizes, into a cli_sizes */
     OPT_CHOICE, /* one of `choices`, stored as its index (int) */
-    OPT_LIST    /* repeatable: every value kept, into a cli_list */
+    OPT_LIST,   /* repeatable: every value kept, into a cli_list */
+    OPT_FLAG    /* no value: sets an int to 1 (--flag=on|off also works) */
 } opt_kind;
 
 enum { CLI_LIST_MAX = 16 };

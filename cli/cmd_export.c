@@ -30,10 +30,10 @@ int cmd_export(int argc, char **argv)
          0, NULL},
     };
     cli_command cmd = {"export", "MODEL",
-                       "Writes MODEL (nndl or JSON, told apart by content) to OUT in the other "
-                       "format:\njson is network2.py's save() format, which network2.py's "
-                       "load() reads for\nsigmoid networks with the quadratic or cross-entropy "
-                       "cost.",
+                       "Reads MODEL (nndl or JSON, told apart by content) and writes it to OUT.\n"
+                       "json is the format of network2.py's save(), which its load() reads for\n"
+                       "sigmoid networks with the quadratic or cross-entropy cost; nndl is\n"
+                       "nndl's binary format (docs/MODEL_FORMAT.md).",
                        options, 2, 1, 1};
 
     /* The option parser knows long options only: -o is --out. */

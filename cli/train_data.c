@@ -3,6 +3,18 @@
 
 #include "train_run.h"
 
+/* `nndl expand` writes beside MNIST, or into ./data/mnist when MNIST's
+ * directory is read-only: look in both. */
+static nndl_status load_expanded(const char *dir, nndl_dataset **training, nndl_error *err)
+{
+    nndl_status st = nndl_mnist_load_expanded(dir, training, err);
+    if (st == NNDL_ERR_NOT_FOUND && strcmp(dir, "data/mnist") != 0) {
+        nndl_error second;
+        if (nndl_mnist_load_expanded("data/mnist", training, &second) == NNDL_OK) return NNDL_OK;
+    }
+    return st;
+}
+
 int train_datasets_load(const train_settings *s, const char *cmd, train_datasets *ds)
 {
     memset(ds, 0, sizeof *ds);
@@ -13,7 +25,7 @@ int train_datasets_load(const train_settings *s, const char *cmd, train_datasets
     if (nndl_mnist_load(dir, s->expanded ? NULL : &ds->training,
                         need_validation ? &ds->validation : NULL,
                         s->eval == EVAL_TEST ? &ds->test : NULL, &err) != NNDL_OK ||
-        (s->expanded && nndl_mnist_load_expanded(dir, &ds->training, &err) != NNDL_OK)) {
+        (s->expanded && load_expanded(dir, &ds->training, &err) != NNDL_OK)) {
         cli_fail(cmd, &err);
         train_datasets_free(ds);
         return 0;

@@ -7,7 +7,6 @@
 static const char *const eval_choices[] = {"test", "validation", "none", NULL};
 static const char *const cost_choices[] = {"quadratic", "cross-entropy", "log-likelihood", NULL};
 static const char *const init_choices[] = {"scaled", "large", NULL};
-static const char *const flag_choices[] = {"off", "on", NULL};
 
 train_settings train_settings_default(void)
 {
@@ -59,11 +58,10 @@ void train_options(train_settings *s, cli_option *o)
          "(default test)", 0, 0, eval_choices},
         {"--train-size", OPT_INT, &s->train_size, "N",
          "train on the first N training images (default all)", 1, 250000, NULL},
-        {"--expanded", OPT_CHOICE, &s->expanded, "",
-         "train on the 250,000 images of `nndl expand` (default off)", 0, 0, flag_choices},
-        {"--augment", OPT_CHOICE, &s->augment, "",
-         "random shifts, rotations and elastic distortions each epoch (default off)", 0, 0,
-         flag_choices},
+        {"--expanded", OPT_FLAG, &s->expanded, "",
+         "train on the 250,000 images written by nndl expand", 0, 0, NULL},
+        {"--augment", OPT_FLAG, &s->augment, "",
+         "random shifts, rotations and elastic distortions each epoch", 0, 0, NULL},
         {"--monitor", OPT_STRING, &s->monitor, "WHAT",
          "all, or some of training-cost,training-accuracy,evaluation-cost,"
          "evaluation-accuracy", 0, 0, NULL},

@@ -83,7 +83,7 @@ TEST(cli_bad_flags_get_one_line_errors)
     check_error("train --colour blue", 2, "--colour: unknown option");
     check_error("train extra", 2, "unexpected argument 'extra'");
     check_error("eval", 2, "missing argument MODEL");
-    check_error("baseline svm", 2, "'svm' is not a baseline");
+    check_error("baseline forest", 2, "'forest' is not a baseline");
     check_error("gradcheck --sizes 0,3", 2, "--sizes");
 }
 

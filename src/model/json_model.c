@@ -69,7 +69,7 @@ int json_model_network2_compatible(const nndl_net *net, char *why, size_t cap)
  * drops trailing zeros, so anything that needs at most 6 digits comes out in
  * its shortest form). In the style of Python's repr, ".0" is added to
  * integral values, so "-0.0" keeps its sign. x must be finite. */
-static void format_float(char *buf, size_t cap, float x)
+static void format_float(char *buf, size_t cap, float x, char locale_point)
 {
     for (int digits = 6; digits <= 9; digits++) {
         snprintf(buf, cap, "%.*g", digits, (double)x);
@@ -77,20 +77,27 @@ static void format_float(char *buf, size_t cap, float x)
         if (memcmp(&back, &x, sizeof x) == 0) break;
     }
     /* printf and strtof follow the locale's decimal point; JSON's is '.'. */
-    const char *point = localeconv()->decimal_point;
-    if (point && point[0] && point[0] != '.' && !point[1]) {
-        char *p = strchr(buf, point[0]);
+    if (locale_point != '.') {
+        char *p = strchr(buf, locale_point);
         if (p) *p = '.';
     }
     if (!strpbrk(buf, ".e")) strncat(buf, ".0", cap - strlen(buf) - 1);
 }
 
+/* The decimal point of the current locale when it is one character,
+ * otherwise '.'. */
+static char locale_decimal_point(void)
+{
+    const char *point = localeconv()->decimal_point;
+    return point && point[0] && !point[1] ? point[0] : '.';
+}
+
 static int out(FILE *f, const char *s) { return fputs(s, f) < 0 ? -1 : 0; }
 
-static int out_float(FILE *f, float x)
+static int out_float(FILE *f, float x, char locale_point)
 {
     char buf[48];
-    format_float(buf, sizeof buf, x);
+    format_float(buf, sizeof buf, x, locale_point);
     return out(f, buf);
 }
 
@@ -99,6 +106,7 @@ static int out_float(FILE *f, float x)
 static int write_json(FILE *f, const void *ctx)
 {
     const nndl_net *net = ctx;
+    const char point = locale_decimal_point();
     char num[32];
     if (out(f, "{\"sizes\": [")) return -1;
     for (int l = 0; l < net->n_sizes; l++) {
@@ -115,7 +123,7 @@ static int write_json(FILE *f, const void *ctx)
             if (out(f, j ? ", [" : "[")) return -1;
             for (int k = 0; k < ly->n_in; k++) {
                 if (k && out(f, ", ")) return -1;
-                if (out_float(f, w[(size_t)j * ly->n_in + k])) return -1;
+                if (out_float(f, w[(size_t)j * ly->n_in + k], point)) return -1;
             }
             if (out(f, "]")) return -1;
         }
@@ -128,7 +136,7 @@ static int write_json(FILE *f, const void *ctx)
         const float *b = net->params + ly->biases;
         if (out(f, l ? ", [" : "[")) return -1;
         for (int j = 0; j < ly->n_out; j++) {
-            if (out(f, j ? ", [" : "[") || out_float(f, b[j]) || out(f, "]")) return -1;
+            if (out(f, j ? ", [" : "[") || out_float(f, b[j], point) || out(f, "]")) return -1;
         }
         if (out(f, "]")) return -1;
     }
