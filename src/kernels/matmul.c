@@ -1,68 +1,94 @@
 /* Plain C matrix kernels, written so that the compiler vectorizes the inner
  * loops: each runs over contiguous memory. Compiled in float and double
- * (see net/real.h). Threads split the rows of the output. */
+ * (see net/real.h). */
 #include "kernels/matmul.h"
 
 #include <stddef.h>
 
-/* Below this many multiply-adds a product runs on one thread: starting the
- * team would cost more than it saves. The choice never changes results. */
-enum { PARALLEL_MIN_WORK = 32768 };
+/* A chunk of work is at least this many multiply-adds: smaller ones cost
+ * more to hand to another thread than they take. */
+enum { MIN_CHUNK_WORK = 16384 };
 
-static int team_size(long work, int threads)
+typedef struct product {
+    real *out, *dw, *db;
+    const real *in, *w, *b, *delta;
+    int batch, n_in, n_out;
+} product;
+
+/* Neurons j in [j0, j1): z_j = w_j . a + b_j for every example. */
+static void forward_rows(void *ctx, int j0, int j1)
 {
-    return work < PARALLEL_MIN_WORK ? 1 : threads;
+    const product *p = ctx;
+    for (int j = j0; j < j1; j++) {
+        const real *wj = p->w + (size_t)j * p->n_in;
+        for (int x = 0; x < p->batch; x++) {
+            const real *a = p->in + (size_t)x * p->n_in;
+            real z = 0;
+#pragma omp simd reduction(+ : z)
+            for (int k = 0; k < p->n_in; k++) z += wj[k] * a[k];
+            p->out[(size_t)x * p->n_out + j] = z + p->b[j];
+        }
+    }
 }
 
 void RNAME(matmul_forward)(real *out, const real *in, const real *w, const real *b,
-                           int batch, int n_in, int n_out, int threads)
+                           int batch, int n_in, int n_out, parallel *par)
 {
-    long work = (long)batch * n_in * n_out;
-#pragma omp parallel for num_threads(team_size(work, threads)) schedule(static)
-    for (int j = 0; j < n_out; j++) {
-        const real *wj = w + (size_t)j * n_in;
-        for (int x = 0; x < batch; x++) {
-            const real *a = in + (size_t)x * n_in;
-            real z = 0;
-#pragma omp simd reduction(+ : z)
-            for (int k = 0; k < n_in; k++) z += wj[k] * a[k];
-            out[(size_t)x * n_out + j] = z + b[j];
+    product p = {.out = out, .in = in, .w = w, .b = b, .batch = batch, .n_in = n_in,
+                 .n_out = n_out};
+    parallel_for(par, n_out, parallel_grain((long)batch * n_in, MIN_CHUNK_WORK), forward_rows,
+                 &p);
+}
+
+/* Neurons j in [j0, j1): dw_j += sum_x delta_xj a_x, db_j += sum_x delta_xj. */
+static void backward_params_rows(void *ctx, int j0, int j1)
+{
+    const product *p = ctx;
+    for (int j = j0; j < j1; j++) {
+        real *dwj = p->dw + (size_t)j * p->n_in;
+        real dbj = 0;
+        for (int x = 0; x < p->batch; x++) {
+            real d = p->delta[(size_t)x * p->n_out + j];
+            const real *a = p->in + (size_t)x * p->n_in;
+#pragma omp simd
+            for (int k = 0; k < p->n_in; k++) dwj[k] += d * a[k];
+            dbj += d;
         }
+        p->db[j] += dbj;
     }
 }
 
 void RNAME(matmul_backward_params)(real *dw, real *db, const real *delta, const real *in,
-                                   int batch, int n_in, int n_out, int threads)
+                                   int batch, int n_in, int n_out, parallel *par)
 {
-    long work = (long)batch * n_in * n_out;
-#pragma omp parallel for num_threads(team_size(work, threads)) schedule(static)
-    for (int j = 0; j < n_out; j++) {
-        real *dwj = dw + (size_t)j * n_in;
-        real dbj = 0;
-        for (int x = 0; x < batch; x++) {
-            real d = delta[(size_t)x * n_out + j];
-            const real *a = in + (size_t)x * n_in;
+    product p = {.dw = dw, .db = db, .delta = delta, .in = in, .batch = batch, .n_in = n_in,
+                 .n_out = n_out};
+    parallel_for(par, n_out, parallel_grain((long)batch * n_in, MIN_CHUNK_WORK),
+                 backward_params_rows, &p);
+}
+
+/* Inputs k in [k0, k1) of every example: d_in_xk = sum_j delta_xj w_jk. */
+static void backward_input_columns(void *ctx, int k0, int k1)
+{
+    const product *p = ctx;
+    for (int x = 0; x < p->batch; x++) {
+        real *g = p->out + (size_t)x * p->n_in;
+        for (int k = k0; k < k1; k++) g[k] = 0;
+        for (int j = 0; j < p->n_out; j++) {
+            real d = p->delta[(size_t)x * p->n_out + j];
+            const real *wj = p->w + (size_t)j * p->n_in;
 #pragma omp simd
-            for (int k = 0; k < n_in; k++) dwj[k] += d * a[k];
-            dbj += d;
+            for (int k = k0; k < k1; k++) g[k] += d * wj[k];
         }
-        db[j] += dbj;
     }
 }
 
 void RNAME(matmul_backward_input)(real *d_in, const real *delta, const real *w,
-                                  int batch, int n_in, int n_out, int threads)
+                                  int batch, int n_in, int n_out, parallel *par)
 {
-    long work = (long)batch * n_in * n_out;
-#pragma omp parallel for num_threads(team_size(work, threads)) schedule(static)
-    for (int x = 0; x < batch; x++) {
-        real *g = d_in + (size_t)x * n_in;
-        for (int k = 0; k < n_in; k++) g[k] = 0;
-        for (int j = 0; j < n_out; j++) {
-            real d = delta[(size_t)x * n_out + j];
-            const real *wj = w + (size_t)j * n_in;
-#pragma omp simd
-            for (int k = 0; k < n_in; k++) g[k] += d * wj[k];
-        }
-    }
+    product p = {.out = d_in, .delta = delta, .w = w, .batch = batch, .n_in = n_in,
+                 .n_out = n_out};
+    /* Columns in blocks of at least 64 keep the inner loop long. */
+    int grain = parallel_grain((long)batch * n_out, MIN_CHUNK_WORK);
+    parallel_for(par, n_in, grain < 64 ? 64 : grain, backward_input_columns, &p);
 }

@@ -4,27 +4,30 @@
  * row. Weights are (n_out, n_in): row j holds neuron j's incoming weights,
  * as w_jk in the book.
  *
- * Each output element is computed by one thread, always summing in the same
- * order, so the results are bit-identical for every thread count. */
+ * The work is split into fixed chunks of output rows or columns (see
+ * parallel.h); each output element is summed by one thread in a fixed
+ * order, so the results are bit-identical for every thread count. `par`
+ * may be NULL for one thread. */
 #ifndef NNDL_KERNELS_MATMUL_H
 #define NNDL_KERNELS_MATMUL_H
 
+#include "kernels/parallel.h"
 #include "net/real.h"
 
 /* out = in w^T + b.   out (B, n_out), in (B, n_in), w (n_out, n_in), b (n_out).
  * The weighted inputs z of eq. 25 for every example of the batch. */
 void RNAME(matmul_forward)(real *out, const real *in, const real *w, const real *b,
-                           int batch, int n_in, int n_out, int threads);
+                           int batch, int n_in, int n_out, parallel *par);
 
 /* dw += delta^T in,  db += column sums of delta.
  * dw (n_out, n_in), db (n_out), delta (B, n_out), in (B, n_in).
  * BP3 and BP4 summed over the batch. Accumulates. */
 void RNAME(matmul_backward_params)(real *dw, real *db, const real *delta, const real *in,
-                                   int batch, int n_in, int n_out, int threads);
+                                   int batch, int n_in, int n_out, parallel *par);
 
 /* d_in = delta w.   d_in (B, n_in), delta (B, n_out), w (n_out, n_in).
  * The (w^T delta) factor of BP2 for every example. Overwrites d_in. */
 void RNAME(matmul_backward_input)(real *d_in, const real *delta, const real *w,
-                                  int batch, int n_in, int n_out, int threads);
+                                  int batch, int n_in, int n_out, parallel *par);
 
 #endif

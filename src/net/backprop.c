@@ -58,14 +58,14 @@ void RNAME(dropout_draw_masks)(batch_buffers *b, const nndl_net *net, int batch,
 }
 
 static void forward(const nndl_net *net, const real *params, batch_buffers *b, int batch,
-                    int threads, int use_masks)
+                    parallel *par, int use_masks)
 {
     assert(batch <= b->capacity);
     for (int l = 0; l < net->n_layers; l++) {
         const layer *ly = &net->layers[l];
         const real *in = use_masks ? RNAME(layer_input)(b, l) : b->a[l];
         /* a^{l+1} = sigma(w^{l+1} a^l + b^{l+1}): eq. 25 */
-        RNAME(layer_table)[ly->kind].forward(ly, params, in, b->a[l + 1], batch, threads);
+        RNAME(layer_table)[ly->kind].forward(ly, params, in, b->a[l + 1], batch, par);
         if (use_masks && b->mask[l + 1]) {
             size_t n = (size_t)batch * ly->n_out;
             for (size_t i = 0; i < n; i++) b->kept[l + 1][i] = b->a[l + 1][i] * b->mask[l + 1][i];
@@ -74,23 +74,23 @@ static void forward(const nndl_net *net, const real *params, batch_buffers *b, i
 }
 
 void RNAME(feedforward_batch)(const nndl_net *net, const real *params,
-                              batch_buffers *b, int batch, int threads)
+                              batch_buffers *b, int batch, parallel *par)
 {
-    forward(net, params, b, batch, threads, 0);
+    forward(net, params, b, batch, par, 0);
 }
 
 void RNAME(feedforward_training)(const nndl_net *net, const real *params,
-                                 batch_buffers *b, int batch, int threads)
+                                 batch_buffers *b, int batch, parallel *par)
 {
-    forward(net, params, b, batch, threads, 1);
+    forward(net, params, b, batch, par, 1);
 }
 
 void RNAME(backprop_batch)(const nndl_net *net, const real *params,
                            batch_buffers *b, const uint8_t *labels, int batch,
-                           real *grad, int threads)
+                           real *grad, parallel *par)
 {
     int L = net->n_layers;
-    forward(net, params, b, batch, threads, 1);
+    forward(net, params, b, batch, par, 1);
 
     /* BP1: delta^L = grad_a C (.) sigma'(z^L) */
     RNAME(cost_output_delta)(net->cost, net->layers[L - 1].act, b->delta[L], b->a[L],
@@ -101,10 +101,10 @@ void RNAME(backprop_batch)(const nndl_net *net, const real *params,
         const layer_ops *ops = &RNAME(layer_table)[ly->kind];
         /* BP3, BP4: dC/db^l = delta^l, dC/dw^l = delta^l (a^{l-1})^T */
         ops->backward_params(ly, grad, b->delta[l], RNAME(layer_input)(b, l - 1), batch,
-                             threads);
+                             par);
         if (l == 1) break; /* the input layer has no error to compute */
         /* BP2: delta^{l-1} = ((w^l)^T delta^l) (.) sigma'(z^{l-1}) */
-        ops->backward_input(ly, params, b->delta[l], b->delta[l - 1], batch, threads);
+        ops->backward_input(ly, params, b->delta[l], b->delta[l - 1], batch, par);
         size_t n = (size_t)batch * net->sizes[l - 1];
         if (b->mask[l - 1]) /* a dropped neuron passes no error back */
             for (size_t i = 0; i < n; i++) b->delta[l - 1][i] *= b->mask[l - 1][i];

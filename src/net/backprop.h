@@ -38,11 +38,11 @@ void RNAME(dropout_draw_masks)(batch_buffers *b, const nndl_net *net, int batch,
 /* Eq. 25, layer by layer, for the `batch` inputs already in b->a[0],
  * without dropout. The output activations end in b->a[net->n_layers]. */
 void RNAME(feedforward_batch)(const nndl_net *net, const real *params,
-                              batch_buffers *b, int batch, int threads);
+                              batch_buffers *b, int batch, parallel *par);
 
 /* The same with the dropout masks in b applied (when it has them). */
 void RNAME(feedforward_training)(const nndl_net *net, const real *params,
-                                 batch_buffers *b, int batch, int threads);
+                                 batch_buffers *b, int batch, parallel *par);
 
 /* What layer l + 1 reads: a^l, or kept^l when dropout masks are in use. */
 static inline const real *RNAME(layer_input)(const batch_buffers *b, int l)
@@ -55,6 +55,6 @@ static inline const real *RNAME(layer_input)(const batch_buffers *b, int l)
  * the batch, to `grad` (params layout). */
 void RNAME(backprop_batch)(const nndl_net *net, const real *params,
                            batch_buffers *b, const uint8_t *labels, int batch,
-                           real *grad, int threads);
+                           real *grad, parallel *par);
 
 #endif

@@ -12,14 +12,14 @@ typedef struct layer_ops {
     /* out = act(weighted input): eq. 25 for a dense layer.
      * in (B, n_in), out (B, n_out). */
     void (*forward)(const layer *l, const real *params, const real *in,
-                    real *out, int batch, int threads);
+                    real *out, int batch, parallel *par);
     /* Accumulates dC/dw and dC/db, summed over the batch, into grad (same
      * layout as params): BP3 and BP4. delta = dC/dz (B, n_out). */
     void (*backward_params)(const layer *l, real *grad, const real *delta,
-                            const real *in, int batch, int threads);
+                            const real *in, int batch, parallel *par);
     /* d_in = dC/da of the layer below: the (w^T delta) part of BP2. */
     void (*backward_input)(const layer *l, const real *params, const real *delta,
-                           real *d_in, int batch, int threads);
+                           real *d_in, int batch, parallel *par);
 } layer_ops;
 
 extern const layer_ops RNAME(layer_table)[];

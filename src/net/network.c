@@ -157,6 +157,7 @@ void nndl_net_free(nndl_net *net)
         batch_buffers_free_f32(net->scratch);
         alloc_free(net->scratch);
     }
+    parallel_free(net->pool);
     alloc_free(net->params);
     alloc_free(net);
 }
@@ -206,11 +207,15 @@ const float *nndl_net_params_const(const nndl_net *net) { return net->params; }
 void nndl_net_set_threads(nndl_net *net, int threads)
 {
     net->threads = threads < 0 ? 0 : threads;
+    parallel_free(net->pool);
+    net->pool = NULL;
 }
 
-int net_threads(const nndl_net *net)
+parallel *net_parallel(nndl_net *net)
 {
-    return net->threads > 0 ? net->threads : omp_get_max_threads();
+    int threads = net->threads > 0 ? net->threads : omp_get_max_threads();
+    if (!net->pool && threads > 1) net->pool = parallel_create(threads, NULL);
+    return net->pool;
 }
 
 struct batch_buffers_f32 *net_scratch(nndl_net *net, int batch, nndl_error *err)
@@ -257,11 +262,11 @@ nndl_status nndl_net_feedforward(nndl_net *net, const float *inputs, size_t coun
     if (count == 0) return NNDL_OK;
     batch_buffers *b = net_scratch(net, chunk, err);
     if (!b) return err ? err->status : NNDL_ERR_NOMEM;
-    int threads = net_threads(net);
+    parallel *par = net_parallel(net);
     for (size_t first = 0; first < count; first += (size_t)chunk) {
         int n = count - first < (size_t)chunk ? (int)(count - first) : chunk;
         memcpy(b->a[0], inputs + first * n_in, sizeof(float) * (size_t)n * n_in);
-        feedforward_batch_f32(net, net->params, b, n, threads);
+        feedforward_batch_f32(net, net->params, b, n, par);
         memcpy(outputs + first * n_out, b->a[net->n_layers], sizeof(float) * (size_t)n * n_out);
     }
     return NNDL_OK;
@@ -272,6 +277,6 @@ int nndl_net_classify(nndl_net *net, const float *input)
     batch_buffers *b = net_scratch(net, 1, NULL);
     if (!b) return -1;
     memcpy(b->a[0], input, sizeof(float) * (size_t)net->sizes[0]);
-    feedforward_batch_f32(net, net->params, b, 1, net_threads(net));
+    feedforward_batch_f32(net, net->params, b, 1, net_parallel(net));
     return net_answer(b->a[net->n_layers], net->sizes[net->n_sizes - 1]);
 }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "common/rng.h"
+#include "kernels/parallel.h"
 #include "nndl.h"
 
 /* Kinds of layer. The value is stable: model files may store it. */
@@ -51,7 +52,8 @@ struct nndl_net {
     size_t n_params;
     float *params;
 
-    int threads; /* 0: all cores */
+    int threads;     /* 0: all cores */
+    parallel *pool;  /* started on first use when threads > 1 */
     /* Activations for inference (feedforward, evaluate), grown on demand. */
     struct batch_buffers_f32 *scratch;
 };
@@ -65,8 +67,9 @@ nndl_status net_spec_check(const nndl_net_spec *spec, nndl_error *err);
  * activation is layers[l].act (the output layer's follows from the cost). */
 nndl_net *net_create_zeroed(const nndl_net_spec *spec, nndl_error *err);
 
-/* The OpenMP thread count to use for `net` (resolves 0 to all cores). */
-int net_threads(const nndl_net *net);
+/* The thread pool for `net`'s products, started on first use; NULL for one
+ * thread (or if threads cannot be started: the work then runs serially). */
+parallel *net_parallel(nndl_net *net);
 
 /* Inference scratch with room for at least `batch` examples. */
 struct batch_buffers_f32 *net_scratch(nndl_net *net, int batch, nndl_error *err);

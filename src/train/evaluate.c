@@ -23,12 +23,12 @@ static nndl_status for_each_chunk(nndl_net *net, const nndl_dataset *ds, chunk_v
     batch_buffers *b = net_scratch(net, EVALUATE_CHUNK, err);
     if (!b) return err ? err->status : NNDL_ERR_NOMEM;
     size_t count = nndl_dataset_count(ds);
-    int threads = net_threads(net);
+    parallel *par = net_parallel(net);
     uint8_t labels[EVALUATE_CHUNK];
     for (size_t first = 0; first < count; first += EVALUATE_CHUNK) {
         int n = count - first < EVALUATE_CHUNK ? (int)(count - first) : EVALUATE_CHUNK;
         gather_batch(b->a[0], labels, ds, NULL, first, n);
-        feedforward_batch_f32(net, net->params, b, n, threads);
+        feedforward_batch_f32(net, net->params, b, n, par);
         visit(net, b->a[net->n_layers], labels, n, acc);
     }
     return NNDL_OK;

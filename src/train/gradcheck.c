@@ -51,7 +51,7 @@ static double cost_of(problem *p, const double *params)
 {
     const nndl_net *net = p->net;
     int batch = p->opt->batch;
-    feedforward_training_f64(net, params, &p->b, batch, 1);
+    feedforward_training_f64(net, params, &p->b, batch, NULL);
     double c = cost_total_f64(net->cost, p->b.a[net->n_layers], p->labels, batch,
                               net->sizes[net->n_sizes - 1]) / batch;
     return c + regularization_cost_f64(net, params, p->opt->lambda, p->opt->lambda_l1,
@@ -63,12 +63,12 @@ static double relu_margin(problem *p, const double *params)
 {
     const nndl_net *net = p->net;
     double smallest = INFINITY;
-    feedforward_training_f64(net, params, &p->b, p->opt->batch, 1);
+    feedforward_training_f64(net, params, &p->b, p->opt->batch, NULL);
     for (int l = 0; l < net->n_layers; l++) {
         const layer *ly = &net->layers[l];
         if (ly->act != NNDL_ACT_RELU) continue;
         matmul_forward_f64(p->z, layer_input_f64(&p->b, l), params + ly->weights,
-                           params + ly->biases, p->opt->batch, ly->n_in, ly->n_out, 1);
+                           params + ly->biases, p->opt->batch, ly->n_in, ly->n_out, NULL);
         for (size_t i = 0; i < (size_t)p->opt->batch * ly->n_out; i++)
             smallest = fmin(smallest, fabs(p->z[i]));
     }
@@ -179,7 +179,7 @@ nndl_status nndl_gradcheck(const nndl_net_spec *spec, const nndl_gradcheck_optio
     for (int run = 0; run < 5; run++) {
         memset(grad, 0, n * sizeof *grad);
         double t0 = seconds_now();
-        backprop_batch_f64(net, params, &p.b, p.labels, batch, grad, 1);
+        backprop_batch_f64(net, params, &p.b, p.labels, batch, grad, NULL);
         t_backprop = fmin(t_backprop, seconds_now() - t0);
     }
     for (size_t i = 0; i < n; i++) grad[i] /= batch; /* C is the mean over x */

@@ -161,7 +161,7 @@ nndl_status nndl_trainer_epoch(nndl_trainer *t, const nndl_dataset *training,
     if ((st = shuffle_order(t, n, err)) != NNDL_OK) return st;
 
     const int m = t->config.batch_size;
-    const int threads = net_threads(net);
+    parallel *par = net_parallel(net);
     for (size_t first = 0; first < n; first += (size_t)m) {
         /* The last mini-batch holds the remainder, as in network.py. */
         int size = n - first < (size_t)m ? (int)(n - first) : m;
@@ -169,7 +169,7 @@ nndl_status nndl_trainer_epoch(nndl_trainer *t, const nndl_dataset *training,
         if (t->config.dropout > 0)
             dropout_draw_masks_f32(&t->buffers, net, size, t->config.dropout, &t->dropout_rng);
         memset(t->grad, 0, net->n_params * sizeof(float));
-        backprop_batch_f32(net, net->params, &t->buffers, t->labels, size, t->grad, threads);
+        backprop_batch_f32(net, net->params, &t->buffers, t->labels, size, t->grad, par);
         gradient_step(t, size, n);
         if (progress) progress(first + (size_t)size, n, user);
     }

@@ -1,0 +1,213 @@
+#include "kernels/parallel.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "common/alloc.h"
+#include "common/error.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define cpu_relax() _mm_pause()
+#else
+#define cpu_relax() ((void)0)
+#endif
+
+/* A worker waits this many turns for the next job before it sleeps: about
+ * 0.1-1 ms, longer than the gaps between the products of a mini-batch. */
+enum { SPIN_LIMIT = 1 << 14 };
+
+/* Waiting this long for a worker's chunk means the worker was descheduled
+ * mid-chunk: another process wants its core. Chunks take microseconds. */
+static const double LATE_SECONDS = 200e-6;
+/* After a late worker the caller works alone for a while, starting with
+ * this many calls and doubling on each further late worker, so that a busy
+ * machine costs a few waits per epoch instead of thousands. */
+enum { BACKOFF_MIN = 64, BACKOFF_MAX = 1 << 16 };
+
+struct parallel {
+    int n_workers;
+    pthread_t *workers;
+    /* The current job. Written by the caller only while no chunk of the
+     * previous job is unclaimed, published by `state`. */
+    _Atomic(parallel_fn) fn;
+    _Atomic(void *) ctx;
+    atomic_int n_items, grain, n_chunks;
+    /* generation << 32 | next unclaimed chunk: a claim is a compare-and-swap
+     * on both, so a worker can never take a chunk of a job that ended. */
+    _Atomic uint64_t state;
+    atomic_int done; /* chunks of the current job finished */
+    atomic_int stop;
+    uint32_t generation; /* caller only, as are the two below */
+    unsigned serial_left; /* calls to run alone before trying workers again */
+    unsigned backoff;     /* the length of the next such stretch */
+    /* Sleeping workers wait here for a new generation. */
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    atomic_int sleepers;
+};
+
+/* Claims and runs chunks of generation `gen` until none are left. */
+static void run_chunks(parallel *p, uint32_t gen)
+{
+    for (;;) {
+        uint64_t s = atomic_load_explicit(&p->state, memory_order_acquire);
+        if ((uint32_t)(s >> 32) != gen) return;
+        int chunk = (int)(uint32_t)s;
+        parallel_fn fn = atomic_load_explicit(&p->fn, memory_order_relaxed);
+        void *ctx = atomic_load_explicit(&p->ctx, memory_order_relaxed);
+        int n = atomic_load_explicit(&p->n_items, memory_order_relaxed);
+        int grain = atomic_load_explicit(&p->grain, memory_order_relaxed);
+        int n_chunks = atomic_load_explicit(&p->n_chunks, memory_order_relaxed);
+        if (chunk >= n_chunks) return;
+        /* Success proves the job was unchanged while its fields were read. */
+        if (!atomic_compare_exchange_weak_explicit(&p->state, &s, s + 1, memory_order_acq_rel,
+                                                   memory_order_relaxed))
+            continue;
+        int begin = chunk * grain, end = begin + grain < n ? begin + grain : n;
+        fn(ctx, begin, end);
+        atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    parallel *p = arg;
+    uint32_t seen = 0;
+    for (;;) {
+        uint32_t gen;
+        int spins = 0;
+        while ((gen = (uint32_t)(atomic_load_explicit(&p->state, memory_order_acquire) >> 32)) ==
+                   seen &&
+               !atomic_load_explicit(&p->stop, memory_order_relaxed)) {
+            if (++spins < SPIN_LIMIT) {
+                /* Yield rather than spin: on an idle core this returns at
+                 * once; on a busy one it lets the other process run. */
+                if (spins & 15) cpu_relax(); else sched_yield();
+                continue;
+            }
+            pthread_mutex_lock(&p->lock);
+            atomic_fetch_add(&p->sleepers, 1);
+            while ((uint32_t)(atomic_load(&p->state) >> 32) == seen && !atomic_load(&p->stop))
+                pthread_cond_wait(&p->wake, &p->lock);
+            atomic_fetch_sub(&p->sleepers, 1);
+            pthread_mutex_unlock(&p->lock);
+            spins = 0;
+        }
+        if (atomic_load(&p->stop)) return NULL;
+        seen = gen;
+        run_chunks(p, gen);
+    }
+}
+
+parallel *parallel_create(int threads, nndl_error *err)
+{
+    if (threads < 2) return NULL;
+    parallel *p = alloc_zeroed(1, sizeof *p);
+    pthread_t *workers = alloc_array((size_t)threads - 1, sizeof *workers);
+    if (!p || !workers) {
+        alloc_free(p);
+        alloc_free(workers);
+        error_set(err, NNDL_ERR_NOMEM, "out of memory for %d threads", threads);
+        return NULL;
+    }
+    p->workers = workers;
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->wake, NULL);
+    for (int i = 0; i < threads - 1; i++) {
+        if (pthread_create(&p->workers[i], NULL, worker_main, p) != 0) {
+            error_set(err, NNDL_ERR_NOMEM, "cannot start thread %d of %d", i + 2, threads);
+            parallel_free(p);
+            return NULL;
+        }
+        p->n_workers++;
+    }
+    return p;
+}
+
+void parallel_free(parallel *p)
+{
+    if (!p) return;
+    pthread_mutex_lock(&p->lock);
+    atomic_store(&p->stop, 1);
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->lock);
+    for (int i = 0; i < p->n_workers; i++) pthread_join(p->workers[i], NULL);
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->wake);
+    alloc_free(p->workers);
+    alloc_free(p);
+}
+
+int parallel_grain(long item_work, long min_work)
+{
+    if (item_work <= 0) return 1 << 30;
+    long grain = (min_work + item_work - 1) / item_work;
+    return grain < 1 ? 1 : grain > (1 << 30) ? 1 << 30 : (int)grain;
+}
+
+static double seconds_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Waits for the chunks workers have begun; returns 1 if one was late. */
+static int wait_for_workers(parallel *p, int n_chunks)
+{
+    if (atomic_load_explicit(&p->done, memory_order_acquire) >= n_chunks) return 0;
+    double started = seconds_now();
+    int spins = 0;
+    while (atomic_load_explicit(&p->done, memory_order_acquire) < n_chunks) {
+        cpu_relax();
+        if ((++spins & 255) == 0 && seconds_now() - started > LATE_SECONDS) {
+            while (atomic_load_explicit(&p->done, memory_order_acquire) < n_chunks) cpu_relax();
+            return 1;
+        }
+    }
+    return 0;
+}
+
+void parallel_for(parallel *p, int n, int grain, parallel_fn fn, void *ctx)
+{
+    if (n <= 0) return;
+    if (grain < 1) grain = 1;
+    int n_chunks = (int)(((long)n + grain - 1) / grain);
+    if (!p || n_chunks == 1) {
+        fn(ctx, 0, n);
+        return;
+    }
+    if (p->serial_left) {
+        p->serial_left--;
+        fn(ctx, 0, n);
+        return;
+    }
+    atomic_store_explicit(&p->fn, fn, memory_order_relaxed);
+    atomic_store_explicit(&p->ctx, ctx, memory_order_relaxed);
+    atomic_store_explicit(&p->n_items, n, memory_order_relaxed);
+    atomic_store_explicit(&p->grain, grain, memory_order_relaxed);
+    atomic_store_explicit(&p->n_chunks, n_chunks, memory_order_relaxed);
+    atomic_store_explicit(&p->done, 0, memory_order_relaxed);
+    uint32_t gen = ++p->generation;
+    /* seq_cst, paired with the workers' sleepers count: either a worker sees
+     * the new job before it sleeps, or the caller sees it sleeping. */
+    atomic_store(&p->state, (uint64_t)gen << 32);
+    if (atomic_load(&p->sleepers) > 0) {
+        pthread_mutex_lock(&p->lock);
+        pthread_cond_broadcast(&p->wake);
+        pthread_mutex_unlock(&p->lock);
+    }
+    run_chunks(p, gen);
+    /* Only chunks that a worker has begun can still be running. */
+    if (wait_for_workers(p, n_chunks)) {
+        p->backoff = p->backoff ? 2 * p->backoff : BACKOFF_MIN;
+        if (p->backoff > BACKOFF_MAX) p->backoff = BACKOFF_MAX;
+        p->serial_left = p->backoff;
+    } else if (p->backoff) {
+        p->backoff--; /* calm again: drift back towards trying often */
+    }
+}
