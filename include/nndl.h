@@ -242,10 +242,19 @@ NNDL_API nndl_status nndl_net_total_cost(nndl_net *net, const nndl_dataset *ds,
 
 /* Model files: see docs/MODEL_FORMAT.md. Saving is atomic: the file is
  * written under a temporary name, flushed to disk and renamed, so an
- * interrupted save leaves the previous file intact. */
+ * interrupted save leaves the previous file intact. Loading reads nndl's
+ * binary format and, for a file that starts with '{', the JSON format of
+ * the book's network2.py. */
 NNDL_API nndl_status nndl_net_save(const nndl_net *net, const char *path,
                                    nndl_error *err);
 NNDL_API nndl_net *nndl_net_load(const char *path, nndl_error *err);
+
+/* Saves in network2.py's JSON format: {"sizes", "weights", "biases",
+ * "cost"}, plus an "nndl" key (activations, initialization, seed) that
+ * network2.py ignores. network2.py itself can load the file when every
+ * layer is sigmoid and the cost is quadratic or cross-entropy. */
+NNDL_API nndl_status nndl_net_save_json(const nndl_net *net, const char *path,
+                                        nndl_error *err);
 
 /* ---- Training ---------------------------------------------------------- */
 

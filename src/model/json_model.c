@@ -576,3 +576,8 @@ fail:
     if (err) *err = e;
     return NULL;
 }
+
+nndl_status nndl_net_save_json(const nndl_net *net, const char *path, nndl_error *err)
+{
+    return json_model_save(net, path, err);
+}
