@@ -541,30 +541,8 @@ nndl_net *json_model_load(const char *path, nndl_error *err)
     if (k.nndl && read_nndl_key(&r, k.nndl, n_sizes, acts, &init, &seed) != NNDL_OK) goto fail;
     if (model_check_activations(path, cost, n_sizes, acts, &e) != NNDL_OK) goto fail;
 
-    nndl_net_spec spec = nndl_net_spec_default(n_sizes, sizes);
-    spec.cost = cost;
-    spec.init = init;
-    spec.seed = seed;
-    if (n_sizes > 2) {
-        spec.act = acts[0];
-        spec.hidden_acts = acts;
-    }
-    net = net_create_zeroed(&spec, &e);
-    if (!net) {
-        char why[sizeof e.message];
-        memcpy(why, e.message, sizeof why);
-        error_set(&e, e.status == NNDL_ERR_ARG ? NNDL_ERR_FORMAT : e.status, "%s: %s", path,
-                  why);
-        goto fail;
-    }
-    for (int l = 0; l < net->n_layers; l++) {
-        if (net->layers[l].act != acts[l]) { /* the two layouts disagree: a bug */
-            error_set(&e, NNDL_ERR_FORMAT, "%s: layer %d is %s in the file but %s in the "
-                      "network built from it", path, l + 1, nndl_activation_name(acts[l]),
-                      nndl_activation_name(net->layers[l].act));
-            goto fail;
-        }
-    }
+    net = model_net_create(path, n_sizes, sizes, cost, init, seed, acts, &e);
+    if (!net) goto fail;
     if (read_params(&r, &k, net) != NNDL_OK) goto fail;
     cJSON_Delete(root);
     return net;

@@ -510,6 +510,39 @@ static int starts_like_json(FILE *f)
     return c == '{';
 }
 
+nndl_net *model_net_create(const char *path, int n_sizes, const int *sizes, nndl_cost cost,
+                           nndl_init init, uint64_t seed, const nndl_activation *acts,
+                           nndl_error *err)
+{
+    nndl_net_spec spec = nndl_net_spec_default(n_sizes, sizes);
+    spec.cost = cost;
+    spec.init = init;
+    spec.seed = seed;
+    if (n_sizes > 2) {
+        spec.act = acts[0];
+        spec.hidden_acts = acts;
+    }
+    nndl_error e;
+    nndl_net *net = net_create_zeroed(&spec, &e);
+    if (!net) {
+        /* a spec the file describes but nndl cannot build is a bad file */
+        error_set(err, e.status == NNDL_ERR_ARG ? NNDL_ERR_FORMAT : e.status, "%s: %s", path,
+                  e.message);
+        return NULL;
+    }
+    /* The layout the network built must be the file's: a bug otherwise. */
+    for (int l = 0; l < net->n_layers; l++) {
+        if (net->layers[l].act != acts[l]) {
+            error_set(err, NNDL_ERR_FORMAT, "%s: layer %d is %s in the file but %s in the "
+                      "network built from it", path, l + 1, nndl_activation_name(acts[l]),
+                      nndl_activation_name(net->layers[l].act));
+            nndl_net_free(net);
+            return NULL;
+        }
+    }
+    return net;
+}
+
 nndl_net *model_load_with_meta(const char *path, char **meta_json, nndl_error *err)
 {
     if (!path || !*path) {
@@ -546,31 +579,9 @@ nndl_net *model_load_with_meta(const char *path, char **meta_json, nndl_error *e
     }
     if (read_header(f, path, (uint64_t)st.st_size, &h, &e) != NNDL_OK) goto fail;
 
-    nndl_net_spec spec = nndl_net_spec_default((int)h.n_sizes, h.sizes);
-    spec.cost = (nndl_cost)h.cost;
-    spec.init = (nndl_init)h.init;
-    spec.seed = h.seed;
-    if (h.n_sizes > 2) {
-        spec.act = h.acts[0];
-        spec.hidden_acts = h.acts;
-    }
-    net = net_create_zeroed(&spec, &e);
-    if (!net) {
-        char why[sizeof e.message];
-        memcpy(why, e.message, sizeof why);
-        error_set(&e, e.status == NNDL_ERR_ARG ? NNDL_ERR_FORMAT : e.status, "%s: %s", path,
-                  why);
-        goto fail;
-    }
-    /* The layout the network built must be the file's: a bug otherwise. */
-    for (int l = 0; l < net->n_layers; l++) {
-        if (net->layers[l].act != h.acts[l]) {
-            error_set(&e, NNDL_ERR_FORMAT, "%s: layer %d is %s in the file but %s in the "
-                      "network built from it", path, l + 1, nndl_activation_name(h.acts[l]),
-                      nndl_activation_name(net->layers[l].act));
-            goto fail;
-        }
-    }
+    net = model_net_create(path, (int)h.n_sizes, h.sizes, (nndl_cost)h.cost, (nndl_init)h.init,
+                           h.seed, h.acts, &e);
+    if (!net) goto fail;
     if ((uint64_t)net->n_params != h.n_params) {
         error_set(&e, NNDL_ERR_FORMAT, "%s: the network has %zu parameters, the file %llu",
                   path, net->n_params, (unsigned long long)h.n_params);

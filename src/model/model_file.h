@@ -6,6 +6,7 @@
 #define NNDL_MODEL_MODEL_FILE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "nndl.h"
 
@@ -13,6 +14,12 @@
  * small JSON object (training settings, accuracy at save time), not data. */
 #ifndef MODEL_MAX_META_BYTES
 #define MODEL_MAX_META_BYTES 65536u
+/* The network a model file describes, all parameters zero, built with
+ * net_create_zeroed; errors name `path`. Shared by both file formats. */
+nndl_net *model_net_create(const char *path, int n_sizes, const int *sizes, nndl_cost cost,
+                           nndl_init init, uint64_t seed, const nndl_activation *acts,
+                           nndl_error *err);
+
 #endif
 
 /* Saves `net` to `path` in the binary format, atomically. `meta_json` is
@@ -44,5 +51,11 @@ void model_param_name(const nndl_net *net, size_t i, char *out, size_t cap);
  * first; each must already be a known kind. */
 nndl_status model_check_activations(const char *path, nndl_cost cost, int n_sizes,
                                     const nndl_activation *acts, nndl_error *err);
+
+/* The network a model file describes, all parameters zero, built with
+ * net_create_zeroed; errors name `path`. Shared by both file formats. */
+nndl_net *model_net_create(const char *path, int n_sizes, const int *sizes, nndl_cost cost,
+                           nndl_init init, uint64_t seed, const nndl_activation *acts,
+                           nndl_error *err);
 
 #endif
