@@ -213,8 +213,9 @@ of the best of three runs.
   training image and its four one-pixel shifts); the augmentation row draws
   new random shifts, rotations and elastic distortions of the 50,000 images
   every epoch.
-- Baselines from chapter 1: `nndl baseline darkness` gives 2225 / 10000, the
-  book's 22.25%. `nndl baseline svm` is listed in the README with its time.
+- Baselines from chapter 1, not rerun by this script: `nndl baseline
+  darkness` gives 2225 / 10000, the book's 22.25%; `nndl baseline svm` gives
+  9433 / 10000 against the book's 9435, in 478 s.
 """
 
 if __name__ == "__main__":
