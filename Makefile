@@ -1,6 +1,6 @@
 # nndl - build, test and run.  See README.md.
 #
-#   make            build build/nndl and build/libnndl.a
+#   make            build build/nndl, build/libnndl.a and build/examples/
 #   make run        fetch MNIST if needed and train the chapter-1 network
 #   make test       build and run the test suite
 #   make sanitize   the test suite built with AddressSanitizer and UBSan
@@ -13,9 +13,9 @@ WERROR  ?= -Werror
 OPT     ?= -O3 -march=native
 SANITIZE ?=
 
-PKGS    := zlib libcurl libcrypto libcjson
+PKGS    := zlib libcurl libcrypto libcjson libpng
 DEPS_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-DEPS_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lz -lcurl -lcrypto -lcjson)
+DEPS_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lz -lcurl -lcrypto -lcjson -lpng)
 
 CFLAGS  ?=
 CFLAGS  += -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wshadow \
@@ -32,6 +32,7 @@ REAL_SRC := src/kernels/matmul.c src/net/activation.c src/net/cost.c \
 LIB_SRC  := $(filter-out $(REAL_SRC), $(wildcard src/*/*.c))
 CLI_SRC  := $(wildcard cli/*.c)
 TEST_SRC := $(wildcard tests/*.c)
+EXAMPLE_SRC := $(wildcard examples/*.c)
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) \
             $(REAL_SRC:%.c=$(BUILD)/obj/f32/%.o) \
@@ -42,10 +43,11 @@ TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 LIB  := $(BUILD)/libnndl.a
 CLI  := $(BUILD)/nndl
 TESTS := $(BUILD)/nndl-tests
+EXAMPLES := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 
 .PHONY: all deps data run test sanitize install clean
 all: deps
-	@$(MAKE) --no-print-directory $(CLI) $(LIB) $(TESTS)
+	@$(MAKE) --no-print-directory $(CLI) $(LIB) $(EXAMPLES) $(TESTS)
 
 # Installs missing Debian packages (compiler, -dev libraries) when possible.
 deps:
@@ -68,6 +70,13 @@ sanitize: deps
 	@$(CLI) data >/dev/null 2>&1 || build-sanitize/nndl data
 	ASAN_OPTIONS=detect_leaks=1 build-sanitize/nndl-tests
 
+# The hand-vectorized kernels get their instruction sets file by file; the
+# dispatcher calls them only on CPUs that have them (src/kernels/matmul_kernels.h).
+ifneq ($(filter x86_64 i%86,$(firstword $(subst -, ,$(shell $(CC) -dumpmachine)))),)
+$(BUILD)/obj/src/kernels/matmul_avx512.o: CFLAGS += -mavx512f -mfma
+$(BUILD)/obj/src/kernels/matmul_avx2.o: CFLAGS += -mavx2 -mfma
+endif
+
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
@@ -75,8 +84,15 @@ $(LIB): $(LIB_OBJ)
 $(CLI): $(CLI_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
 
-$(TESTS): $(TEST_OBJ) $(LIB) $(CLI)
+# The tests run the examples too (tests/test_examples.c).
+$(TESTS): $(TEST_OBJ) $(LIB) $(CLI) $(EXAMPLES)
 	$(CC) $(LDFLAGS) -o $@ $(TEST_OBJ) $(LIB) $(LDLIBS)
+
+# Each example is one file that sees only the public header, as a program
+# using the library would: no -Isrc.
+$(BUILD)/examples/%: examples/%.c include/nndl.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -Isrc,$(CFLAGS)) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 $(BUILD)/obj/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)

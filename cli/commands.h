@@ -14,6 +14,8 @@ int cmd_data(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
 int cmd_expand(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
 
 /* Finds MNIST and loads the parts asked for (NULL pointers are skipped);
  * prints the error as `cmd` and returns 0 on failure. */

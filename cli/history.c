@@ -19,8 +19,7 @@ static double float_value(float f)
     return strtod(text, NULL);
 }
 
-/* The settings object of the first line. */
-static cJSON *settings_json(const train_settings *s)
+cJSON *history_settings_json(const train_settings *s)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON *sizes = cJSON_AddArrayToObject(o, "sizes");
@@ -68,7 +67,7 @@ FILE *history_open(const char *path, const train_settings *s, const char *cmd)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "nndl", NNDL_VERSION);
     if (s->run_label) cJSON_AddStringToObject(o, "run", s->run_label);
-    cJSON_AddItemToObject(o, "settings", settings_json(s));
+    cJSON_AddItemToObject(o, "settings", history_settings_json(s));
     int ok = write_line(f, path, o, cmd);
     cJSON_Delete(o);
     if (!ok) {

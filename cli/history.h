@@ -8,9 +8,15 @@
 #ifndef NNDL_CLI_HISTORY_H
 #define NNDL_CLI_HISTORY_H
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 
 #include "train_settings.h"
+
+/* The settings as the JSON object of the first line ("sizes", "epochs",
+ * "eta", ...; the seed as a string), which model files also record. The
+ * caller frees it with cJSON_Delete. */
+cJSON *history_settings_json(const train_settings *s);
 
 /* Creates FILE and writes the settings line; NULL after printing an error. */
 FILE *history_open(const char *path, const train_settings *s, const char *cmd);

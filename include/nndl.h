@@ -404,6 +404,90 @@ extern NNDL_API const char *const nndl_mnist_expanded_files[2];
 NNDL_API nndl_status nndl_mnist_load_expanded(const char *dir, nndl_dataset **training,
                                               nndl_error *err);
 
+/* ---- Images (your own handwriting) ------------------------------------- */
+
+/* Limits for pictures read by nndl_image_load, overridable at build time:
+ * they keep a hostile header from asking for a huge allocation while
+ * admitting any phone photo (a 48-megapixel photo is 8000 x 6000). */
+#ifndef NNDL_MAX_PICTURE_SIDE
+#define NNDL_MAX_PICTURE_SIDE 16384u /* width or height of a PNG or PGM */
+#endif
+#ifndef NNDL_MAX_PICTURE_PIXELS
+#define NNDL_MAX_PICTURE_PIXELS (64u << 20) /* width x height: 64 megapixels */
+#endif
+
+/* An 8-bit grayscale picture, row by row, width * height bytes: 0 is black
+ * and 255 white, as in the file. `name` (the path it was read from, or
+ * NULL) names it in error messages. nndl_image_free releases `pixels` and
+ * `name`, both allocated by nndl_image_load. */
+typedef struct nndl_image {
+    int width, height;
+    uint8_t *pixels;
+    char *name;
+} nndl_image;
+
+/* Reads a PNG (any bit depth and color type: palette, RGB and 16-bit
+ * images are converted to gray, and transparent pixels are composited onto
+ * white, so dark ink on a transparent background reads as ink on paper) or
+ * a PGM (P2 or P5, maxval up to 65535) into `out`. The file is recognized by
+ * its first bytes, not its name. NNDL_ERR_FORMAT for anything else, a
+ * damaged or truncated file, or a picture over the limits above. */
+NNDL_API nndl_status nndl_image_load(const char *path, nndl_image *out, nndl_error *err);
+NNDL_API void nndl_image_free(nndl_image *img);
+
+/* Writes width x height gray bytes as an 8-bit grayscale PNG, atomically
+ * (as nndl_net_save does). */
+NNDL_API nndl_status nndl_image_save_png(const char *path, const uint8_t *gray, int width,
+                                         int height, nndl_error *err);
+
+/* Turns a picture of one handwritten digit into the network's 784 inputs,
+ * following the way MNIST was made (see src/image/preprocess.c):
+ *   - polarity: if the picture's border is lighter than its mean, the
+ *     background is light and the picture is inverted, so ink is high;
+ *   - background: the border's median goes to 0, and levels within the
+ *     border's noise of it too; the ink's typical level goes to 1;
+ *   - specks: small blobs away from the digit are erased;
+ *   - the ink's bounding box is scaled, keeping its aspect ratio, so that
+ *     its longer side is 20 pixels (area averaging when shrinking, bilinear
+ *     when enlarging);
+ *   - the result is placed in a 28x28 field with the ink's center of mass
+ *     at pixel (14, 14).
+ * Writes 784 floats in [0,1] to `out` (ink 1, background 0, row by row)
+ * and, if `preview` is not NULL, the same as bytes 0..255. NNDL_ERR_ARG
+ * with "NAME: no ink found (blank image)" when the picture holds no ink. */
+NNDL_API nndl_status nndl_image_to_mnist(const nndl_image *img, float out[784],
+                                         uint8_t preview[784], nndl_error *err);
+
+/* ---- Reports ----------------------------------------------------------- */
+
+/* Which images a network gets wrong, and as what: counts[t * n_classes + a]
+ * is the number of images labelled t that the network answered a (rows:
+ * the true label, columns: the answer). n_classes is the number of output
+ * neurons, or 2 for a single output neuron. The struct belongs to the
+ * caller; nndl_confusion_free releases `counts`. */
+typedef struct nndl_confusion {
+    int n_classes;
+    size_t *counts;  /* n_classes x n_classes, row by row */
+    size_t total;    /* images counted: the sum of all counts */
+    size_t correct;  /* the sum of the diagonal, as nndl_net_evaluate counts */
+} nndl_confusion;
+
+/* Feeds every image of `ds` through `net` and counts the network's answers
+ * (those of nndl_net_classify) into `out`. If `answers` is not NULL, the
+ * answer for image i is also written to answers[i], for all
+ * nndl_dataset_count(ds) images. */
+NNDL_API nndl_status nndl_confusion_compute(nndl_net *net, const nndl_dataset *ds,
+                                            nndl_confusion *out, int *answers,
+                                            nndl_error *err);
+NNDL_API void nndl_confusion_free(nndl_confusion *c);
+/* Images labelled `label` answered `answer`; 0 outside the matrix. */
+NNDL_API size_t nndl_confusion_count(const nndl_confusion *c, int label, int answer);
+/* Precision of class k: of the images answered k, the fraction labelled k.
+ * Recall: of the images labelled k, the fraction answered k. Each is NaN
+ * when it would divide by zero (no image answered, or labelled, k). */
+NNDL_API double nndl_confusion_precision(const nndl_confusion *c, int k);
+NNDL_API double nndl_confusion_recall(const nndl_confusion *c, int k);
+
 /* ---- Baselines (chapter 1) --------------------------------------------- */
 
 /* The average-darkness classifier: for each digit, the mean total darkness

@@ -1,13 +1,24 @@
 /* Plain C matrix kernels, written so that the compiler vectorizes the inner
  * loops: each runs over contiguous memory. Compiled in float and double
- * (see net/real.h). */
+ * (see net/real.h).
+ *
+ * They are the algorithmic reference: in double they are the kernels of the
+ * gradient check; in float they are the fallback and the yardstick of the
+ * hand-vectorized kernels, named matmul_*_ref_f32, and matmul_*_f32
+ * dispatch between them (matmul_dispatch.c). */
 #include "kernels/matmul.h"
 
 #include <stddef.h>
 
-/* A chunk of work is at least this many multiply-adds: smaller ones cost
- * more to hand to another thread than they take. */
-enum { MIN_CHUNK_WORK = 16384 };
+#include "kernels/matmul_kernels.h"
+
+#ifdef NNDL_REAL_DOUBLE
+#define KERNEL(name) RNAME(name)
+#else
+#define KERNEL(name) name##_ref_f32
+#endif
+
+enum { MIN_CHUNK_WORK = MATMUL_MIN_CHUNK_WORK };
 
 typedef struct product {
     real *out, *dw, *db;
@@ -31,8 +42,9 @@ static void forward_rows(void *ctx, int j0, int j1)
     }
 }
 
-void RNAME(matmul_forward)(real *out, const real *in, const real *w, const real *b,
-                           int batch, int n_in, int n_out, parallel *par)
+/* out (B, n_out), in (B, n_in), w (n_out, n_in), b (n_out) */
+void KERNEL(matmul_forward)(real *out, const real *in, const real *w, const real *b,
+                            int batch, int n_in, int n_out, parallel *par)
 {
     product p = {.out = out, .in = in, .w = w, .b = b, .batch = batch, .n_in = n_in,
                  .n_out = n_out};
@@ -58,8 +70,9 @@ static void backward_params_rows(void *ctx, int j0, int j1)
     }
 }
 
-void RNAME(matmul_backward_params)(real *dw, real *db, const real *delta, const real *in,
-                                   int batch, int n_in, int n_out, parallel *par)
+/* dw (n_out, n_in), db (n_out), delta (B, n_out), in (B, n_in); accumulates */
+void KERNEL(matmul_backward_params)(real *dw, real *db, const real *delta, const real *in,
+                                    int batch, int n_in, int n_out, parallel *par)
 {
     product p = {.dw = dw, .db = db, .delta = delta, .in = in, .batch = batch, .n_in = n_in,
                  .n_out = n_out};
@@ -83,8 +96,9 @@ static void backward_input_columns(void *ctx, int k0, int k1)
     }
 }
 
-void RNAME(matmul_backward_input)(real *d_in, const real *delta, const real *w,
-                                  int batch, int n_in, int n_out, parallel *par)
+/* d_in (B, n_in), delta (B, n_out), w (n_out, n_in); overwrites d_in */
+void KERNEL(matmul_backward_input)(real *d_in, const real *delta, const real *w,
+                                   int batch, int n_in, int n_out, parallel *par)
 {
     product p = {.out = d_in, .delta = delta, .w = w, .batch = batch, .n_in = n_in,
                  .n_out = n_out};

@@ -7,7 +7,11 @@
  * The work is split into fixed chunks of output rows or columns (see
  * parallel.h); each output element is summed by one thread in a fixed
  * order, so the results are bit-identical for every thread count. `par`
- * may be NULL for one thread. */
+ * may be NULL for one thread.
+ *
+ * In double these are the plain C kernels of matmul.c; in float they run
+ * the fastest kernels the CPU supports (see matmul_kernels.h), whose
+ * summation order differs from the plain ones by rounding only. */
 #ifndef NNDL_KERNELS_MATMUL_H
 #define NNDL_KERNELS_MATMUL_H
 

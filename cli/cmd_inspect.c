@@ -1,0 +1,264 @@
+/* nndl inspect: what a model file holds - the network (sizes, cost, each
+ * layer's activation, initialization, seed, parameter count), the file's
+ * format, and the metadata `nndl train --save` records (settings, accuracy,
+ * date). With --json, all of it as one JSON object. */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "args.h"
+#include "commands.h"
+#include "common/byteio.h"
+#include "model/model_file.h"
+
+/* What the first bytes of the file say: "nndl" with its version, or
+ * "json" (version 0) for network2.py's format. */
+typedef struct file_kind {
+    const char *format;
+    unsigned version;
+    long long bytes; /* -1 if unknown */
+} file_kind;
+
+static file_kind file_kind_of(const char *path)
+{
+    file_kind k = {"json", 0, -1};
+    struct stat st;
+    if (stat(path, &st) == 0) k.bytes = (long long)st.st_size;
+    uint8_t head[12];
+    FILE *f = fopen(path, "rb");
+    if (f && fread(head, 1, sizeof head, f) == sizeof head && memcmp(head, "NNDLMODL", 8) == 0) {
+        k.format = "nndl";
+        k.version = read_u32_le(head + 8);
+    }
+    if (f) fclose(f);
+    return k;
+}
+
+/* 23860 -> "23,860" */
+static const char *with_commas(unsigned long long v, char *buf, size_t cap)
+{
+    char digits[32];
+    int n = snprintf(digits, sizeof digits, "%llu", v), o = 0;
+    for (int i = 0; i < n && (size_t)o + 2 < cap; i++) {
+        if (i > 0 && (n - i) % 3 == 0) buf[o++] = ',';
+        buf[o++] = digits[i];
+    }
+    buf[o] = 0;
+    return buf;
+}
+
+/* ---- --json --------------------------------------------------------------- */
+
+static cJSON *network_json(const char *path, const nndl_net *net, file_kind k)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "file", path);
+    cJSON_AddStringToObject(o, "format", k.format);
+    if (k.version) cJSON_AddNumberToObject(o, "version", k.version);
+    if (k.bytes >= 0) cJSON_AddNumberToObject(o, "bytes", (double)k.bytes);
+    int n = nndl_net_n_sizes(net);
+    cJSON *sizes = cJSON_AddArrayToObject(o, "sizes");
+    for (int l = 0; l < n; l++) cJSON_AddItemToArray(sizes, cJSON_CreateNumber(nndl_net_size(net, l)));
+    cJSON_AddStringToObject(o, "cost", nndl_cost_name(nndl_net_cost(net)));
+    cJSON *acts = cJSON_AddArrayToObject(o, "activations");
+    for (int l = 1; l < n; l++)
+        cJSON_AddItemToArray(acts, cJSON_CreateString(nndl_activation_name(nndl_net_activation(net, l))));
+    cJSON_AddStringToObject(o, "init", nndl_init_name(nndl_net_init(net)));
+    char seed[32];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)nndl_net_seed(net));
+    cJSON_AddStringToObject(o, "seed", seed); /* a string: JSON numbers lose 64-bit values */
+    cJSON_AddNumberToObject(o, "parameters", (double)nndl_net_param_count(net));
+    return o;
+}
+
+static int print_json(const char *path, const nndl_net *net, file_kind k, const char *meta)
+{
+    cJSON *o = network_json(path, net, k);
+    if (meta) {
+        cJSON *m = cJSON_Parse(meta);
+        /* metadata that is not JSON is shown as the text it is */
+        cJSON_AddItemToObject(o, "metadata", m ? m : cJSON_CreateString(meta));
+    } else {
+        cJSON_AddNullToObject(o, "metadata");
+    }
+    char *text = cJSON_Print(o);
+    cJSON_Delete(o);
+    if (!text) {
+        cli_error("inspect", "out of memory");
+        return 1;
+    }
+    printf("%s\n", text);
+    free(text);
+    return 0;
+}
+
+/* ---- Text ----------------------------------------------------------------- */
+
+static void print_network(const char *path, const nndl_net *net, file_kind k)
+{
+    char num[48];
+    printf("file            %s: ", path);
+    if (strcmp(k.format, "nndl") == 0)
+        printf("nndl model, format version %u", k.version);
+    else
+        printf("JSON model (network2.py's format)");
+    if (k.bytes >= 0) printf(", %s bytes", with_commas((unsigned long long)k.bytes, num, sizeof num));
+    int n = nndl_net_n_sizes(net);
+    printf("\nsizes           [");
+    for (int l = 0; l < n; l++) printf("%s%d", l ? ", " : "", nndl_net_size(net, l));
+    printf("]\ncost            %s\n", nndl_cost_name(nndl_net_cost(net)));
+    for (int l = 1; l < n; l++)
+        printf("%-15s layer %d: %d %s neurons%s\n", l == 1 ? "activations" : "", l,
+               nndl_net_size(net, l), nndl_activation_name(nndl_net_activation(net, l)),
+               l == n - 1 ? " (output)" : "");
+    nndl_init init = nndl_net_init(net);
+    printf("initialization  %s (%s)\n", nndl_init_name(init),
+           init == NNDL_INIT_LARGE ? "weights and biases N(0, 1)"
+                                   : "weights N(0, 1/n_in), biases N(0, 1)");
+    printf("seed            %llu\n", (unsigned long long)nndl_net_seed(net));
+    printf("parameters      %s (",
+           with_commas((unsigned long long)nndl_net_param_count(net), num, sizeof num));
+    for (int l = 1; l < n; l++)
+        printf("%sw%d %dx%d, b%d %d", l > 1 ? ", " : "", l, nndl_net_size(net, l),
+               nndl_net_size(net, l - 1), l, nndl_net_size(net, l));
+    printf(")\n");
+}
+
+/* A JSON value on one line: strings bare, arrays as "a, b, c". */
+static void print_value(const cJSON *v)
+{
+    if (cJSON_IsString(v)) {
+        printf("%s", v->valuestring);
+    } else if (cJSON_IsNumber(v)) {
+        printf("%.10g", v->valuedouble);
+    } else if (cJSON_IsArray(v)) {
+        const cJSON *item;
+        int first = 1;
+        cJSON_ArrayForEach(item, v)
+        {
+            printf("%s", first ? "" : ", ");
+            print_value(item);
+            first = 0;
+        }
+        if (first) printf("(none)");
+    } else {
+        char *text = cJSON_PrintUnformatted(v);
+        printf("%s", text ? text : "?");
+        free(text);
+    }
+}
+
+/* "9470 / 10000 (94.70%) after epoch 2" */
+static void print_accuracy(const cJSON *a, double total)
+{
+    const cJSON *correct = cJSON_GetObjectItemCaseSensitive(a, "correct");
+    const cJSON *epoch = cJSON_GetObjectItemCaseSensitive(a, "epoch");
+    if (!cJSON_IsNumber(correct)) return;
+    printf("%.0f / %.0f (%.2f%%)", correct->valuedouble, total,
+           total > 0 ? 100 * correct->valuedouble / total : 0.0);
+    if (cJSON_IsNumber(epoch)) printf(" after epoch %d", epoch->valueint);
+}
+
+static void print_metadata(const char *meta)
+{
+    if (!meta) {
+        printf("metadata        none (only models saved by `nndl train --save` record their "
+               "training)\n");
+        return;
+    }
+    cJSON *m = cJSON_Parse(meta);
+    if (!cJSON_IsObject(m)) {
+        printf("metadata        %zu bytes, not a JSON object: %.200s\n", strlen(meta), meta);
+        cJSON_Delete(m);
+        return;
+    }
+    const cJSON *saved = cJSON_GetObjectItemCaseSensitive(m, "saved");
+    const cJSON *version = cJSON_GetObjectItemCaseSensitive(m, "nndl");
+    const cJSON *epochs = cJSON_GetObjectItemCaseSensitive(m, "epochs_run");
+    const cJSON *weights = cJSON_GetObjectItemCaseSensitive(m, "weights");
+    const cJSON *eval = cJSON_GetObjectItemCaseSensitive(m, "evaluation");
+    const cJSON *settings = cJSON_GetObjectItemCaseSensitive(m, "settings");
+    if (cJSON_IsString(saved) || cJSON_IsString(version)) {
+        printf("saved           %s", cJSON_IsString(saved) ? saved->valuestring : "");
+        if (cJSON_IsString(version)) printf(" by nndl %s", version->valuestring);
+        printf("\n");
+    }
+    if (cJSON_IsNumber(epochs)) {
+        printf("epochs run      %d", epochs->valueint);
+        if (cJSON_IsString(weights)) printf(", weights of the %s", weights->valuestring);
+        printf("\n");
+    }
+    if (cJSON_IsObject(eval)) {
+        const cJSON *data = cJSON_GetObjectItemCaseSensitive(eval, "data");
+        const cJSON *total = cJSON_GetObjectItemCaseSensitive(eval, "total");
+        double t = cJSON_IsNumber(total) ? total->valuedouble : 0;
+        const char *on = cJSON_IsString(data) ? data->valuestring : "evaluation";
+        printf("accuracy        last  ");
+        print_accuracy(cJSON_GetObjectItemCaseSensitive(eval, "last"), t);
+        printf(" on %s data\n                best  ", on);
+        print_accuracy(cJSON_GetObjectItemCaseSensitive(eval, "best"), t);
+        printf("\n");
+    }
+    if (cJSON_IsObject(settings)) {
+        printf("settings\n");
+        const cJSON *item;
+        cJSON_ArrayForEach(item, settings)
+        {
+            printf("  %-20s ", item->string);
+            print_value(item);
+            printf("\n");
+        }
+    }
+    /* anything else another writer put there */
+    const cJSON *item;
+    int other = 0;
+    cJSON_ArrayForEach(item, m)
+    {
+        static const char *const known[] = {"saved",    "nndl",       "epochs_run",
+                                            "weights",  "evaluation", "settings"};
+        int is_known = 0;
+        for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+            is_known |= strcmp(item->string, known[i]) == 0;
+        if (is_known) continue;
+        if (!other++) printf("other metadata\n");
+        printf("  %-20s ", item->string);
+        print_value(item);
+        printf("\n");
+    }
+    cJSON_Delete(m);
+}
+
+int cmd_inspect(int argc, char **argv)
+{
+    int json = 0;
+    cli_option options[] = {
+        {"--json", OPT_FLAG, &json, "", "print everything as one JSON object", 0, 0, NULL},
+    };
+    cli_command cmd = {"inspect", "MODEL",
+                       "Prints what MODEL (nndl or JSON) holds: sizes, cost, activations,\n"
+                       "initialization, seed, parameter count, file format, and the training\n"
+                       "settings and accuracy that `nndl train --save` recorded.",
+                       options, 1, 1, 1};
+    char *pos[1];
+    int n_pos, rc = cli_parse(&cmd, argc, argv, pos, &n_pos);
+    if (rc != CLI_PARSED) return rc == CLI_HELP ? 0 : 2;
+
+    nndl_error err;
+    char *meta = NULL;
+    nndl_net *net = model_load_with_meta(pos[0], &meta, &err);
+    if (!net) return cli_fail("inspect", &err);
+    file_kind k = file_kind_of(pos[0]);
+    int status = 0;
+    if (json) {
+        status = print_json(pos[0], net, k, meta);
+    } else {
+        print_network(pos[0], net, k);
+        print_metadata(meta);
+    }
+    if (fflush(stdout) != 0) status = 1;
+    free(meta);
+    nndl_net_free(net);
+    return status;
+}

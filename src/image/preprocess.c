@@ -1,0 +1,417 @@
+/* A picture of a handwritten digit made to look like an MNIST image.
+ *
+ * MNIST was made from NIST's black-and-white scans: each digit's bounding
+ * box was scaled, keeping its aspect ratio, to fit a 20x20 box with
+ * anti-aliasing (hence the gray levels), and the result was placed in a
+ * 28x28 field so that its center of mass (of the pixel values) fell on the
+ * field's center. Ink is 1 (255 in the files), background 0. Measured on the
+ * 10,000 test digits: the bounding box of the pixels of at least 64/255 has
+ * a longer side of 20 for 99.9% of them, and the mean center of mass, in
+ * pixel indices, is (14.01, 13.99). This file repeats those steps on a
+ * picture of any size and kind:
+ *
+ *  1. Reduce: a picture larger than WORK_SIDE pixels a side is first
+ *     averaged over k x k blocks (k an integer) - nothing a 20-pixel digit
+ *     shows is lost unless the digit spans under 2% of the picture.
+ *  2. Polarity: the border (a frame 1 + min(w,h)/64 pixels wide) is mostly
+ *     background. If its median is lighter than the whole picture's mean,
+ *     the background is light (ink on paper) and the picture is inverted;
+ *     otherwise (light ink on a dark ground, like MNIST) it is kept. Ink is
+ *     now high.
+ *  3. Levels: background = the border's median; levels up to 3 robust
+ *     standard deviations above it (1.4826 x the border's median absolute
+ *     deviation: camera noise, paper texture) go to 0. Otsu's threshold
+ *     splits the histogram into background and ink; the 90th percentile of
+ *     the ink side goes to 1 (MNIST's strokes are saturated), linearly in
+ *     between. If the ink is not at least MIN_CONTRAST levels above the
+ *     background, the picture is blank.
+ *  4. Specks: pixels of at least INK_LEVEL form 8-connected blobs. Blobs of
+ *     at least 1/20 of the largest blob's area are the digit; smaller blobs
+ *     outside the digit's box (grown by 10% of its size) are specks - dust,
+ *     noise, a stray dot - and are erased.
+ *  5. Scale: the bounding box of the remaining blobs is scaled so that its
+ *     longer side is 20 pixels: by area averaging when shrinking (each
+ *     output pixel is the mean of the picture under it), bilinearly when
+ *     enlarging. The result's brightest value is raised to 1, as a thin pen
+ *     stroke shrunk many times would otherwise be fainter than any MNIST
+ *     stroke.
+ *  6. Center: placed in the 28x28 field moved by whole pixels so that the
+ *     center of mass lands on pixel (14, 14). */
+#include <math.h>
+#include <string.h>
+
+#include "common/alloc.h"
+#include "common/error.h"
+#include "image/image.h"
+
+enum {
+    FIELD = 28,         /* MNIST's images are FIELD x FIELD */
+    BOX = 20,           /* the digit's bounding box is scaled to BOX */
+    WORK_SIDE = 1024,   /* larger pictures are first reduced below this */
+    MIN_CONTRAST = 32,  /* ink must stand this many levels above background */
+    SPECK_RATIO = 20    /* blobs under 1/SPECK_RATIO of the largest may be specks */
+};
+static const double CENTER = 14.0;   /* center of mass target, pixel indices */
+static const float INK_LEVEL = 0.25f; /* a pixel is ink from here (64/255) */
+
+/* A picture as floats, row by row. */
+typedef struct plane {
+    int w, h;
+    float *v;
+} plane;
+
+/* ---- 1-3: gray levels to ink in [0,1] --------------------------------------- */
+
+/* The smallest level whose cumulative count exceeds fraction q of `total`. */
+static int hist_quantile(const size_t hist[256], size_t total, double q)
+{
+    size_t target = (size_t)(q * (double)total), sum = 0;
+    for (int i = 0; i < 256; i++) {
+        sum += hist[i];
+        if (sum > target) return i;
+    }
+    return 255;
+}
+
+/* Otsu's threshold: the level t maximizing the between-class variance of
+ * {< t} and {>= t}; -1 if the histogram has a single level. */
+static int otsu_threshold(const size_t hist[256])
+{
+    double total = 0, sum_all = 0;
+    for (int i = 0; i < 256; i++) {
+        total += (double)hist[i];
+        sum_all += (double)i * (double)hist[i];
+    }
+    double w0 = 0, sum0 = 0, best = -1;
+    int best_t = -1;
+    for (int t = 1; t < 256; t++) {
+        w0 += (double)hist[t - 1];
+        sum0 += (double)(t - 1) * (double)hist[t - 1];
+        double w1 = total - w0;
+        if (w0 == 0 || w1 == 0) continue;
+        double m0 = sum0 / w0, m1 = (sum_all - sum0) / w1;
+        double between = w0 * w1 * (m0 - m1) * (m0 - m1);
+        if (between > best) {
+            best = between;
+            best_t = t;
+        }
+    }
+    return best_t;
+}
+
+/* Reduces `img` by an integer factor when it is larger than WORK_SIDE. */
+static uint8_t *reduce(const nndl_image *img, int *w_out, int *h_out)
+{
+    int w = img->width, h = img->height, side = w > h ? w : h;
+    int k = (side + WORK_SIDE - 1) / WORK_SIDE;
+    int rw = (w + k - 1) / k, rh = (h + k - 1) / k;
+    uint8_t *r = alloc_array((size_t)rw * (size_t)rh, 1);
+    if (!r) return NULL;
+    for (int y = 0; y < rh; y++)
+        for (int x = 0; x < rw; x++) {
+            unsigned sum = 0, n = 0;
+            for (int yy = y * k; yy < (y + 1) * k && yy < h; yy++)
+                for (int xx = x * k; xx < (x + 1) * k && xx < w; xx++, n++)
+                    sum += img->pixels[(size_t)yy * (size_t)w + (size_t)xx];
+            r[(size_t)y * (size_t)rw + (size_t)x] = (uint8_t)((sum + n / 2) / n);
+        }
+    *w_out = rw;
+    *h_out = rh;
+    return r;
+}
+
+static void border_histogram(const uint8_t *g, int w, int h, size_t hist[256], size_t *count)
+{
+    int t = 1 + (w < h ? w : h) / 64;
+    memset(hist, 0, 256 * sizeof *hist);
+    *count = 0;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            if (y < t || y >= h - t || x < t || x >= w - t) {
+                hist[g[(size_t)y * (size_t)w + (size_t)x]]++;
+                (*count)++;
+            }
+}
+
+/* Steps 2 and 3: gray levels g (w x h, 0 black) to ink levels in out->v.
+ * Returns 0 when no ink stands out of the background. */
+static int ink_levels(uint8_t *g, plane *out)
+{
+    size_t n = (size_t)out->w * (size_t)out->h, hist[256], count;
+    double mean = 0;
+    for (size_t i = 0; i < n; i++) mean += g[i];
+    mean /= (double)n;
+    border_histogram(g, out->w, out->h, hist, &count);
+    int border = hist_quantile(hist, count, 0.5);
+    if ((double)border > mean)
+        for (size_t i = 0; i < n; i++) g[i] = (uint8_t)(255 - g[i]);
+
+    /* The background and its noise, from the (possibly inverted) border. */
+    border_histogram(g, out->w, out->h, hist, &count);
+    int bg = hist_quantile(hist, count, 0.5);
+    size_t dev[256] = {0};
+    for (int i = 0; i < 256; i++) dev[i > bg ? i - bg : bg - i] += hist[i];
+    double lo = bg + 3.0 * 1.4826 * hist_quantile(dev, count, 0.5);
+
+    memset(hist, 0, sizeof hist);
+    for (size_t i = 0; i < n; i++) hist[g[i]]++;
+    int t = otsu_threshold(hist);
+    if (t < 0) return 0;
+    size_t ink_count = 0, ink_hist[256] = {0};
+    for (int i = t; i < 256; i++) {
+        ink_hist[i] = hist[i];
+        ink_count += hist[i];
+    }
+    double hi = hist_quantile(ink_hist, ink_count, 0.9);
+    if (hi - bg < MIN_CONTRAST || hi <= lo) return 0;
+    for (size_t i = 0; i < n; i++) {
+        double v = (g[i] - lo) / (hi - lo);
+        out->v[i] = (float)(v < 0 ? 0 : v > 1 ? 1 : v);
+    }
+    return 1;
+}
+
+/* ---- 4: specks ------------------------------------------------------------- */
+
+typedef struct blob {
+    size_t area;
+    int x0, y0, x1, y1; /* bounding box, inclusive */
+} blob;
+
+typedef struct box {
+    int x0, y0, x1, y1; /* inclusive; x1 < x0 when empty */
+} box;
+
+/* Labels the 8-connected blobs of pixels >= INK_LEVEL (labels 1..), erases
+ * specks and returns the box of what is left in *digit. 0 on out of memory. */
+static int remove_specks(plane *p, box *digit)
+{
+    size_t n = (size_t)p->w * (size_t)p->h;
+    uint32_t *label = alloc_zeroed(n, sizeof *label);
+    size_t *stack = alloc_array(n, sizeof *stack);
+    blob *blobs = NULL;
+    size_t n_blobs = 0, cap = 0;
+    int ok = label && stack;
+    for (size_t start = 0; ok && start < n; start++) {
+        if (label[start] || p->v[start] < INK_LEVEL) continue;
+        if (n_blobs == cap) {
+            size_t new_cap = cap ? 2 * cap : 64;
+            blob *grown = alloc_resize(blobs, new_cap, sizeof *blobs);
+            if (!grown) {
+                ok = 0;
+                break;
+            }
+            blobs = grown;
+            cap = new_cap;
+        }
+        blob *b = &blobs[n_blobs++];
+        uint32_t id = (uint32_t)n_blobs;
+        *b = (blob){0, p->w, p->h, -1, -1};
+        size_t top = 0;
+        stack[top++] = start;
+        label[start] = id;
+        while (top) {
+            size_t i = stack[--top];
+            int x = (int)(i % (size_t)p->w), y = (int)(i / (size_t)p->w);
+            b->area++;
+            if (x < b->x0) b->x0 = x;
+            if (x > b->x1) b->x1 = x;
+            if (y < b->y0) b->y0 = y;
+            if (y > b->y1) b->y1 = y;
+            for (int dy = -1; dy <= 1; dy++)
+                for (int dx = -1; dx <= 1; dx++) {
+                    int nx = x + dx, ny = y + dy;
+                    if (nx < 0 || ny < 0 || nx >= p->w || ny >= p->h) continue;
+                    size_t j = (size_t)ny * (size_t)p->w + (size_t)nx;
+                    if (label[j] || p->v[j] < INK_LEVEL) continue;
+                    label[j] = id;
+                    stack[top++] = j;
+                }
+        }
+    }
+    if (ok) {
+        size_t largest = 0;
+        for (size_t k = 0; k < n_blobs; k++)
+            if (blobs[k].area > largest) largest = blobs[k].area;
+        /* The digit: the big blobs, and small ones near them. */
+        box major = {p->w, p->h, -1, -1};
+        for (size_t k = 0; k < n_blobs; k++)
+            if (blobs[k].area * SPECK_RATIO >= largest) {
+                if (blobs[k].x0 < major.x0) major.x0 = blobs[k].x0;
+                if (blobs[k].y0 < major.y0) major.y0 = blobs[k].y0;
+                if (blobs[k].x1 > major.x1) major.x1 = blobs[k].x1;
+                if (blobs[k].y1 > major.y1) major.y1 = blobs[k].y1;
+            }
+        int side = major.x1 - major.x0 > major.y1 - major.y0 ? major.x1 - major.x0
+                                                              : major.y1 - major.y0;
+        int grow = 1 + side / 10;
+        box near = {major.x0 - grow, major.y0 - grow, major.x1 + grow, major.y1 + grow};
+        *digit = major;
+        for (size_t k = 0; k < n_blobs; k++) {
+            const blob *b = &blobs[k];
+            if (b->area * SPECK_RATIO >= largest) continue;
+            if (b->x0 >= near.x0 && b->y0 >= near.y0 && b->x1 <= near.x1 && b->y1 <= near.y1) {
+                if (b->x0 < digit->x0) digit->x0 = b->x0;
+                if (b->y0 < digit->y0) digit->y0 = b->y0;
+                if (b->x1 > digit->x1) digit->x1 = b->x1;
+                if (b->y1 > digit->y1) digit->y1 = b->y1;
+                continue;
+            }
+            /* A speck: erase it and its faint rim (one pixel around). */
+            for (int y = b->y0 - 1; y <= b->y1 + 1; y++)
+                for (int x = b->x0 - 1; x <= b->x1 + 1; x++) {
+                    if (x < 0 || y < 0 || x >= p->w || y >= p->h) continue;
+                    size_t i = (size_t)y * (size_t)p->w + (size_t)x;
+                    uint32_t l = label[i];
+                    if (l == k + 1 || (l == 0 && p->v[i] < INK_LEVEL)) p->v[i] = 0;
+                }
+        }
+    }
+    alloc_free(label);
+    alloc_free(stack);
+    alloc_free(blobs);
+    return ok;
+}
+
+/* ---- 5: scaling -------------------------------------------------------------- */
+
+/* The source pixels and weights that make output pixel `o` along one axis,
+ * for the map source = origin + output / s. Area averaging (s <= 1): the
+ * output pixel covers [origin + o/s, origin + (o+1)/s) and each source pixel
+ * weighs by its overlap. Bilinear (s > 1): the output pixel's center falls
+ * between two source centers. Source indices outside [0, n) are background
+ * and are left out (their weight counts as zero ink). Returns the count. */
+static int axis_taps(int o, double s, double origin, int n, int *idx, float *wt, int max_taps)
+{
+    int count = 0;
+    if (s <= 1) {
+        double a = origin + o / s, b = origin + (o + 1) / s;
+        for (int i = (int)floor(a); i < b && count < max_taps; i++) {
+            double lo = a > i ? a : i, hi = b < i + 1 ? b : i + 1;
+            if (hi <= lo || i < 0 || i >= n) continue;
+            idx[count] = i;
+            wt[count++] = (float)((hi - lo) * s);
+        }
+    } else {
+        double c = origin + (o + 0.5) / s - 0.5;
+        int i = (int)floor(c);
+        double f = c - i;
+        if (i >= 0 && i < n) {
+            idx[count] = i;
+            wt[count++] = (float)(1 - f);
+        }
+        if (i + 1 >= 0 && i + 1 < n && f > 0) {
+            idx[count] = i + 1;
+            wt[count++] = (float)f;
+        }
+    }
+    return count;
+}
+
+/* Resamples the part of `p` from (ox, oy) on into `out` (out->w x out->h)
+ * at scale s, separably: rows first, then columns. 0 on out of memory. */
+static int resample(const plane *p, double s, double ox, double oy, plane *out)
+{
+    int max_taps = (int)ceil(1 / (s < 1 ? s : 1)) + 2;
+    int *idx = alloc_array((size_t)max_taps, sizeof *idx);
+    float *wt = alloc_array((size_t)max_taps, sizeof *wt);
+    float *tmp = alloc_zeroed((size_t)p->h * (size_t)out->w, sizeof *tmp);
+    int ok = idx && wt && tmp;
+    /* Horizontal: every source row to out->w columns. */
+    for (int X = 0; ok && X < out->w; X++) {
+        int taps = axis_taps(X, s, ox, p->w, idx, wt, max_taps);
+        for (int y = 0; y < p->h; y++) {
+            const float *row = p->v + (size_t)y * (size_t)p->w;
+            float sum = 0;
+            for (int k = 0; k < taps; k++) sum += wt[k] * row[idx[k]];
+            tmp[(size_t)y * (size_t)out->w + (size_t)X] = sum;
+        }
+    }
+    /* Vertical: out->h rows from the filtered source rows. */
+    for (int Y = 0; ok && Y < out->h; Y++) {
+        int taps = axis_taps(Y, s, oy, p->h, idx, wt, max_taps);
+        for (int X = 0; X < out->w; X++) {
+            float sum = 0;
+            for (int k = 0; k < taps; k++) sum += wt[k] * tmp[(size_t)idx[k] * (size_t)out->w + (size_t)X];
+            out->v[(size_t)Y * (size_t)out->w + (size_t)X] = sum;
+        }
+    }
+    alloc_free(idx);
+    alloc_free(wt);
+    alloc_free(tmp);
+    return ok;
+}
+
+/* ---- The whole procedure ------------------------------------------------------ */
+
+nndl_status nndl_image_to_mnist(const nndl_image *img, float out[784], uint8_t preview[784],
+                                nndl_error *err)
+{
+    if (!img || !img->pixels || !out)
+        return error_set(err, NNDL_ERR_ARG, "nndl_image_to_mnist: NULL argument");
+    const char *name = image_name(img);
+    if (img->width < 1 || img->height < 1)
+        return error_set(err, NNDL_ERR_ARG, "%s: image has no pixels", name);
+
+    plane ink = {0, 0, NULL}, scaled = {0, 0, NULL};
+    nndl_status status = NNDL_OK;
+    uint8_t *gray = reduce(img, &ink.w, &ink.h);
+    if (gray) ink.v = alloc_array((size_t)ink.w * (size_t)ink.h, sizeof *ink.v);
+    box digit = {0, 0, -1, -1};
+    if (!gray || !ink.v) {
+        status = error_set(err, NNDL_ERR_NOMEM, "%s: out of memory", name);
+    } else if (!ink_levels(gray, &ink)) {
+        status = error_set(err, NNDL_ERR_ARG, "%s: no ink found (blank image)", name);
+    } else if (!remove_specks(&ink, &digit)) {
+        status = error_set(err, NNDL_ERR_NOMEM, "%s: out of memory", name);
+    } else if (digit.x1 < digit.x0) {
+        status = error_set(err, NNDL_ERR_ARG, "%s: no ink found (blank image)", name);
+    }
+    if (status == NNDL_OK) {
+        /* Step 5: the box's longer side to BOX pixels, with a margin of two
+         * output pixels on each side for the anti-aliased rim. */
+        int bw = digit.x1 - digit.x0 + 1, bh = digit.y1 - digit.y0 + 1;
+        double s = (double)BOX / (bw > bh ? bw : bh);
+        int margin = (int)ceil(2 / s);
+        scaled.w = (int)ceil((bw + 2 * margin) * s);
+        scaled.h = (int)ceil((bh + 2 * margin) * s);
+        scaled.v = alloc_array((size_t)scaled.w * (size_t)scaled.h, sizeof *scaled.v);
+        if (!scaled.v || !resample(&ink, s, digit.x0 - margin, digit.y0 - margin, &scaled))
+            status = error_set(err, NNDL_ERR_NOMEM, "%s: out of memory", name);
+    }
+    if (status == NNDL_OK) {
+        size_t n = (size_t)scaled.w * (size_t)scaled.h;
+        double mass = 0, mx = 0, my = 0;
+        float peak = 0;
+        for (size_t i = 0; i < n; i++) {
+            float v = scaled.v[i];
+            mass += v;
+            mx += v * (double)(i % (size_t)scaled.w);
+            my += v * (double)(i / (size_t)scaled.w);
+            if (v > peak) peak = v;
+        }
+        if (!(mass > 0)) {
+            status = error_set(err, NNDL_ERR_ARG, "%s: no ink found (blank image)", name);
+        } else {
+            /* Step 6: whole-pixel shift putting the center of mass at CENTER. */
+            int dx = (int)lround(CENTER - mx / mass), dy = (int)lround(CENTER - my / mass);
+            float gain = peak < 1 ? 1 / peak : 1;
+            float field[FIELD * FIELD] = {0};
+            for (int y = 0; y < scaled.h; y++)
+                for (int x = 0; x < scaled.w; x++) {
+                    int fx = x + dx, fy = y + dy;
+                    if (fx < 0 || fy < 0 || fx >= FIELD || fy >= FIELD) continue;
+                    float v = scaled.v[(size_t)y * (size_t)scaled.w + (size_t)x] * gain;
+                    field[fy * FIELD + fx] = v < 0 ? 0 : v > 1 ? 1 : v;
+                }
+            memcpy(out, field, sizeof field);
+            if (preview)
+                for (int i = 0; i < FIELD * FIELD; i++)
+                    preview[i] = (uint8_t)lrintf(field[i] * 255);
+        }
+    }
+    alloc_free(gray);
+    alloc_free(ink.v);
+    alloc_free(scaled.v);
+    return status;
+}

@@ -1,0 +1,62 @@
+/* matmul_*_f32: the float products, on the fastest kernels this CPU runs. */
+#include <stdatomic.h>
+#include <stddef.h>
+
+#include "kernels/matmul.h"
+#include "kernels/matmul_kernels.h"
+
+static int always(void) { return 1; }
+
+const matmul_kernels matmul_kernels_ref = {
+    .name = "reference",
+    .supported = always,
+    .forward = matmul_forward_ref_f32,
+    .backward_params = matmul_backward_params_ref_f32,
+    .backward_input = matmul_backward_input_ref_f32,
+};
+
+static const matmul_kernels *const all_kernels[] = {
+#if defined(__x86_64__) || defined(__i386__)
+    &matmul_kernels_avx512,
+    &matmul_kernels_avx2,
+#endif
+    &matmul_kernels_ref,
+};
+
+const matmul_kernels *const *matmul_kernels_all(int *count)
+{
+    *count = (int)(sizeof all_kernels / sizeof all_kernels[0]);
+    return all_kernels;
+}
+
+const matmul_kernels *matmul_kernels_chosen(void)
+{
+    /* Chosen on the first call. Threads racing on it choose the same set. */
+    static _Atomic(const matmul_kernels *) chosen;
+    const matmul_kernels *k = atomic_load_explicit(&chosen, memory_order_acquire);
+    if (k) return k;
+    int n;
+    const matmul_kernels *const *all = matmul_kernels_all(&n);
+    for (int i = 0; i < n && !k; i++)
+        if (all[i]->supported()) k = all[i];
+    atomic_store_explicit(&chosen, k, memory_order_release);
+    return k;
+}
+
+void matmul_forward_f32(float *out, const float *in, const float *w, const float *b,
+                        int batch, int n_in, int n_out, parallel *par)
+{
+    matmul_kernels_chosen()->forward(out, in, w, b, batch, n_in, n_out, par);
+}
+
+void matmul_backward_params_f32(float *dw, float *db, const float *delta, const float *in,
+                                int batch, int n_in, int n_out, parallel *par)
+{
+    matmul_kernels_chosen()->backward_params(dw, db, delta, in, batch, n_in, n_out, par);
+}
+
+void matmul_backward_input_f32(float *d_in, const float *delta, const float *w, int batch,
+                               int n_in, int n_out, parallel *par)
+{
+    matmul_kernels_chosen()->backward_input(d_in, delta, w, batch, n_in, n_out, par);
+}

@@ -1,0 +1,71 @@
+/* The float kernels behind matmul.h, and how one set is chosen.
+ *
+ * The float build of matmul_forward_f32 and its two siblings dispatches, once
+ * per process, to the fastest set of kernels this CPU runs: hand-vectorized
+ * AVX-512 or AVX2+FMA (matmul_avx512.c, matmul_avx2.c), else the plain C
+ * kernels of matmul.c, which stay the algorithmic reference and the
+ * fallback. The double build (the gradient check) always uses the
+ * reference.
+ *
+ * Every set keeps the determinism rule of matmul.h: each output element is
+ * computed inside one chunk, in an order that depends neither on the chunk
+ * boundaries nor on the number of threads. The sets differ from each other
+ * in summation order (they vectorize differently), so their results agree
+ * only to rounding; within one process the chosen set never changes. */
+#ifndef NNDL_KERNELS_MATMUL_KERNELS_H
+#define NNDL_KERNELS_MATMUL_KERNELS_H
+
+#include "kernels/parallel.h"
+
+/* A chunk of work is at least this many multiply-adds: smaller ones cost
+ * more to hand to another thread than they take. */
+enum { MATMUL_MIN_CHUNK_WORK = 16384 };
+
+typedef void (*matmul_forward_fn)(float *out, const float *in, const float *w, const float *b,
+                                  int batch, int n_in, int n_out, parallel *par);
+typedef void (*matmul_backward_params_fn)(float *dw, float *db, const float *delta,
+                                          const float *in, int batch, int n_in, int n_out,
+                                          parallel *par);
+typedef void (*matmul_backward_input_fn)(float *d_in, const float *delta, const float *w,
+                                         int batch, int n_in, int n_out, parallel *par);
+
+/* One implementation of the three products, with the semantics of matmul.h. */
+typedef struct matmul_kernels {
+    const char *name;
+    int (*supported)(void); /* does this CPU run it? */
+    matmul_forward_fn forward;
+    matmul_backward_params_fn backward_params;
+    matmul_backward_input_fn backward_input;
+} matmul_kernels;
+
+/* The plain C kernels of matmul.c in float, under their own names. */
+void matmul_forward_ref_f32(float *out, const float *in, const float *w, const float *b,
+                            int batch, int n_in, int n_out, parallel *par);
+void matmul_backward_params_ref_f32(float *dw, float *db, const float *delta, const float *in,
+                                    int batch, int n_in, int n_out, parallel *par);
+void matmul_backward_input_ref_f32(float *d_in, const float *delta, const float *w, int batch,
+                                   int n_in, int n_out, parallel *par);
+
+extern const matmul_kernels matmul_kernels_ref;
+#if defined(__x86_64__) || defined(__i386__)
+extern const matmul_kernels matmul_kernels_avx512;
+extern const matmul_kernels matmul_kernels_avx2;
+#endif
+
+/* The implementations of this build, fastest first, the reference last;
+ * `*count` receives their number. Some may not run on this CPU. */
+const matmul_kernels *const *matmul_kernels_all(int *count);
+
+/* The set matmul_*_f32 use: the first supported one of matmul_kernels_all. */
+const matmul_kernels *matmul_kernels_chosen(void);
+
+/* The grain (items per chunk) for items costing `item_work` multiply-adds
+ * each, rounded up to a multiple of `block` so that a kernel's register
+ * tiles are whole inside every chunk but the last. */
+static inline int matmul_grain(long item_work, int block)
+{
+    int grain = parallel_grain(item_work, MATMUL_MIN_CHUNK_WORK);
+    return grain > (1 << 30) - block ? grain : (grain + block - 1) / block * block;
+}
+
+#endif

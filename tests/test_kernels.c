@@ -1,0 +1,253 @@
+/* The float matrix kernels: every implementation this CPU runs agrees with
+ * the reference, accumulates where it should, and gives bit-identical
+ * results with one thread or two. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "kernels/matmul.h"
+#include "kernels/matmul_kernels.h"
+
+static const int batches[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 100};
+static const int n_ins[] = {1, 7, 16, 31, 784};
+static const int n_outs[] = {1, 3, 10, 30, 100};
+#define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+/* Fills x[0..n) with values in [-1, 1) from a small fixed generator. */
+static void fill(float *x, size_t n, unsigned seed)
+{
+    unsigned s = seed * 2654435761u + 1;
+    for (size_t i = 0; i < n; i++) {
+        s = s * 1664525u + 1013904223u;
+        x[i] = (float)(s >> 8) / (float)(1u << 23) - 1.0f;
+    }
+}
+
+/* Inputs of one product, each in its own allocation so that ASan sees any
+ * access past the end; `offset` floats shift every buffer off 64-byte
+ * alignment, as malloc may. */
+typedef struct operands {
+    float *in, *w, *b, *delta, *out, *dw, *db, *d_in;
+    float *blocks[8];
+    int batch, n_in, n_out;
+} operands;
+
+static float *take(operands *o, int i, size_t n, int offset, unsigned seed)
+{
+    o->blocks[i] = malloc((n + (size_t)offset) * sizeof(float));
+    if (!o->blocks[i]) return NULL;
+    fill(o->blocks[i] + offset, n, seed);
+    return o->blocks[i] + offset;
+}
+
+static int operands_init(operands *o, int batch, int n_in, int n_out, int offset)
+{
+    memset(o, 0, sizeof *o);
+    o->batch = batch, o->n_in = n_in, o->n_out = n_out;
+    size_t bi = (size_t)batch * n_in, bo = (size_t)batch * n_out, oi = (size_t)n_out * n_in;
+    o->in = take(o, 0, bi, offset, 1);
+    o->w = take(o, 1, oi, offset, 2);
+    o->b = take(o, 2, (size_t)n_out, offset, 3);
+    o->delta = take(o, 3, bo, offset, 4);
+    o->out = take(o, 4, bo, offset, 5);
+    o->dw = take(o, 5, oi, offset, 6);
+    o->db = take(o, 6, (size_t)n_out, offset, 7);
+    o->d_in = take(o, 7, bi, offset, 8);
+    return o->in && o->w && o->b && o->delta && o->out && o->dw && o->db && o->d_in;
+}
+
+static void operands_free(operands *o)
+{
+    for (int i = 0; i < 8; i++) free(o->blocks[i]);
+}
+
+/* |got - want| within 1e-5 of the sum of |terms| behind each element
+ * (plus |start| for an accumulation), the bound on any order of summing. */
+static int close_enough(const float *got, const float *want, const double *scale, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!(fabs((double)got[i] - want[i]) <= 1e-5 * scale[i] + 1e-30)) {
+            fprintf(stderr, "    element %zu: %.9g, reference %.9g\n", i, (double)got[i],
+                    (double)want[i]);
+            return 0;
+        }
+    return 1;
+}
+
+/* Runs all three products of `k` and of the reference on the same operands
+ * and compares. */
+static void compare_with_reference(const matmul_kernels *k, int batch, int n_in, int n_out,
+                                   int offset)
+{
+    operands o;
+    REQUIRE(operands_init(&o, batch, n_in, n_out, offset));
+    size_t bi = (size_t)batch * n_in, bo = (size_t)batch * n_out, oi = (size_t)n_out * n_in;
+    float *want = malloc((oi + bi + bo + (size_t)n_out) * sizeof(float));
+    double *scale = malloc((oi + bi + bo + (size_t)n_out) * sizeof(double));
+    REQUIRE(want && scale);
+
+    /* forward: out = in w^T + b */
+    matmul_forward_ref_f32(want, o.in, o.w, o.b, batch, n_in, n_out, NULL);
+    k->forward(o.out, o.in, o.w, o.b, batch, n_in, n_out, NULL);
+    for (int x = 0; x < batch; x++)
+        for (int j = 0; j < n_out; j++) {
+            double s = fabs(o.b[j]);
+            for (int i = 0; i < n_in; i++)
+                s += fabs((double)o.in[(size_t)x * n_in + i] * o.w[(size_t)j * n_in + i]);
+            scale[(size_t)x * n_out + j] = s;
+        }
+    if (!close_enough(o.out, want, scale, bo))
+        test_fail(__FILE__, __LINE__, "%s forward, batch %d, %d -> %d, offset %d", k->name,
+                  batch, n_in, n_out, offset);
+
+    /* backward_params accumulates onto what dw and db hold */
+    float *dw0 = malloc((oi + (size_t)n_out) * sizeof(float));
+    REQUIRE(dw0);
+    memcpy(dw0, o.dw, oi * sizeof(float));
+    memcpy(dw0 + oi, o.db, (size_t)n_out * sizeof(float));
+    memcpy(want, o.dw, oi * sizeof(float));
+    memcpy(want + oi, o.db, (size_t)n_out * sizeof(float));
+    matmul_backward_params_ref_f32(want, want + oi, o.delta, o.in, batch, n_in, n_out, NULL);
+    k->backward_params(o.dw, o.db, o.delta, o.in, batch, n_in, n_out, NULL);
+    for (int j = 0; j < n_out; j++) {
+        double sb = fabs(dw0[oi + j]);
+        for (int i = 0; i < n_in; i++) {
+            double s = fabs(dw0[(size_t)j * n_in + i]);
+            for (int x = 0; x < batch; x++)
+                s += fabs((double)o.delta[(size_t)x * n_out + j] * o.in[(size_t)x * n_in + i]);
+            scale[(size_t)j * n_in + i] = s;
+        }
+        for (int x = 0; x < batch; x++) sb += fabs(o.delta[(size_t)x * n_out + j]);
+        scale[oi + j] = sb;
+    }
+    if (!close_enough(o.dw, want, scale, oi) || !close_enough(o.db, want + oi, scale + oi,
+                                                              (size_t)n_out))
+        test_fail(__FILE__, __LINE__, "%s backward_params, batch %d, %d -> %d, offset %d",
+                  k->name, batch, n_in, n_out, offset);
+    free(dw0);
+
+    /* backward_input overwrites d_in */
+    matmul_backward_input_ref_f32(want, o.delta, o.w, batch, n_in, n_out, NULL);
+    k->backward_input(o.d_in, o.delta, o.w, batch, n_in, n_out, NULL);
+    for (int x = 0; x < batch; x++)
+        for (int i = 0; i < n_in; i++) {
+            double s = 0;
+            for (int j = 0; j < n_out; j++)
+                s += fabs((double)o.delta[(size_t)x * n_out + j] * o.w[(size_t)j * n_in + i]);
+            scale[(size_t)x * n_in + i] = s;
+        }
+    if (!close_enough(o.d_in, want, scale, bi))
+        test_fail(__FILE__, __LINE__, "%s backward_input, batch %d, %d -> %d, offset %d",
+                  k->name, batch, n_in, n_out, offset);
+
+    free(want);
+    free(scale);
+    operands_free(&o);
+}
+
+TEST(kernels_dispatcher_chooses_a_supported_set)
+{
+    int n;
+    const matmul_kernels *const *all = matmul_kernels_all(&n);
+    const matmul_kernels *chosen = matmul_kernels_chosen();
+    REQUIRE(chosen && n >= 1);
+    CHECK(chosen->supported());
+    CHECK(chosen->forward && chosen->backward_params && chosen->backward_input);
+    CHECK(all[n - 1] == &matmul_kernels_ref);
+    /* the first supported set in the list, and the same one every time */
+    int first = 0;
+    while (first < n && !all[first]->supported()) first++;
+    CHECK(first < n && all[first] == chosen);
+    CHECK(matmul_kernels_chosen() == chosen);
+}
+
+TEST(kernels_agree_with_the_reference)
+{
+    int n;
+    const matmul_kernels *const *all = matmul_kernels_all(&n);
+    for (int i = 0; i < n; i++) {
+        if (!all[i]->supported()) continue;
+        for (int bi = 0; bi < COUNT(batches); bi++)
+            for (int ii = 0; ii < COUNT(n_ins); ii++)
+                for (int oi = 0; oi < COUNT(n_outs); oi++)
+                    compare_with_reference(all[i], batches[bi], n_ins[ii], n_outs[oi],
+                                           (bi + ii + oi) % 3 == 0 ? 0 : 1 + (bi + oi) % 15);
+    }
+}
+
+TEST(kernels_backward_params_accumulates)
+{
+    /* Twice onto zeros is 2 x once; exact for small integers. */
+    enum { B = 7, N_IN = 37, N_OUT = 11 };
+    static float in[B * N_IN], delta[B * N_OUT], once[N_OUT * N_IN], twice[N_OUT * N_IN];
+    static float db_once[N_OUT], db_twice[N_OUT];
+    for (int i = 0; i < B * N_IN; i++) in[i] = (float)(i % 5 - 2);
+    for (int i = 0; i < B * N_OUT; i++) delta[i] = (float)(i % 3 - 1);
+    int n;
+    const matmul_kernels *const *all = matmul_kernels_all(&n);
+    for (int i = 0; i < n; i++) {
+        if (!all[i]->supported()) continue;
+        memset(once, 0, sizeof once), memset(twice, 0, sizeof twice);
+        memset(db_once, 0, sizeof db_once), memset(db_twice, 0, sizeof db_twice);
+        all[i]->backward_params(once, db_once, delta, in, B, N_IN, N_OUT, NULL);
+        all[i]->backward_params(twice, db_twice, delta, in, B, N_IN, N_OUT, NULL);
+        all[i]->backward_params(twice, db_twice, delta, in, B, N_IN, N_OUT, NULL);
+        int nonzero = 0;
+        for (int k = 0; k < N_OUT * N_IN; k++) {
+            CHECK(twice[k] == 2 * once[k]);
+            nonzero += once[k] != 0;
+        }
+        for (int j = 0; j < N_OUT; j++) CHECK(db_twice[j] == 2 * db_once[j]);
+        CHECK(nonzero > N_OUT * N_IN / 2); /* not trivially zero */
+    }
+}
+
+/* One product with a pool of 2 threads and without: bit-identical. The two
+ * sets of operands also differ in alignment, which must not matter either. */
+static void check_threads(const matmul_kernels *k, parallel *par, int batch, int n_in,
+                          int n_out)
+{
+    operands one, two;
+    REQUIRE(operands_init(&one, batch, n_in, n_out, 0));
+    if (!operands_init(&two, batch, n_in, n_out, 3)) {
+        operands_free(&one);
+        REQUIRE(0);
+    }
+    /* several calls, so that the pool hands out chunks more than once */
+    for (int rep = 0; rep < 3; rep++) {
+        k->forward(one.out, one.in, one.w, one.b, batch, n_in, n_out, NULL);
+        k->forward(two.out, two.in, two.w, two.b, batch, n_in, n_out, par);
+        k->backward_params(one.dw, one.db, one.delta, one.in, batch, n_in, n_out, NULL);
+        k->backward_params(two.dw, two.db, two.delta, two.in, batch, n_in, n_out, par);
+        k->backward_input(one.d_in, one.delta, one.w, batch, n_in, n_out, NULL);
+        k->backward_input(two.d_in, two.delta, two.w, batch, n_in, n_out, par);
+    }
+    size_t bo = (size_t)batch * n_out, oi = (size_t)n_out * n_in, bi = (size_t)batch * n_in;
+    if (memcmp(one.out, two.out, bo * sizeof(float)) ||
+        memcmp(one.dw, two.dw, oi * sizeof(float)) ||
+        memcmp(one.db, two.db, (size_t)n_out * sizeof(float)) ||
+        memcmp(one.d_in, two.d_in, bi * sizeof(float)))
+        test_fail(__FILE__, __LINE__, "%s: 2 threads differ from 1, batch %d, %d -> %d",
+                  k->name, batch, n_in, n_out);
+    operands_free(&one);
+    operands_free(&two);
+}
+
+TEST(kernels_are_bit_identical_for_1_and_2_threads)
+{
+    parallel *par = parallel_create(2, NULL);
+    REQUIRE(par);
+    /* shapes large enough to split into several chunks, with edge tiles */
+    static const int shapes[][3] = {
+        {10, 784, 30}, {100, 784, 100}, {17, 784, 31}, {13, 1000, 7}, {100, 100, 100},
+        {3, 33, 1000}, {11, 4099, 3},
+    };
+    int n;
+    const matmul_kernels *const *all = matmul_kernels_all(&n);
+    for (int i = 0; i < n; i++) {
+        if (!all[i]->supported()) continue;
+        for (int s = 0; s < COUNT(shapes); s++)
+            check_threads(all[i], par, shapes[s][0], shapes[s][1], shapes[s][2]);
+    }
+    parallel_free(par);
+}
