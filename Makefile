@@ -123,3 +123,21 @@ clean:
 	rm -rf build build-sanitize
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# make bench: nndl against peers written in bench/ (numpy, PyTorch, the
+# book's per-example algorithm, sgemm), same machine, same run, same thread
+# count; prints the tables and writes docs/PERFORMANCE.md (under 10 minutes).
+.PHONY: bench bench-deps
+# Builds only what it runs (build/nndl, build/libnndl.a), not the tests.
+bench: deps bench-deps
+	@$(MAKE) --no-print-directory $(CLI) $(LIB) $(BUILD)/bench/infer
+	/usr/bin/python3 bench/run.py
+
+# Installs the peers' Debian packages (numpy, PyTorch, threadpoolctl,
+# OpenBLAS) when missing.
+bench-deps:
+	@bench/ensure-deps.sh
+
+$(BUILD)/bench/infer: bench/infer.c include/nndl.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -Isrc,$(CFLAGS)) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)

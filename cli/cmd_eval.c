@@ -1,21 +1,99 @@
-/* nndl eval: accuracy of a saved model. */
+/* nndl eval: accuracy of a saved model, its confusion matrix, and a picture
+ * of the images it gets wrong. */
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "args.h"
 #include "commands.h"
+#include "report/montage.h"
+
+/* The matrix with each class's recall (end of its row) and precision (last
+ * row), in percent; "-" where there is nothing to divide by. */
+static void print_confusion(const nndl_confusion *c, const char *data)
+{
+    printf("\nConfusion matrix, %s data: rows are the true digits, columns the network's\n"
+           "answers. Recall and precision in %%.\n\n",
+           data);
+    printf("%-9s", "answer");
+    for (int a = 0; a < c->n_classes; a++) printf("%6d", a);
+    printf("%9s\n", "recall");
+    for (int t = 0; t < c->n_classes; t++) {
+        printf("true %-4d", t);
+        for (int a = 0; a < c->n_classes; a++) printf("%6zu", nndl_confusion_count(c, t, a));
+        double r = nndl_confusion_recall(c, t);
+        if (isnan(r))
+            printf("%9s\n", "-");
+        else
+            printf("%9.1f\n", 100 * r);
+    }
+    printf("%-9s", "precision");
+    for (int a = 0; a < c->n_classes; a++) {
+        double p = nndl_confusion_precision(c, a);
+        if (isnan(p))
+            printf("%6s", "-");
+        else
+            printf("%6.1f", 100 * p);
+    }
+    printf("\n\naccuracy %.2f%% (%zu / %zu)\n",
+           c->total ? 100.0 * (double)c->correct / (double)c->total : 0.0, c->correct, c->total);
+}
+
+/* The misclassified images of `ds`, the first MONTAGE_MAX_TILES of them,
+ * as a PNG picture at `path`; 1 after printing an error. */
+static int write_errors(const char *path, const nndl_dataset *ds, const int *answers,
+                        const char *data)
+{
+    size_t count = nndl_dataset_count(ds), wrong = 0, shown = 0;
+    const uint8_t *labels = nndl_dataset_labels(ds);
+    for (size_t i = 0; i < count; i++) wrong += answers[i] != labels[i];
+    shown = wrong < MONTAGE_MAX_TILES ? wrong : MONTAGE_MAX_TILES;
+    montage_tile *tiles = malloc((shown ? shown : 1) * sizeof *tiles);
+    if (!tiles) {
+        cli_error("eval", "--errors: out of memory");
+        return 1;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < count && n < shown; i++)
+        if (answers[i] != labels[i])
+            tiles[n++] = (montage_tile){.index = i, .label = labels[i], .answer = answers[i]};
+
+    char title[256], left_out[64] = "";
+    if (shown < wrong)
+        snprintf(left_out, sizeof left_out, "; the first %zu shown, %zu left out", shown,
+                 wrong - shown);
+    snprintf(title, sizeof title,
+             "%zu of %zu %s images misclassified%s (true\xe2\x86\x92" "answer, #image)", wrong,
+             count, data, left_out);
+    nndl_error err;
+    int status = 0;
+    if (montage_save_png(path, ds, tiles, n, title, &err) != NNDL_OK)
+        status = cli_fail("eval", &err);
+    else
+        fprintf(stderr, "nndl eval: wrote %s: %zu misclassified %s images%s\n", path, wrong, data,
+                left_out);
+    free(tiles);
+    return status;
+}
 
 int cmd_eval(int argc, char **argv)
 {
     static const char *const data_choices[] = {"test", "validation", NULL};
-    int data = 0, threads = 0;
+    int data = 0, threads = 0, confusion = 0;
+    const char *errors = NULL;
     cli_option options[] = {
         {"--data", OPT_CHOICE, &data, "", "data to evaluate on (default test)", 0, 0,
          data_choices},
+        {"--confusion", OPT_FLAG, &confusion, "",
+         "also print the confusion matrix, precision and recall", 0, 0, NULL},
+        {"--errors", OPT_STRING, &errors, "FILE.png",
+         "draw the misclassified images (at most 400) into a PNG picture", 0, 0, NULL},
         {"--threads", OPT_INT, &threads, "N", "threads (default 0: all cores)", 0, 1024, NULL},
     };
     cli_command cmd = {"eval", "MODEL",
-                       "Prints how many test (or validation) images MODEL classifies correctly.",
-                       options, 2, 1, 1};
+                       "Prints how many test (or validation) images MODEL classifies correctly;\n"
+                       "--confusion and --errors show which digits it gets wrong, and as what.",
+                       options, (int)(sizeof options / sizeof options[0]), 1, 1};
     char *pos[1];
     int n_pos, rc = cli_parse(&cmd, argc, argv, pos, &n_pos);
     if (rc != CLI_PARSED) return rc == CLI_HELP ? 0 : 2;
@@ -29,12 +107,31 @@ int cmd_eval(int argc, char **argv)
         nndl_net_free(net);
         return 1;
     }
-    size_t correct;
+    const char *data_name = data_choices[data];
     int status = 0;
-    if (nndl_net_evaluate(net, ds, &correct, &err) != NNDL_OK)
-        status = cli_fail("eval", &err);
-    else
-        printf("%zu / %zu\n", correct, nndl_dataset_count(ds));
+    if (!confusion && !errors) {
+        size_t correct;
+        if (nndl_net_evaluate(net, ds, &correct, &err) != NNDL_OK)
+            status = cli_fail("eval", &err);
+        else
+            printf("%zu / %zu\n", correct, nndl_dataset_count(ds));
+    } else {
+        size_t count = nndl_dataset_count(ds);
+        int *answers = errors ? malloc((count ? count : 1) * sizeof *answers) : NULL;
+        nndl_confusion c = {0};
+        if (errors && !answers) {
+            cli_error("eval", "out of memory for %zu answers", count);
+            status = 1;
+        } else if (nndl_confusion_compute(net, ds, &c, answers, &err) != NNDL_OK) {
+            status = cli_fail("eval", &err);
+        } else {
+            printf("%zu / %zu\n", c.correct, c.total);
+            if (confusion) print_confusion(&c, data_name);
+            if (errors) status = write_errors(errors, ds, answers, data_name);
+        }
+        nndl_confusion_free(&c);
+        free(answers);
+    }
     nndl_dataset_free(ds);
     nndl_net_free(net);
     return status;

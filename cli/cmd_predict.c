@@ -92,9 +92,7 @@ int cmd_predict(int argc, char **argv)
         {"--json", OPT_FLAG, &json, "",
          "print a JSON array of {\"file\", \"digit\", \"probabilities\"}", 0, 0, NULL},
         {"--show", OPT_STRING, &show, "FILE",
-         "write the 28x28 image the network saw as a PNG; with several images,\n"
-         "                             FILE-1.png, FILE-2.png, ... (FILE's .png moved to the end)",
-         0, 0, NULL},
+         "write the 28x28 image the network saw as a PNG", 0, 0, NULL},
     };
     cli_command cmd = {
         "predict", "MODEL IMAGE...",
@@ -102,10 +100,11 @@ int cmd_predict(int argc, char **argv)
         "paper, or light on dark) and prints the digit MODEL sees in each and the ten\n"
         "probabilities. Each picture is made to look like MNIST first: background\n"
         "removed, the digit's box scaled to 20x20 and centered by its center of mass\n"
-        "in 28x28 (--show writes that image). A softmax output layer gives the\n"
-        "probabilities; sigmoid outputs are divided by their sum to make them add up\n"
-        "to 1. A picture that cannot be read gets one line on standard error and the\n"
-        "others are still read; the exit status is then 1.",
+        "in 28x28. --show FILE writes that image; with several pictures it writes\n"
+        "FILE-1.png, FILE-2.png, ... (a .png ending of FILE moves after the number).\n"
+        "A softmax output layer gives the probabilities; sigmoid outputs are divided\n"
+        "by their sum to make them add up to 1. A picture that cannot be read gets a\n"
+        "line on standard error, the others are still read, and the exit status is 1.",
         options, 2, 2, argc};
     char **pos = malloc((size_t)(argc > 0 ? argc : 1) * sizeof *pos);
     if (!pos) {

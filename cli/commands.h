@@ -10,6 +10,7 @@ int cmd_eval(int argc, char **argv);
 int cmd_gradcheck(int argc, char **argv);
 int cmd_baseline(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
 int cmd_data(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
 int cmd_expand(int argc, char **argv);

@@ -11,12 +11,13 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"train", cmd_train, "train a network on MNIST by mini-batch SGD"},
-    {"eval", cmd_eval, "accuracy of a saved model on the test or validation data"},
+    {"eval", cmd_eval, "accuracy of a saved model; its confusion matrix and mistakes"},
     {"predict", cmd_predict, "read handwritten digits in your own PNG or PGM pictures"},
     {"sweep", cmd_sweep, "train a grid of settings side by side, one run per core"},
     {"gradcheck", cmd_gradcheck, "check backpropagation against finite differences"},
     {"baseline", cmd_baseline, "chapter 1's baselines: average darkness, an SVM"},
     {"demo", cmd_demo, "small experiments of the book: slowdown (chapter 3)"},
+    {"plot", cmd_plot, "learning curves of --history files as an SVG picture"},
     {"data", cmd_data, "find MNIST, or download and verify it"},
     {"expand", cmd_expand, "expand the training set to 250,000 images (chapter 3)"},
     {"export", cmd_export, "convert a model between nndl's format and network2.py's JSON"},

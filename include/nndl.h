@@ -444,8 +444,9 @@ NNDL_API nndl_status nndl_image_save_png(const char *path, const uint8_t *gray, 
  * following the way MNIST was made (see src/image/preprocess.c):
  *   - polarity: if the picture's border is lighter than its mean, the
  *     background is light and the picture is inverted, so ink is high;
- *   - background: the border's median goes to 0, and levels within the
- *     border's noise of it too; the ink's typical level goes to 1;
+ *   - background: a plane fitted to the border (even for light falling
+ *     unevenly across a photo) goes to 0, and levels within the border's
+ *     noise of it too; the ink's typical level goes to 1;
  *   - specks: small blobs away from the digit are erased;
  *   - the ink's bounding box is scaled, keeping its aspect ratio, so that
  *     its longer side is 20 pixels (area averaging when shrinking, bilinear

@@ -18,9 +18,12 @@
  *     the background is light (ink on paper) and the picture is inverted;
  *     otherwise (light ink on a dark ground, like MNIST) it is kept. Ink is
  *     now high.
- *  3. Levels: background = the border's median; levels up to 3 robust
- *     standard deviations above it (1.4826 x the border's median absolute
- *     deviation: camera noise, paper texture) go to 0. Otsu's threshold
+ *  3. Levels: the background is a plane a + bx + cy fitted to the border
+ *     (starting from the border's median, refitted twice without the pixels
+ *     far from the last fit, such as ink touching the border), which follows
+ *     light falling unevenly across a photo; it is subtracted. Levels up to
+ *     3 robust standard deviations above it (1.4826 x the border's median
+ *     absolute deviation: camera noise, paper texture) go to 0. Otsu's threshold
  *     splits the histogram into background and ink; the 90th percentile of
  *     the ink side goes to 1 (MNIST's strokes are saturated), linearly in
  *     between. If the ink is not at least MIN_CONTRAST levels above the
@@ -120,52 +123,114 @@ static uint8_t *reduce(const nndl_image *img, int *w_out, int *h_out)
     return r;
 }
 
-static void border_histogram(const uint8_t *g, int w, int h, size_t hist[256], size_t *count)
+static int border_width(int w, int h) { return 1 + (w < h ? w : h) / 64; }
+
+static int on_border(int x, int y, int w, int h, int t)
 {
-    int t = 1 + (w < h ? w : h) / 64;
-    memset(hist, 0, 256 * sizeof *hist);
-    *count = 0;
+    return y < t || y >= h - t || x < t || x >= w - t;
+}
+
+/* The background as a plane a + b x + c y fitted by least squares to the
+ * border pixels whose level is within `tol` of the previous fit (all of them
+ * when tol < 0): this follows the even change of light across a photo. Keeps
+ * the previous fit if the border cannot determine a plane. */
+static void fit_background(const uint8_t *g, int w, int h, double tol, double plane_abc[3])
+{
+    int t = border_width(w, h);
+    double s[3][3] = {{0}}, r[3] = {0};
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            if (!on_border(x, y, w, h, t)) continue;
+            double v = g[(size_t)y * (size_t)w + (size_t)x];
+            if (tol >= 0 && fabs(v - (plane_abc[0] + plane_abc[1] * x + plane_abc[2] * y)) > tol)
+                continue;
+            double f[3] = {1, x, y};
+            for (int i = 0; i < 3; i++) {
+                r[i] += f[i] * v;
+                for (int j = 0; j < 3; j++) s[i][j] += f[i] * f[j];
+            }
+        }
+    /* Cramer's rule on the 3x3 normal equations. */
+    double det = s[0][0] * (s[1][1] * s[2][2] - s[1][2] * s[2][1]) -
+                 s[0][1] * (s[1][0] * s[2][2] - s[1][2] * s[2][0]) +
+                 s[0][2] * (s[1][0] * s[2][1] - s[1][1] * s[2][0]);
+    if (!(fabs(det) > 1e-9 * (s[0][0] * s[1][1] * s[2][2] + 1))) return;
+    for (int k = 0; k < 3; k++) {
+        double m[3][3];
+        memcpy(m, s, sizeof m);
+        for (int i = 0; i < 3; i++) m[i][k] = r[i];
+        plane_abc[k] = (m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) -
+                        m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0]) +
+                        m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])) /
+                       det;
+    }
+}
+
+/* The median absolute difference of the border from the plane. */
+static double border_mad(const uint8_t *g, int w, int h, const double abc[3])
+{
+    int t = border_width(w, h);
+    size_t hist[256] = {0}, count = 0;
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++)
-            if (y < t || y >= h - t || x < t || x >= w - t) {
-                hist[g[(size_t)y * (size_t)w + (size_t)x]]++;
-                (*count)++;
+            if (on_border(x, y, w, h, t)) {
+                double d = fabs(g[(size_t)y * (size_t)w + (size_t)x] - (abc[0] + abc[1] * x + abc[2] * y));
+                hist[d > 255 ? 255 : (int)lround(d)]++;
+                count++;
             }
+    return hist_quantile(hist, count, 0.5);
 }
 
 /* Steps 2 and 3: gray levels g (w x h, 0 black) to ink levels in out->v.
  * Returns 0 when no ink stands out of the background. */
 static int ink_levels(uint8_t *g, plane *out)
 {
-    size_t n = (size_t)out->w * (size_t)out->h, hist[256], count;
+    int w = out->w, h = out->h, t = border_width(w, h);
+    size_t n = (size_t)w * (size_t)h, hist[256] = {0}, count = 0;
     double mean = 0;
     for (size_t i = 0; i < n; i++) mean += g[i];
     mean /= (double)n;
-    border_histogram(g, out->w, out->h, hist, &count);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            if (on_border(x, y, w, h, t)) {
+                hist[g[(size_t)y * (size_t)w + (size_t)x]]++;
+                count++;
+            }
     int border = hist_quantile(hist, count, 0.5);
     if ((double)border > mean)
         for (size_t i = 0; i < n; i++) g[i] = (uint8_t)(255 - g[i]);
 
-    /* The background and its noise, from the (possibly inverted) border. */
-    border_histogram(g, out->w, out->h, hist, &count);
-    int bg = hist_quantile(hist, count, 0.5);
-    size_t dev[256] = {0};
-    for (int i = 0; i < 256; i++) dev[i > bg ? i - bg : bg - i] += hist[i];
-    double lo = bg + 3.0 * 1.4826 * hist_quantile(dev, count, 0.5);
+    /* The background: the border's median, refined to a plane fitted to
+     * the border without the ink that touches it; its noise: 1.4826 x the
+     * median absolute deviation (a standard deviation for Gaussian noise). */
+    double bg[3] = {border > mean ? 255 - border : border, 0, 0};
+    double mad = border_mad(g, w, h, bg);
+    fit_background(g, w, h, 3 * 1.4826 * mad + 1, bg);
+    mad = border_mad(g, w, h, bg);
+    fit_background(g, w, h, 3 * 1.4826 * mad + 1, bg);
+    mad = border_mad(g, w, h, bg);
+    double lo = 3.0 * 1.4826 * mad;
 
+    /* Ink levels above the background, and Otsu's split of them. */
     memset(hist, 0, sizeof hist);
-    for (size_t i = 0; i < n; i++) hist[g[i]]++;
-    int t = otsu_threshold(hist);
-    if (t < 0) return 0;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            size_t i = (size_t)y * (size_t)w + (size_t)x;
+            double v = g[i] - (bg[0] + bg[1] * x + bg[2] * y);
+            out->v[i] = (float)v;
+            hist[v <= 0 ? 0 : v >= 255 ? 255 : (int)lround(v)]++;
+        }
+    int split = otsu_threshold(hist);
+    if (split < 0) return 0;
     size_t ink_count = 0, ink_hist[256] = {0};
-    for (int i = t; i < 256; i++) {
+    for (int i = split; i < 256; i++) {
         ink_hist[i] = hist[i];
         ink_count += hist[i];
     }
     double hi = hist_quantile(ink_hist, ink_count, 0.9);
-    if (hi - bg < MIN_CONTRAST || hi <= lo) return 0;
+    if (hi < MIN_CONTRAST || hi <= lo) return 0;
     for (size_t i = 0; i < n; i++) {
-        double v = (g[i] - lo) / (hi - lo);
+        double v = (out->v[i] - lo) / (hi - lo);
         out->v[i] = (float)(v < 0 ? 0 : v > 1 ? 1 : v);
     }
     return 1;

@@ -31,8 +31,8 @@ nndl_status montage_plan(const nndl_dataset *ds, size_t n_tiles, const char *tit
     l.scale = side < TILE_SIDE ? TILE_SIDE / side : 1;
     l.box_w = cols * l.scale + 2;
     l.box_h = rows * l.scale + 2;
-    /* room for a two-digit label and a five-digit index side by side */
-    int min_w = font_text_width("00\xe2\x86\x92" "00", MONTAGE_LABEL_SCALE) + MONTAGE_GAP +
+    /* room for a digit's label and a five-digit index side by side */
+    int min_w = font_text_width("0\xe2\x86\x92" "0", MONTAGE_LABEL_SCALE) + MONTAGE_GAP +
                 font_text_width("#00000", 1);
     if (l.box_w < min_w) l.box_w = min_w;
     l.cell_w = l.box_w + MONTAGE_GAP;
@@ -43,7 +43,8 @@ nndl_status montage_plan(const nndl_dataset *ds, size_t n_tiles, const char *tit
 
     uint64_t width = 2 * MONTAGE_MARGIN + (uint64_t)l.columns * (uint64_t)l.cell_w;
     if (l.columns) width -= MONTAGE_GAP;
-    uint64_t title_w = 2 * MONTAGE_MARGIN + (uint64_t)(title ? font_text_width(title, TITLE_SCALE) : 0);
+    uint64_t title_w = 2 * MONTAGE_MARGIN;
+    if (title) title_w += (uint64_t)font_text_width(title, TITLE_SCALE);
     if (width < title_w) width = title_w;
     uint64_t height = (uint64_t)l.top + (uint64_t)grid_rows * (uint64_t)l.cell_h +
                       MONTAGE_MARGIN - (grid_rows ? MONTAGE_GAP : 0);
@@ -91,6 +92,7 @@ static void draw_tile(uint8_t *pixels, const montage_layout *l, const nndl_datas
     int text_y = y0 + l->box_h + 4;
     font_draw(pixels, l->width, l->height, x0, text_y, label, MONTAGE_LABEL_SCALE, INK);
     int index_w = font_text_width(index, 1);
+    if (font_text_width(label, MONTAGE_LABEL_SCALE) + MONTAGE_GAP + index_w > l->box_w) return;
     int label_bottom = text_y + (FONT_HEIGHT - 1) * MONTAGE_LABEL_SCALE; /* digits' baseline */
     font_draw(pixels, l->width, l->height, x0 + l->box_w - index_w,
               label_bottom - (FONT_HEIGHT - 1), index, 1, INDEX_INK);

@@ -17,6 +17,16 @@ void gather_batch(float *x, uint8_t *labels, const nndl_dataset *ds,
     }
 }
 
+void prefetch_batch(const nndl_dataset *ds, const uint32_t *order, size_t first, int n)
+{
+    size_t pixels = (size_t)nndl_dataset_rows(ds) * nndl_dataset_cols(ds);
+    size_t count = nndl_dataset_count(ds);
+    for (int i = 0; i < n && first + (size_t)i < count; i++) {
+        const uint8_t *img = nndl_dataset_image(ds, order[first + i]);
+        for (size_t k = 0; k < pixels; k += 64) __builtin_prefetch(img + k);
+    }
+}
+
 nndl_status check_net_fits_data(const nndl_net *net, const nndl_dataset *ds,
                                 const char *what, nndl_error *err)
 {

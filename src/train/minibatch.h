@@ -13,6 +13,10 @@
 void gather_batch(float *x, uint8_t *labels, const nndl_dataset *ds,
                   const uint32_t *order, size_t first, int n);
 
+/* Asks the memory system for the images of a later batch while this one
+ * trains: shuffled images are scattered over tens of megabytes. */
+void prefetch_batch(const nndl_dataset *ds, const uint32_t *order, size_t first, int n);
+
 /* NNDL_ERR_ARG unless the network fits the data: input layer of rows*cols
  * neurons and an output neuron for every label. `what` names the data. */
 nndl_status check_net_fits_data(const nndl_net *net, const nndl_dataset *ds,

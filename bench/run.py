@@ -1,0 +1,498 @@
+#!/usr/bin/python3
+"""Benchmarks nndl against peers on this machine and writes docs/PERFORMANCE.md.
+
+    make bench                   # builds, installs the peers' packages, runs this
+    /usr/bin/python3 bench/run.py [--out FILE] [--threads 1,2]
+
+In one run, one program at a time, with the same thread count T:
+  - nndl:   build/nndl train ... --threads T --history FILE; the per-epoch
+            "seconds" of the history (training only), median of 5 epochs;
+  - numpy:  bench/peer_numpy.py, float32, each mini-batch as matrix products;
+  - torch:  bench/peer_torch.py, PyTorch on the CPU, torch.set_num_threads(T);
+  - book:   bench/peer_book.py, network2.py's per-example backprop in float64,
+            a fraction of an epoch timed and scaled (it is slow);
+  - sgemm:  bench/sgemm.py, a 2048 x 2048 float32 product through OpenBLAS,
+            the machine's practical arithmetic limit.
+The numpy, torch and sgemm runs get OPENBLAS_CORETYPE=SkylakeX (and no
+OPENBLAS_L2_SIZE): Debian's OpenBLAS 0.3.21 picks a slower kernel by itself on
+this CPU, or is told to by a preset environment. Then the peak memory of the
+chapter-1 run and inference throughput (build/bench/infer).
+Needs Debian's python3-numpy, python3-torch, python3-threadpoolctl
+(bench/ensure-deps.sh) and MNIST where nndl finds it.
+"""
+import argparse
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import common
+
+ROOT = common.ROOT
+BENCH = os.path.join(ROOT, "bench")
+NNDL = os.path.join(ROOT, "build", "nndl")
+INFER = os.path.join(ROOT, "build", "bench", "infer")
+PYTHON = "/usr/bin/python3"  # Debian's, where python3-numpy and -torch install
+
+ETA = 0.5
+RECIPES = [  # title, sizes, mini-batch size
+    ("[784,30,10], batch 10", "784,30,10", 10),
+    ("[784,100,10], batch 10", "784,100,10", 10),
+    ("[784,100,10], batch 100", "784,100,10", 100),
+    ("[784,100,100,100,10], batch 10", "784,100,100,100,10", 10),
+]
+NNDL_EPOCHS = 5
+NUMPY_EPOCHS = 5
+TORCH_EPOCHS = 3
+BOOK_EXAMPLES = 10000  # of 50,000: a fifth of an epoch
+PEERS = [  # key, name in the tables, script, options
+    ("numpy", "numpy float32, mini-batch matrices", "peer_numpy.py",
+     ["--epochs", str(NUMPY_EPOCHS)]),
+    ("torch", "PyTorch (CPU)", "peer_torch.py", ["--epochs", str(TORCH_EPOCHS)]),
+    ("book", "book's network2.py (per example, float64)", "peer_book.py",
+     ["--examples", str(BOOK_EXAMPLES)]),
+]
+CHAPTER1 = ["train", "--sizes", "784,30,10", "--epochs", "1", "--init", "large"]
+
+
+def log(msg):
+    print("bench: " + msg, file=sys.stderr, flush=True)
+
+
+def blas_env(threads):
+    """The environment of the numpy, torch and sgemm runs."""
+    env = dict(os.environ)
+    env.pop("OPENBLAS_L2_SIZE", None)
+    env.update(OPENBLAS_CORETYPE="SkylakeX", OPENBLAS_NUM_THREADS=str(threads),
+               OMP_NUM_THREADS=str(threads))
+    return env
+
+
+def run_json(cmd, env):
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=BENCH)
+    if proc.returncode != 0:
+        sys.exit(f"bench: {' '.join(cmd)} failed:\n{proc.stderr.strip()}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def sgemm(threads, env=None):
+    return run_json([PYTHON, "sgemm.py", "--threads", str(threads)], env or blas_env(threads))
+
+
+def nndl_train(sizes, batch, threads, workdir, env, save=None):
+    history = os.path.join(workdir, f"h-{sizes}-{batch}-{threads}.jsonl")
+    cmd = [NNDL, "train", "--sizes", sizes, "--batch", str(batch), "--eta", str(ETA),
+           "--cost", "cross-entropy", "--init", "scaled", "--epochs", str(NNDL_EPOCHS),
+           "--seed", "1", "--threads", str(threads), "--history", history, "--eval", "test"]
+    if save:
+        cmd += ["--save", save]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        sys.exit(f"bench: {' '.join(cmd)} failed:\n{proc.stderr.strip()}")
+    with open(history) as f:
+        epochs = [json.loads(line) for line in f][1:]
+    return {"seconds": statistics.median(e["seconds"] for e in epochs),
+            "epoch_seconds": [e["seconds"] for e in epochs],
+            "accuracy": epochs[-1]["evaluation_accuracy"],
+            "accuracy_after": f"after {len(epochs)} epochs",
+            "timed": f"median of {len(epochs)} epochs"}
+
+
+def peer(script, options, sizes, batch, threads):
+    r = run_json([PYTHON, script, "--sizes", sizes, "--batch", str(batch), "--eta", str(ETA),
+                  "--threads", str(threads), *options], blas_env(threads))
+    n, k = r["examples_timed"], len(r["epoch_seconds"])
+    if n < 50000:
+        r["timed"] = f"{n:,} of 50,000 examples timed, x{50000 / n:g}"
+        r["accuracy_after"] = f"after {n:,} examples"
+    else:
+        r["timed"] = f"median of {k} epochs"
+        r["accuracy_after"] = f"after {k} epochs"
+    r["seconds"] = statistics.median(r["epoch_seconds"])
+    return r
+
+
+def peak_rss_kib(cmd, env):
+    """Runs cmd and returns its maximum resident set size (getrusage of the
+    child, through wait4)."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        sys.exit(f"bench: {' '.join(cmd)} failed:\n{err.decode().strip()}")
+    return usage.ru_maxrss
+
+
+def busy_jiffies():
+    """CPU time the whole machine spent busy, in clock ticks (/proc/stat)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return sum(v) - v[3] - v[4]  # minus idle and iowait
+
+
+def own_cpu_seconds():
+    import resource
+    c, s = resource.getrusage(resource.RUSAGE_CHILDREN), resource.getrusage(resource.RUSAGE_SELF)
+    return c.ru_utime + c.ru_stime + s.ru_utime + s.ru_stime
+
+
+def threads_text(t):
+    return f"{t} thread" if t == 1 else f"{t} threads"
+
+
+def describe_blas(info):
+    parts = []
+    for i in info:
+        if i.get("internal_api") == "openblas":
+            parts.append(f"OpenBLAS {i.get('version')} kernel {i.get('architecture')} "
+                         f"({i.get('threading_layer')}, {threads_text(i.get('num_threads'))})")
+        elif i.get("internal_api"):
+            name = os.path.basename(i.get("filepath", "")).split(".so")[0] or i["internal_api"]
+            parts.append(f"{i['internal_api']} ({name}, {threads_text(i.get('num_threads'))})")
+    return "; ".join(parts) or "none seen"
+
+
+def torch_summary(config):
+    keep = []
+    for line in config.splitlines():
+        line = line.strip(" -")
+        if line.startswith(("CPU capability", "Intel(R) MKL-DNN", "OpenMP")):
+            keep.append(line)
+    m = re.search(r"BLAS_INFO=(\w+)", config)
+    if m:
+        keep.append(f"BLAS_INFO={m.group(1)} (libblas.so.3, which Debian points at OpenBLAS)")
+    return "; ".join(keep)
+
+
+def cpu_model():
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def cc_version():
+    try:
+        return subprocess.run(["cc", "--version"], capture_output=True,
+                              text=True).stdout.splitlines()[0]
+    except (OSError, IndexError):
+        return "unknown"
+
+
+def fmt_rate(x):
+    return f"{x:,.0f}"
+
+
+def recipe_table(title, sizes, batch, threads, rows, sgemm_rate):
+    flops = common.epoch_flops([int(s) for s in sizes.split(",")])
+    floor = flops / (sgemm_rate * 1e9)
+    nndl_s = rows[0][1]["seconds"]
+    out = [f"### {title}, {threads_text(threads)}", "",
+           f"{flops / 1e9:.3g} GFLOP per epoch; sgemm at {threads_text(threads)}: "
+           f"{sgemm_rate:.0f} GFLOP/s, so the floor is {floor:.4f} s per epoch.", "",
+           "| Implementation | s/epoch | examples/s | GFLOP/s | of sgemm | nndl is | "
+           "test accuracy | timed |",
+           "|---|---:|---:|---:|---:|---:|---|---|"]
+    for name, r in rows:
+        s = r["seconds"]
+        gf = flops / s / 1e9
+        ratio = "—" if r is rows[0][1] else f"{s / nndl_s:.1f}x faster" if s >= nndl_s \
+            else f"{nndl_s / s:.1f}x slower"
+        out.append(f"| {name} | {s:.3f} | {fmt_rate(50000 / s)} | {gf:.1f} | "
+                   f"{100 * gf / sgemm_rate:.1f}% | {ratio} | {100 * r['accuracy']:.2f}% "
+                   f"{r['accuracy_after']} | {r['timed']} |")
+    return "\n".join(out)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", default=os.path.join(ROOT, "docs", "PERFORMANCE.md"))
+    parser.add_argument("--threads", default="1,2", help="thread counts, comma-separated")
+    args = parser.parse_args()
+    thread_counts = [int(t) for t in args.threads.split(",")]
+    for path in (NNDL, INFER):
+        if not os.access(path, os.X_OK):
+            sys.exit(f"bench: {path} missing: run `make bench`")
+
+    started, busy0, own0 = time.monotonic(), busy_jiffies(), own_cpu_seconds()
+    load_before = open("/proc/loadavg").read().split()[:3]
+    nndl_env = dict(os.environ, NNDL_DATA=common.mnist_dir())
+    res = {"sgemm": {}, "runs": {}}
+
+    with tempfile.TemporaryDirectory() as workdir:
+        model = os.path.join(workdir, "784-100-10.nndl")
+        log("sgemm with the inherited environment (" + (", ".join(
+            f"{k}={v}" for k, v in sorted(os.environ.items()) if k.startswith("OPENBLAS_"))
+            or "no OPENBLAS_ variables") + ")")
+        env1 = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+        res["sgemm_inherited"] = sgemm(1, env1)
+        for t in thread_counts:
+            res["sgemm"][t] = sgemm(t)
+            log(f"sgemm, {threads_text(t)}: {res['sgemm'][t]['gflops']:.0f} GFLOP/s")
+            for title, sizes, batch in RECIPES:
+                save = model if (sizes, batch, t) == ("784,100,10", 10, thread_counts[0]) \
+                    else None
+                rows = [("nndl", nndl_train(sizes, batch, t, workdir, nndl_env, save))]
+                for key, name, script, options in PEERS:
+                    rows.append((name, peer(script, options, sizes, batch, t)))
+                res["runs"][(title, t)] = rows
+                log(f"{title}, {threads_text(t)}: " + ", ".join(
+                    f"{n.split(' ')[0]} {r['seconds']:.3f} s" for n, r in rows))
+
+        log("peak memory of `nndl " + " ".join(CHAPTER1) + "`")
+        res["rss_kib"] = peak_rss_kib([NNDL, *CHAPTER1], nndl_env)
+        res["infer"] = {}
+        for t in thread_counts:
+            p = subprocess.run([INFER, model, str(t)], capture_output=True, text=True,
+                               env=nndl_env)
+            if p.returncode != 0:
+                sys.exit(f"bench: {INFER} failed:\n{p.stderr.strip()}")
+            res["infer"][t] = json.loads(p.stdout)
+            log(f"inference, {threads_text(t)}: "
+                f"{res['infer'][t]['evaluate_images_per_second']:,.0f} images/s")
+
+    wall = time.monotonic() - started
+    ticks = os.sysconf("SC_CLK_TCK")
+    other = max(0.0, (busy_jiffies() - busy0) / ticks - (own_cpu_seconds() - own0))
+    res.update(wall=wall, other_cores=other / wall, load_before=load_before,
+               load_after=open("/proc/loadavg").read().split()[:3])
+    text = render(res, thread_counts)
+    print(text)
+    with open(args.out, "w") as f:
+        f.write(text)
+    log(f"wrote {os.path.relpath(args.out, ROOT)}; the whole run took {wall:.0f} s")
+
+
+def render(res, thread_counts):
+    runs, sg = res["runs"], {t: res["sgemm"][t]["gflops"] for t in thread_counts}
+    t1 = thread_counts[0]
+    first = runs[(RECIPES[0][0], t1)]
+    blas = {name: describe_blas(r["blas"]) for name, r in first[1:]}
+    torch_r = dict(first)["PyTorch (CPU)"]
+
+    # Overview: one row per recipe and thread count.
+    overview = ["| Recipe | Threads | nndl s/epoch | nndl GFLOP/s | of sgemm | "
+                "vs numpy f32 | vs PyTorch | vs book | nndl accuracy |",
+                "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    tables = []
+    for title, sizes, batch in RECIPES:
+        for t in thread_counts:
+            rows = runs[(title, t)]
+            tables.append(recipe_table(title, sizes, batch, t, rows, sg[t]))
+            n = rows[0][1]
+            gf = common.epoch_flops([int(s) for s in sizes.split(",")]) / n["seconds"] / 1e9
+            ratios = [f"{r['seconds'] / n['seconds']:.1f}x" for _, r in rows[1:]]
+            overview.append(f"| {title} | {t} | {n['seconds']:.3f} | {gf:.1f} | "
+                            f"{100 * gf / sg[t]:.1f}% | {' | '.join(ratios)} | "
+                            f"{100 * n['accuracy']:.2f}% |")
+
+    # Two threads against one, for every implementation.
+    scaling = ""
+    if 1 in thread_counts and 2 in thread_counts:
+        names = [n for n, _ in runs[(RECIPES[0][0], 1)]]
+        scaling = ["| Recipe | " + " | ".join(names) + " |",
+                   "|---|" + "---:|" * len(names)]
+        torch_worse = []
+        for title, _, _ in RECIPES:
+            one, two = runs[(title, 1)], runs[(title, 2)]
+            ratios = [a[1]["seconds"] / b[1]["seconds"] for a, b in zip(one, two)]
+            scaling.append(f"| {title} | " + " | ".join(f"{r:.2f}x" for r in ratios) + " |")
+            if ratios[2] < 0.9:
+                torch_worse.append(title)
+        scaling = "\n".join(scaling)
+        if torch_worse:
+            scaling += ("\n\nPyTorch was slower with 2 threads than with 1 on "
+                        + "; ".join(torch_worse) + ". Its OpenMP threads (libgomp) spin "
+                        "while waiting, and compete for the 2 cores with OpenBLAS's own "
+                        "pthreads, which torch calls for the products; "
+                        "OMP_WAIT_POLICY=passive reduces the loss, but the tables keep "
+                        "torch's defaults.")
+    else:
+        scaling = "(needs runs with 1 and 2 threads)"
+
+    # Issue 4's targets.
+    def secs(title, t, i=0):
+        return runs[(title, t)][i][1]["seconds"]
+    r30, r100b = RECIPES[0], RECIPES[2]
+    f30 = common.epoch_flops([784, 30, 10])
+    f100 = common.epoch_flops([784, 100, 10])
+    frac30 = f30 / secs(r30[0], t1) / 1e9 / sg[t1]
+    vs_torch = secs(r30[0], t1, 2) / secs(r30[0], t1)
+    vs_numpy = secs(r30[0], t1, 1) / secs(r30[0], t1)
+    all_torch = [runs[k][2][1]["seconds"] / runs[k][0][1]["seconds"] for k in runs]
+    all_numpy = [runs[k][1][1]["seconds"] / runs[k][0][1]["seconds"] for k in runs]
+    over_floor = secs(r100b[0], t1) / (f100 / (sg[t1] * 1e9))
+    mb = res["rss_kib"] * 1024 / 1e6
+    met = lambda ok: "met" if ok else "not met"
+    targets = [
+        "| Target | Measured | |", "|---|---|---|",
+        f"| [784,30,10] batch 10, 1 thread: >= 60% of the sgemm rate | {100 * frac30:.1f}% "
+        f"({f30 / secs(r30[0], t1) / 1e9:.1f} of {sg[t1]:.0f} GFLOP/s) | {met(frac30 >= 0.6)} |",
+        f"| >= 20x PyTorch ([784,30,10] batch 10, 1 thread) | {vs_torch:.1f}x "
+        f"(all rows: {min(all_torch):.1f}x to {max(all_torch):.1f}x) | {met(vs_torch >= 20)} |",
+        f"| >= 5x numpy float32 ([784,30,10] batch 10, 1 thread) | {vs_numpy:.1f}x "
+        f"(all rows: {min(all_numpy):.1f}x to {max(all_numpy):.1f}x) | {met(vs_numpy >= 5)} |",
+        f"| [784,100,10] batch 100, 1 thread: within 1.3x of the sgemm floor | "
+        f"{over_floor:.2f}x the floor ({secs(r100b[0], t1):.3f} s against "
+        f"{f100 / (sg[t1] * 1e9):.4f} s) | {met(over_floor <= 1.3)} |"]
+    if 2 in thread_counts and 1 in thread_counts:
+        scale = secs(r100b[0], 1) / secs(r100b[0], 2)
+        targets.append(f"| [784,100,10] batch 100: 2 threads >= 1.7x as fast as 1 | "
+                       f"{scale:.2f}x ({secs(r100b[0], 1):.3f} s, {secs(r100b[0], 2):.3f} s) | "
+                       f"{met(scale >= 1.7)} |")
+    targets.append(f"| peak memory of `nndl {' '.join(CHAPTER1)}` < 100 MB | "
+                   f"{mb:.1f} MB (max RSS) | {met(mb < 100)} |")
+
+    infer = ["| Threads | nndl_net_evaluate, images/s | nndl_net_feedforward, images/s | "
+             "test accuracy |", "|---:|---:|---:|---|"]
+    for t in thread_counts:
+        i = res["infer"][t]
+        infer.append(f"| {t} | {fmt_rate(i['evaluate_images_per_second'])} | "
+                     f"{fmt_rate(i['feedforward_images_per_second'])} | "
+                     f"{100 * i['correct'] / i['images']:.2f}% |")
+
+    inherited = res["sgemm_inherited"]
+    nndl_version = subprocess.run([NNDL, "--version"], capture_output=True,
+                                  text=True).stdout.strip()
+    versions = (f"{nndl_version} built by {cc_version()}; Python "
+                f"{platform.python_version()}, numpy {first[1][1].get('numpy')}, PyTorch "
+                f"{torch_r.get('torch')}, OpenBLAS {res['sgemm'][t1]['blas'][0].get('version')}")
+    return TEMPLATE.format(
+        cpu=cpu_model(), cores=os.cpu_count(), date=time.strftime("%Y-%m-%d %H:%M"),
+        versions=versions, wall=res["wall"], other=res["other_cores"],
+        load=" ".join(res["load_before"]), load_after=" ".join(res["load_after"]),
+        sgemm="; ".join(f"{threads_text(t)} {sg[t]:.0f} GFLOP/s "
+                        f"(best {res['sgemm'][t]['best_gflops']:.0f})" for t in thread_counts),
+        sgemm_kernel=describe_blas(res["sgemm"][t1]["blas"]),
+        inherited_env=", ".join(f"{k}={v}" for k, v in sorted(inherited["env"].items())
+                                if k.startswith("OPENBLAS_CORETYPE") or k == "OPENBLAS_L2_SIZE")
+        or "no OPENBLAS_CORETYPE",
+        inherited_rate=inherited["gflops"], inherited_kernel=describe_blas(inherited["blas"]),
+        numpy_blas=blas["numpy float32, mini-batch matrices"],
+        torch_blas=blas["PyTorch (CPU)"], torch_config=torch_summary(torch_r["torch_config"]),
+        torch_threads=torch_r["torch_threads"], book_blas=blas[PEERS[2][1]],
+        overview="\n".join(overview), scaling=scaling, tables="\n\n".join(tables), targets="\n".join(targets),
+        infer="\n".join(infer), mb=mb, chapter1=" ".join(CHAPTER1),
+        nndl_epochs=NNDL_EPOCHS, numpy_epochs=NUMPY_EPOCHS, torch_epochs=TORCH_EPOCHS,
+        book_examples=BOOK_EXAMPLES, book_scale=50000 / BOOK_EXAMPLES, eta=ETA)
+
+
+TEMPLATE = """# Performance: nndl against peers on the same machine
+
+Every number below was produced by `make bench` (`bench/run.py`), which
+runs nndl and its peers one after another in the same run, on the same
+machine, with the same thread count, and writes this file.
+
+- **Machine**: {cpu}, {cores} cores; {date}. The whole run took {wall:.0f} s.
+  Other processes kept on average {other:.2f} cores busy during the run
+  (load average {load} before, {load_after} after): on a shared machine the
+  ratios are more trustworthy than the absolute times.
+- **Versions**: {versions}.
+- **sgemm** (2048 x 2048 float32 through numpy and OpenBLAS, median of 7):
+  {sgemm}, kernel: {sgemm_kernel}. With the environment this machine
+  presets ({inherited_env}) the same product runs {inherited_rate:.0f} GFLOP/s
+  at 1 thread ({inherited_kernel}), so the numpy, torch and sgemm runs set
+  OPENBLAS_CORETYPE=SkylakeX and drop OPENBLAS_L2_SIZE.
+- **BLAS of each peer** (threadpoolctl's `threadpool_info()` inside the
+  peer's process, 1-thread run): numpy float32: {numpy_blas}. PyTorch:
+  {torch_blas}; `torch.__config__.show()`: {torch_config};
+  torch.get_num_threads() = {torch_threads} at 1 thread. The book's
+  algorithm: {book_blas}.
+
+## What is measured
+
+The same network and recipe everywhere: sigmoid hidden and output layers,
+cross-entropy cost, mini-batch SGD with eta = {eta}, weights N(0, 1/n_in),
+biases N(0, 1), the first 50,000 MNIST training images per epoch, accuracy
+on the 10,000 test images.
+
+- **nndl**: `build/nndl train --sizes S --batch M --eta {eta} --cost
+  cross-entropy --init scaled --epochs {nndl_epochs} --seed 1 --threads T
+  --history FILE --eval test`; the time is the median of the per-epoch
+  `seconds` of the history, which covers training only (not the evaluation).
+- **numpy float32** (`bench/peer_numpy.py`): each mini-batch as matrix
+  products (forward, BP1-BP4, update); median of {numpy_epochs} epochs.
+- **PyTorch** (`bench/peer_torch.py`): `nn.Linear` and `nn.Sigmoid` layers,
+  `BCEWithLogitsLoss` (the output sigmoid and the cross-entropy cost in
+  one), `torch.optim.SGD`, `torch.set_num_threads(T)`; median of
+  {torch_epochs} epochs.
+- **book** (`bench/peer_book.py`): network2.py's algorithm, backprop one
+  example at a time in numpy float64. It is slow, so only the first
+  {book_examples:,} examples of an epoch are timed and the time is scaled
+  by {book_scale:g}; its accuracy is after those examples only.
+- Each peer times shuffling and training, not loading or evaluation.
+- **GFLOP/s** counts the matrix products only, 2 FLOP per multiply-add, for
+  n = 50,000 examples: forward sum_l n_l n_(l-1), the weight gradient
+  (BP3/BP4) the same, and BP2 for every layer but the first,
+  sum_(l>=2) n_l n_(l-1). For [784,30,10]: 2 x 50,000 x (23,820 + 23,820 +
+  300) = 4.794 GFLOP per epoch, whatever the mini-batch size. The update
+  (2 FLOP per parameter per mini-batch: +5% at batch 10, +0.5% at batch 100)
+  and the activations are not counted, so the rates are slight
+  underestimates.
+- **of sgemm**: that rate as a fraction of the sgemm rate at the same
+  thread count; the **floor** is the epoch's FLOPs at the sgemm rate.
+- **nndl is**: the peer's time divided by nndl's.
+
+## Overview
+
+The ratios are the peer's seconds per epoch divided by nndl's (above 1:
+nndl is faster).
+
+{overview}
+
+## Two threads against one
+
+Seconds per epoch with 1 thread divided by seconds with 2 (above 1: the
+second thread helps).
+
+{scaling}
+
+## Targets (issue 4)
+
+{targets}
+
+## Each recipe
+
+{tables}
+
+## Memory and inference
+
+- Peak memory (maximum resident set size, from getrusage of the child) of
+  `nndl {chapter1}`: {mb:.1f} MB.
+- Inference: a [784,100,10] network trained by the batch-10 run above
+  ({nndl_epochs} epochs, `--save`), over the 10,000 test images, timed
+  inside `build/bench/infer` (`bench/infer.c`, linked with
+  build/libnndl.a) without loading the data or the model; median of 7.
+  `nndl_net_evaluate` includes turning the bytes into floats and counting;
+  `nndl_net_feedforward` is the forward pass of the 10,000 images in one call.
+
+{infer}
+
+## Where the time goes
+
+*To be filled from a profile of `nndl train` (perf), recipe by recipe.*
+
+## Reproducing
+
+```sh
+make bench
+```
+
+builds nndl and `build/bench/infer`, installs the peers' Debian packages
+when missing (`bench/ensure-deps.sh`: python3-numpy, python3-torch,
+python3-threadpoolctl, libopenblas-dev), runs `/usr/bin/python3
+bench/run.py` and rewrites this file. It needs MNIST where nndl finds it
+(`$NNDL_DATA/mnist`, `$NNDL_DATA` or `./data/mnist`; also
+`../shared/data/mnist`). Run it on an otherwise idle machine: the
+peers and nndl share its cores with everything else.
+"""
+
+if __name__ == "__main__":
+    main()
