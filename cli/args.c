@@ -225,6 +225,10 @@ void cli_print_help(const cli_command *cmd)
             meta = list;
         }
         snprintf(left, sizeof left, "%s%s%s", o->name, o->kind == OPT_FLAG ? "" : " ", meta);
-        printf("  %-26s %s\n", left, o->help);
+        /* a long option name gets its help on the next line */
+        if (strlen(left) > 26)
+            printf("  %s\n  %-26s %s\n", left, "", o->help);
+        else
+            printf("  %-26s %s\n", left, o->help);
     }
 }

@@ -102,8 +102,9 @@ int cmd_train(int argc, char **argv)
         double started = monotonic_seconds();
         status = train_run(&s, net, &d, stdout, 1, "train", &res);
         if (status == 0)
-            fprintf(stderr, "nndl train: %d epochs in %.1f s (%.3f s per epoch of training)\n",
-                    res.epochs_run, monotonic_seconds() - started, res.seconds_per_epoch);
+            fprintf(stderr, "nndl train: %d epoch%s in %.1f s (%.3f s per epoch of training)\n",
+                    res.epochs_run, res.epochs_run == 1 ? "" : "s",
+                    monotonic_seconds() - started, res.seconds_per_epoch);
         if (status == 0 && s.save) {
             char *meta = train_metadata(&s, &res);
             if (!meta) {
