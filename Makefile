@@ -13,17 +13,17 @@ WERROR  ?= -Werror
 OPT     ?= -O3 -march=native
 SANITIZE ?=
 
-PKGS    := zlib libcurl libcrypto libcjson libpng
+PKGS    := zlib libcurl libcrypto libcjson libpng libmicrohttpd
 DEPS_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-DEPS_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lz -lcurl -lcrypto -lcjson -lpng)
+DEPS_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lz -lcurl -lcrypto -lcjson -lpng -lmicrohttpd)
 
 CFLAGS  ?=
 CFLAGS  += -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wshadow \
            -Wstrict-prototypes -Wmissing-prototypes $(WERROR) $(OPT) -g \
-           -fopenmp -Iinclude -Isrc $(DEPS_CFLAGS) $(SANITIZE)
+           -fopenmp -pthread -Iinclude -Isrc $(DEPS_CFLAGS) $(SANITIZE)
 # libsvm (the SVM baseline) ships no pkg-config file in Debian.
 LDLIBS  += $(DEPS_LIBS) -lsvm -lm
-LDFLAGS += -fopenmp $(SANITIZE)
+LDFLAGS += -fopenmp -pthread $(SANITIZE)
 
 # The numeric core is compiled twice: in float for training and inference,
 # and in double for the gradient check (see src/net/real.h).
@@ -31,6 +31,10 @@ REAL_SRC := src/kernels/matmul.c src/net/activation.c src/net/cost.c \
             src/net/dense.c src/net/backprop.c src/train/regularization.c
 LIB_SRC  := $(filter-out $(REAL_SRC), $(wildcard src/*/*.c))
 CLI_SRC  := $(wildcard cli/*.c)
+# nndl serve (cli/serve/): the server, and the page of web/ built in.
+SERVE_SRC := $(wildcard cli/serve/*.c)
+SERVE_OBJ := $(SERVE_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/cli/serve/assets_S.o
+WEB_FILES := $(wildcard web/*)
 TEST_SRC := $(wildcard tests/*.c)
 EXAMPLE_SRC := $(wildcard examples/*.c)
 
@@ -81,12 +85,18 @@ $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(CLI): $(CLI_OBJ) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
+$(CLI): $(CLI_OBJ) $(SERVE_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(SERVE_OBJ) $(LIB) $(LDLIBS)
 
-# The tests run the examples too (tests/test_examples.c).
-$(TESTS): $(TEST_OBJ) $(LIB) $(CLI) $(EXAMPLES)
-	$(CC) $(LDFLAGS) -o $@ $(TEST_OBJ) $(LIB) $(LDLIBS)
+# The tests run the examples too (tests/test_examples.c), and test the
+# server's objects directly (tests/test_serve.c).
+$(TESTS): $(TEST_OBJ) $(SERVE_OBJ) $(LIB) $(CLI) $(EXAMPLES)
+	$(CC) $(LDFLAGS) -o $@ $(TEST_OBJ) $(SERVE_OBJ) $(LIB) $(LDLIBS)
+
+# The page's files go into the binary with .incbin (cli/serve/assets.S).
+$(BUILD)/obj/cli/serve/assets_S.o: cli/serve/assets.S $(WEB_FILES)
+	@mkdir -p $(dir $@)
+	$(CC) -c -o $@ $<
 
 # Each example is one file that sees only the public header, as a program
 # using the library would: no -Isrc.

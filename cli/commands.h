@@ -17,6 +17,7 @@ int cmd_expand(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 /* Finds MNIST and loads the parts asked for (NULL pointers are skipped);
  * prints the error as `cmd` and returns 0 on failure. */

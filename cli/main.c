@@ -22,6 +22,7 @@ static const struct {
     {"expand", cmd_expand, "expand the training set to 250,000 images (chapter 3)"},
     {"export", cmd_export, "convert a model between nndl's format and network2.py's JSON"},
     {"inspect", cmd_inspect, "what a model file holds, and how it was trained"},
+    {"serve", cmd_serve, "a web page to draw digits on and watch a network learn"},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 

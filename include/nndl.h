@@ -220,6 +220,12 @@ NNDL_API nndl_status nndl_net_feedforward(nndl_net *net, const float *inputs,
                                           size_t count, float *outputs,
                                           nndl_error *err);
 
+/* Feeds one input forward and writes the activations of every layer after
+ * the input, a^1 to a^L, one after another: sizes[1] + ... + sizes[L]
+ * floats, the hidden layers' activations first and the output last. */
+NNDL_API nndl_status nndl_net_feedforward_layers(nndl_net *net, const float *input,
+                                                 float *activations, nndl_error *err);
+
 /* The network's answer for one input: the most active output neuron, or,
  * for a single output neuron, 1 if its activation is at least 0.5, else 0.
  * Returns -1 on failure (only when memory runs out). */
@@ -433,6 +439,11 @@ typedef struct nndl_image {
  * its first bytes, not its name. NNDL_ERR_FORMAT for anything else, a
  * damaged or truncated file, or a picture over the limits above. */
 NNDL_API nndl_status nndl_image_load(const char *path, nndl_image *out, nndl_error *err);
+/* The same for a picture already in memory (`size` bytes of a PNG or PGM
+ * file); `name` (or "image" when NULL) names it in messages and in
+ * out->name. */
+NNDL_API nndl_status nndl_image_load_memory(const void *data, size_t size, const char *name,
+                                            nndl_image *out, nndl_error *err);
 NNDL_API void nndl_image_free(nndl_image *img);
 
 /* Writes width x height gray bytes as an 8-bit grayscale PNG, atomically

@@ -3,7 +3,7 @@
 # Runs apt-get directly as root, through sudo otherwise; says what it installs.
 set -eu
 
-packages="gcc make pkg-config zlib1g-dev libcurl4-openssl-dev libssl-dev libcjson-dev libsvm-dev libpng-dev"
+packages="gcc make pkg-config zlib1g-dev libcurl4-openssl-dev libssl-dev libcjson-dev libsvm-dev libpng-dev libmicrohttpd-dev"
 
 missing=""
 for p in $packages; do

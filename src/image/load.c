@@ -317,21 +317,22 @@ static nndl_status load_pgm(source *src, int ascii, uint8_t **pixels, uint32_t *
 
 /* ---- Recognizing the file ------------------------------------------------------ */
 
-nndl_status nndl_image_load(const char *path, nndl_image *out, nndl_error *err)
+/* Reads the picture in `f` (already open; closed here); `name` names it in
+ * messages and becomes out->name. */
+static nndl_status load_stream(FILE *f, const char *name, nndl_image *out, nndl_error *err)
 {
-    if (!path || !out) return error_set(err, NNDL_ERR_ARG, "nndl_image_load: NULL argument");
     source src = {0};
-    src.path = path;
-    src.f = fopen(path, "rb");
-    if (!src.f)
-        return error_set(err, NNDL_ERR_IO, "%s: cannot open image: %s", path, strerror(errno));
+    src.path = name;
+    src.f = f;
     src.head_len = fread(src.head, 1, HEAD_MAX, src.f);
 
     uint8_t *pixels = NULL;
     uint32_t width = 0, height = 0;
     nndl_status status;
     if (ferror(src.f)) {
-        status = error_set(err, NNDL_ERR_IO, "%s: cannot read image: %s", path, strerror(errno));
+        status = error_set(err, NNDL_ERR_IO, "%s: cannot read image: %s", name, strerror(errno));
+    } else if (src.head_len == 0) {
+        status = error_set(err, NNDL_ERR_FORMAT, "%s: empty, not an image", name);
     } else if (src.head_len >= 8 && png_sig_cmp(src.head, 0, 8) == 0) {
         status = load_png(&src, &pixels, &width, &height, err);
     } else if (src.head_len >= 2 && src.head[0] == 'P' && (src.head[1] == '2' || src.head[1] == '5')) {
@@ -340,25 +341,45 @@ nndl_status nndl_image_load(const char *path, nndl_image *out, nndl_error *err)
     } else if (src.head_len >= 2 && src.head[0] == 'P' && src.head[1] >= '1' && src.head[1] <= '7') {
         status = error_set(err, NNDL_ERR_FORMAT,
                            "%s: Netpbm P%c images are not supported (only PGM, P2 and P5, and PNG)",
-                           path, src.head[1]);
+                           name, src.head[1]);
     } else {
-        status = error_set(err, NNDL_ERR_FORMAT, "%s: not a PNG or PGM image", path);
+        status = error_set(err, NNDL_ERR_FORMAT, "%s: not a PNG or PGM image", name);
     }
     fclose(src.f);
 
-    char *name = NULL;
     if (status == NNDL_OK) {
-        size_t len = strlen(path);
-        name = alloc_array(len + 1, 1);
-        if (!name) {
+        size_t len = strlen(name);
+        char *copy = alloc_array(len + 1, 1);
+        if (!copy) {
             alloc_free(pixels);
-            return error_set(err, NNDL_ERR_NOMEM, "%s: out of memory", path);
+            return error_set(err, NNDL_ERR_NOMEM, "%s: out of memory", name);
         }
-        memcpy(name, path, len + 1);
+        memcpy(copy, name, len + 1);
         out->width = (int)width;
         out->height = (int)height;
         out->pixels = pixels;
-        out->name = name;
+        out->name = copy;
     }
     return status;
+}
+
+nndl_status nndl_image_load(const char *path, nndl_image *out, nndl_error *err)
+{
+    if (!path || !out) return error_set(err, NNDL_ERR_ARG, "nndl_image_load: NULL argument");
+    FILE *f = fopen(path, "rb");
+    if (!f) return error_set(err, NNDL_ERR_IO, "%s: cannot open image: %s", path, strerror(errno));
+    return load_stream(f, path, out, err);
+}
+
+nndl_status nndl_image_load_memory(const void *data, size_t size, const char *name,
+                                   nndl_image *out, nndl_error *err)
+{
+    if ((!data && size) || !out)
+        return error_set(err, NNDL_ERR_ARG, "nndl_image_load_memory: NULL argument");
+    if (!name) name = "image";
+    if (size == 0) return error_set(err, NNDL_ERR_FORMAT, "%s: empty, not an image", name);
+    /* fmemopen gives the decoders the same FILE they read files through */
+    FILE *f = fmemopen((void *)data, size, "rb");
+    if (!f) return error_set(err, NNDL_ERR_NOMEM, "%s: out of memory", name);
+    return load_stream(f, name, out, err);
 }

@@ -272,6 +272,20 @@ nndl_status nndl_net_feedforward(nndl_net *net, const float *inputs, size_t coun
     return NNDL_OK;
 }
 
+nndl_status nndl_net_feedforward_layers(nndl_net *net, const float *input,
+                                        float *activations, nndl_error *err)
+{
+    batch_buffers *b = net_scratch(net, 1, err);
+    if (!b) return err ? err->status : NNDL_ERR_NOMEM;
+    memcpy(b->a[0], input, sizeof(float) * (size_t)net->sizes[0]);
+    feedforward_batch_f32(net, net->params, b, 1, net_parallel(net));
+    for (int l = 1; l <= net->n_layers; l++) {
+        memcpy(activations, b->a[l], sizeof(float) * (size_t)net->sizes[l]);
+        activations += net->sizes[l];
+    }
+    return NNDL_OK;
+}
+
 int nndl_net_classify(nndl_net *net, const float *input)
 {
     batch_buffers *b = net_scratch(net, 1, NULL);
