@@ -106,7 +106,7 @@ $(BUILD)/examples/%: examples/%.c include/nndl.h $(LIB)
 
 $(BUILD)/obj/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -DNNDL_CLI_PATH='"$(abspath $(CLI))"' -MMD -MP -c -o $@ $<
+	$(CC) $(CFLAGS) -Icli -DNNDL_CLI_PATH='"$(abspath $(CLI))"' -MMD -MP -c -o $@ $<
 
 $(BUILD)/obj/f32/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -85,6 +85,8 @@ TEST(cli_bad_flags_get_one_line_errors)
     check_error("eval", 2, "missing argument MODEL");
     check_error("baseline forest", 2, "'forest' is not a baseline");
     check_error("gradcheck --sizes 0,3", 2, "--sizes");
+    check_error("serve --port 70000", 2, "--port: 70000 is out of range");
+    check_error("serve --port http", 2, "--port");
 }
 
 TEST(cli_bad_files_get_one_line_errors)
@@ -100,6 +102,10 @@ TEST(cli_bad_files_get_one_line_errors)
     check_error(args, 1, "garbage.nndl");
     check_error("train --sizes 100,10 --epochs 1", 1, "784");
     check_error("train --epochs 1 --save /nonexistent/dir/x.nndl", 1, "/nonexistent/dir");
+    check_error("serve /nonexistent/model.nndl", 1, "/nonexistent/model.nndl");
+    snprintf(args, sizeof args, "serve --port 0 '%s'", path);
+    check_error(args, 1, "garbage.nndl");
+    check_error("serve --port 0 --host no-such-host.invalid", 1, "host: cannot use 'no-such-host.invalid'");
 }
 
 TEST(cli_missing_data_says_where_to_put_it)

@@ -1,0 +1,445 @@
+/* nndl serve: every answer of the API (api_handle, without sockets), a
+ * training run streamed to the end, and the HTTP layer's limits through a
+ * real server on a free port, driven by libcurl. */
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "check.h"
+#include "serve/serve.h"
+
+enum { N_PIXELS = 784 };
+
+static const char json[] = "application/json";
+
+/* A server with one untrained [784,30,10] network (its answers are as
+ * deterministic as a trained one's). */
+static void server_open(server *srv)
+{
+    memset(srv, 0, sizeof *srv);
+    models_init(&srv->models);
+    mnist_shared_init(&srv->mnist);
+    srv->training = training_create(srv);
+    int sizes[] = {784, 30, 10};
+    nndl_net_spec spec = nndl_net_spec_default(3, sizes);
+    spec.seed = 7;
+    nndl_error err;
+    models_add(&srv->models, "untrained", nndl_net_create(&spec, &err), 0, 0, "test");
+}
+
+static void server_close(server *srv)
+{
+    training_stop(srv->training);
+    training_free(srv->training);
+    models_free(&srv->models);
+    mnist_shared_free(&srv->mnist);
+}
+
+static api_response call(server *srv, const char *method, const char *path, const char *model,
+                         const char *type, const char *body, size_t len)
+{
+    return api_handle(srv, method, path, model, type, body, len);
+}
+
+/* The status and, for an error, that the body is {"error": "..."} holding
+ * `needle`. */
+static int is_error(api_response *r, int status, const char *needle)
+{
+    cJSON *o = cJSON_ParseWithLength(r->body ? r->body : r->static_body, r->length);
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "error");
+    int ok = r->status == status && cJSON_IsString(e) && strstr(e->valuestring, needle);
+    if (!ok)
+        test_fail(__FILE__, __LINE__, "status %d body %.*s; expected %d with \"%s\"", r->status,
+                  (int)r->length, r->body ? r->body : r->static_body, status, needle);
+    cJSON_Delete(o);
+    api_response_free(r);
+    return ok;
+}
+
+static void expect_error(server *srv, const char *method, const char *path, const char *model,
+                         const char *type, const char *body, int status, const char *needle)
+{
+    api_response r = call(srv, method, path, model, type, body, body ? strlen(body) : 0);
+    if (!is_error(&r, status, needle)) fprintf(stderr, "  (%s %s)\n", method, path);
+}
+
+TEST(serve_pages_and_routing)
+{
+    server srv;
+    server_open(&srv);
+    const char *paths[] = {"/", "/index.html", "/app.js", "/style.css"};
+    const char *types[] = {"text/html", "text/html", "text/javascript", "text/css"};
+    for (int i = 0; i < 4; i++) {
+        api_response r = call(&srv, "GET", paths[i], NULL, NULL, NULL, 0);
+        CHECK(r.status == 200 && strncmp(r.content_type, types[i], strlen(types[i])) == 0);
+        CHECK(r.length > 100 && r.static_body);
+        /* assets.S ends each file with a NUL, so it is also a C string */
+        CHECK(strlen(r.static_body) == r.length);
+        if (i == 0) CHECK(strstr(r.static_body, "<canvas id=\"pad\"") != NULL);
+        api_response_free(&r);
+    }
+    api_response r = call(&srv, "POST", "/", NULL, NULL, "x", 1);
+    CHECK(r.allow && strcmp(r.allow, "GET, HEAD") == 0);
+    is_error(&r, 405, "POST is not allowed on /");
+    expect_error(&srv, "GET", "/nope", NULL, NULL, NULL, 404, "/nope: not found");
+    expect_error(&srv, "GET", "/api/predict", NULL, NULL, NULL, 405, "allowed: POST");
+    expect_error(&srv, "DELETE", "/api/models", NULL, NULL, NULL, 405, "allowed: GET");
+    expect_error(&srv, "GET", "/api/train", NULL, NULL, NULL, 405, "allowed: POST");
+    expect_error(&srv, "POST", "/api/train/1/events", NULL, NULL, NULL, 405, "allowed: GET");
+    expect_error(&srv, "GET", "/api/train/0/events", NULL, NULL, NULL, 404, "not found");
+    expect_error(&srv, "GET", "/api/train/12x/events", NULL, NULL, NULL, 404, "not found");
+    expect_error(&srv, "GET", "/api/train/5/events", NULL, NULL, NULL, 404, "no training run 5");
+
+    r = call(&srv, "GET", "/api/models", NULL, NULL, NULL, 0);
+    cJSON *o = cJSON_ParseWithLength(r.body, r.length);
+    const cJSON *m = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(o, "models"), 0);
+    CHECK(r.status == 200 && m);
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(m, "sizes")) == 3);
+    CHECK(cJSON_GetObjectItemCaseSensitive(m, "parameters")->valuedouble == 23860);
+    CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(m, "accuracy")));
+    cJSON_Delete(o);
+    api_response_free(&r);
+    server_close(&srv);
+}
+
+/* {"pixels": [...]} of a picture of side n: a bar of ink, or none. */
+static char *pixels_body(int n, int ink)
+{
+    size_t cap = (size_t)n * n * 8 + 32, len = 0;
+    char *s = malloc(cap);
+    len += (size_t)snprintf(s, cap, "{\"pixels\":[");
+    for (int i = 0; i < n * n; i++) {
+        int y = i / n, x = i % n;
+        int on = ink && x > n / 2 - n / 10 && x < n / 2 + n / 10 && y > n / 8 && y < n - n / 8;
+        len += (size_t)snprintf(s + len, cap - len, "%s%s", i ? "," : "", on ? "1" : "0");
+    }
+    snprintf(s + len, cap - len, "]}");
+    return s;
+}
+
+TEST(serve_predict_answers_and_errors)
+{
+    server srv;
+    server_open(&srv);
+    nndl_net *net = models_get(&srv.models, 0)->net;
+
+    /* a JSON drawing: the answer is the network's own on the same input */
+    char *body = pixels_body(100, 1);
+    api_response r = call(&srv, "POST", "/api/predict", NULL, json, body, strlen(body));
+    REQUIRE(r.status == 200);
+    cJSON *o = cJSON_ParseWithLength(r.body, r.length);
+    const cJSON *digit = cJSON_GetObjectItemCaseSensitive(o, "digit");
+    const cJSON *probs = cJSON_GetObjectItemCaseSensitive(o, "probabilities");
+    const cJSON *input = cJSON_GetObjectItemCaseSensitive(o, "input");
+    const cJSON *hidden = cJSON_GetObjectItemCaseSensitive(o, "hidden");
+    CHECK(cJSON_GetArraySize(probs) == 10 && cJSON_GetArraySize(input) == N_PIXELS);
+    CHECK(cJSON_GetArraySize(hidden) == 1 && cJSON_GetArraySize(cJSON_GetArrayItem(hidden, 0)) == 30);
+    double sum = 0;
+    for (int d = 0; d < 10; d++) sum += cJSON_GetArrayItem(probs, d)->valuedouble;
+    CHECK_NEAR(sum, 1.0, 1e-3);
+    float in[N_PIXELS];
+    for (int i = 0; i < N_PIXELS; i++) in[i] = (float)cJSON_GetArrayItem(input, i)->valuedouble;
+    CHECK(cJSON_IsNumber(digit) && digit->valueint == nndl_net_classify(net, in));
+    int json_digit = digit->valueint;
+    cJSON_Delete(o);
+    api_response_free(&r);
+
+    /* the same drawing as a PNG, with and without a Content-Type, and ?model=0 */
+    uint8_t gray[100 * 100];
+    const char *p = strchr(body, '[') + 1;
+    for (int i = 0; i < 100 * 100; i++, p += 2) gray[i] = *p == '1' ? 0 : 255; /* ink dark */
+    char path[512];
+    snprintf(path, sizeof path, "%s/drawing.png", test_tmpdir());
+    nndl_error err;
+    REQUIRE(nndl_image_save_png(path, gray, 100, 100, &err) == NNDL_OK);
+    FILE *f = fopen(path, "rb");
+    char png[65536];
+    size_t png_len = f ? fread(png, 1, sizeof png, f) : 0;
+    if (f) fclose(f);
+    const char *png_types[] = {"image/png", NULL};
+    for (int k = 0; k < 2; k++) {
+        r = call(&srv, "POST", "/api/predict", "0", png_types[k], png, png_len);
+        o = cJSON_ParseWithLength(r.body, r.length);
+        digit = cJSON_GetObjectItemCaseSensitive(o, "digit");
+        CHECK(r.status == 200 && cJSON_IsNumber(digit) && digit->valueint == json_digit);
+        cJSON_Delete(o);
+        api_response_free(&r);
+    }
+    free(body);
+
+    expect_error(&srv, "POST", "/api/predict", NULL, json, "", 400, "empty");
+    expect_error(&srv, "POST", "/api/predict", NULL, json, "{\"pixels\":[0,1", 400, "not valid JSON");
+    expect_error(&srv, "POST", "/api/predict", NULL, json, "[0,1,0,1]", 400, "expected a JSON object");
+    expect_error(&srv, "POST", "/api/predict", NULL, json, "{\"pixel\":[1]}", 400, "expected a JSON object");
+    expect_error(&srv, "POST", "/api/predict", NULL, json, "{\"pixels\":[0,1,0]}", 400, "square");
+    expect_error(&srv, "POST", "/api/predict", NULL, json, "{\"pixels\":[]}", 400, "square");
+    expect_error(&srv, "POST", "/api/predict", NULL, json, "{\"pixels\":[0,1,2,0]}", 400, "[2] is not a number from 0 to 1");
+    expect_error(&srv, "POST", "/api/predict", NULL, json, "{\"pixels\":[0,\"a\",0,0]}", 400, "[1] is not");
+    expect_error(&srv, "POST", "/api/predict", NULL, json, "{\"pixels\":[0,0,0,0]}", 422, "no ink");
+    char *blank = pixels_body(28, 0);
+    expect_error(&srv, "POST", "/api/predict", NULL, json, blank, 422, "the drawing: no ink found");
+    free(blank);
+    char *huge = pixels_body(600, 0);
+    expect_error(&srv, "POST", "/api/predict", NULL, json, huge, 413, "bytes");
+    free(huge);
+    expect_error(&srv, "POST", "/api/predict", NULL, "text/plain", "7", 415, "text/plain is not understood");
+    expect_error(&srv, "POST", "/api/predict", NULL, "image/png", "\x89PNG\r\n\x1a\nnot really", 400, "the posted image");
+    expect_error(&srv, "POST", "/api/predict", NULL, "image/png", "GIF89a", 400, "not a PNG or PGM");
+    expect_error(&srv, "POST", "/api/predict", "1", json, "{}", 404, "no such model");
+    expect_error(&srv, "POST", "/api/predict", "-1", json, "{}", 404, "no such model");
+    expect_error(&srv, "POST", "/api/predict", "", json, "{}", 404, "no such model");
+    expect_error(&srv, "POST", "/api/predict", "0x", json, "{}", 404, "no such model");
+    server_close(&srv);
+}
+
+TEST(serve_training_recipes_are_checked)
+{
+    server srv;
+    server_open(&srv);
+    const char *bad[][2] = {
+        {"[1]", "must be a JSON object"},
+        {"{\"epochs\":0}", "\"epochs\": 0 is out of range"},
+        {"{\"epochs\":2.5}", "whole number"},
+        {"{\"hidden\":100000}", "\"hidden\""},
+        {"{\"eta\":-1}", "\"eta\""},
+        {"{\"eta\":\"fast\"}", "\"eta\" must be a number"},
+        {"{\"train_size\":60000}", "\"train_size\""},
+        {"{\"cost\":\"hinge\"}", "\"cost\" must be"},
+        {"{\"layers\":3}", "unknown setting \"layers\""},
+        {"{\"epochs\":", "not valid JSON"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        expect_error(&srv, "POST", "/api/train", NULL, json, bad[i][0], 400, bad[i][1]);
+    train_recipe r;
+    char why[200];
+    CHECK(train_recipe_parse("", 0, &r, why, sizeof why) && r.hidden == 30 && r.epochs == 10);
+    CHECK(train_recipe_parse(" {\"hidden\": 5, \"cost\": \"quadratic\"} ", 36, &r, why, sizeof why));
+    CHECK(r.hidden == 5 && r.cost == NNDL_COST_QUADRATIC);
+    server_close(&srv);
+}
+
+/* Reads a whole event stream. */
+static char *read_stream(event_stream *s)
+{
+    size_t cap = 1 << 16, len = 0;
+    char *text = malloc(cap);
+    size_t n;
+    while ((n = training_stream_read(s, text + len, 100)) > 0) /* small reads: events span calls */
+        if ((len += n) + 100 >= cap) text = realloc(text, cap *= 2);
+    text[len] = 0;
+    training_stream_close(s);
+    return text;
+}
+
+static int count(const char *text, const char *needle)
+{
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, needle)); p++) n++;
+    return n;
+}
+
+TEST(serve_training_run_streams_every_epoch)
+{
+    if (!test_mnist_dir()) return;
+    server srv;
+    server_open(&srv);
+    const char *recipe = "{\"hidden\":20,\"epochs\":3,\"train_size\":2000,\"eta\":1}";
+    api_response r = call(&srv, "POST", "/api/train", NULL, json, recipe, strlen(recipe));
+    REQUIRE(r.status == 202);
+    CHECK(strstr(r.body, "\"events\":\"/api/train/1/events\"") != NULL);
+    api_response_free(&r);
+    /* two readers, the second after the first saw the end: both get it all */
+    for (int reader = 0; reader < 2; reader++) {
+        r = call(&srv, "GET", "/api/train/1/events", NULL, NULL, NULL, 0);
+        REQUIRE(r.status == 200 && r.stream && strcmp(r.content_type, "text/event-stream") == 0);
+        char *text = read_stream(r.stream);
+        CHECK(count(text, "event: start\ndata: {\"sizes\":[784,20,10]") == 1);
+        CHECK(count(text, "event: epoch\n") == 3);
+        CHECK(count(text, "\"epoch\":2,\"epochs\":3") == 1);
+        CHECK(count(text, "event: done\ndata: {\"model\":1,") == 1);
+        CHECK(count(text, "\n\n") == 5);
+        free(text);
+    }
+    /* the trained network is served, with its validation accuracy */
+    CHECK(models_count(&srv.models) == 2);
+    served_model *m = models_get(&srv.models, 1);
+    CHECK(m && m->total == 10000 && m->correct > 8000 && strcmp(m->accuracy_on, "validation") == 0);
+
+    /* at most SERVE_MAX_ACTIVE_RUNS at once */
+    const char *slow = "{\"epochs\":200,\"train_size\":50000}";
+    for (int i = 0; i < SERVE_MAX_ACTIVE_RUNS; i++) {
+        r = call(&srv, "POST", "/api/train", NULL, json, slow, strlen(slow));
+        CHECK(r.status == 202);
+        api_response_free(&r);
+    }
+    expect_error(&srv, "POST", "/api/train", NULL, json, slow, 429, "already going");
+    /* stopping ends the runs after their epoch and ends their streams */
+    r = call(&srv, "GET", "/api/train/2/events", NULL, NULL, NULL, 0);
+    REQUIRE(r.stream);
+    training_stop(srv.training);
+    char *text = read_stream(r.stream);
+    CHECK(count(text, "event: done") == 0);
+    free(text);
+    expect_error(&srv, "POST", "/api/train", NULL, json, "{}", 503, "stopping");
+    server_close(&srv);
+}
+
+/* ---- over HTTP ---- */
+
+typedef struct http_result {
+    long status;
+    char body[4096];
+    size_t len;
+    char allow[64];
+} http_result;
+
+static size_t on_body(char *data, size_t size, size_t n, void *user)
+{
+    http_result *r = user;
+    size_t len = size * n, room = sizeof r->body - 1 - r->len;
+    memcpy(r->body + r->len, data, len < room ? len : room);
+    r->len += len < room ? len : room;
+    r->body[r->len] = 0;
+    return len;
+}
+
+static size_t on_header(char *data, size_t size, size_t n, void *user)
+{
+    http_result *r = user;
+    size_t len = size * n;
+    if (len > 7 && strncasecmp(data, "Allow: ", 7) == 0)
+        snprintf(r->allow, sizeof r->allow, "%.*s", (int)(len - 9), data + 7);
+    return len;
+}
+
+static http_result http(int port, const char *method, const char *path, const char *type,
+                        const char *body, size_t len, int chunked)
+{
+    http_result r = {0};
+    char url[256];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+    CURL *c = curl_easy_init();
+    struct curl_slist *headers = NULL;
+    char content_type[128];
+    snprintf(content_type, sizeof content_type, "Content-Type: %s", type ? type : "");
+    if (type) headers = curl_slist_append(headers, content_type);
+    if (chunked) headers = curl_slist_append(headers, "Transfer-Encoding: chunked");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    if (strcmp(method, "HEAD") == 0)
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    else
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    }
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+    if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(c);
+    return r;
+}
+
+TEST(serve_http_limits_and_errors)
+{
+    server srv;
+    server_open(&srv);
+    nndl_error err;
+    int port = 0;
+    http_server *h = http_start(&srv, "127.0.0.1", 0, &port, &err);
+    REQUIRE(h && port > 0);
+
+    http_result r = http(port, "GET", "/api/models", NULL, NULL, 0, 0);
+    CHECK(r.status == 200 && strstr(r.body, "\"name\":\"untrained\""));
+    r = http(port, "HEAD", "/", NULL, NULL, 0, 0);
+    CHECK(r.status == 200 && r.len == 0);
+    r = http(port, "PUT", "/api/predict", json, "{}", 2, 0);
+    CHECK(r.status == 405 && strcmp(r.allow, "POST") == 0 && strstr(r.body, "\"error\""));
+    r = http(port, "GET", "/../../etc/passwd", NULL, NULL, 0, 0);
+    CHECK(r.status == 404);
+    char *drawing = pixels_body(28, 1);
+    r = http(port, "POST", "/api/predict?model=0", json, drawing, strlen(drawing), 0);
+    CHECK(r.status == 200 && strstr(r.body, "\"digit\":"));
+    r = http(port, "POST", "/api/predict", json, drawing, strlen(drawing), 1);
+    CHECK(r.status == 200 && strstr(r.body, "\"digit\":"));
+    free(drawing);
+
+    /* over the body limit: announced by Content-Length, or found while
+     * reading a chunked body */
+    size_t big = (size_t)SERVE_MAX_BODY + 1;
+    char *junk = malloc(big);
+    REQUIRE(junk);
+    memset(junk, 'x', big);
+    r = http(port, "POST", "/api/predict", "image/png", junk, big, 0);
+    CHECK(r.status == 413 && strstr(r.body, "over the limit"));
+    r = http(port, "POST", "/api/predict", "image/png", junk, big, 1);
+    CHECK(r.status == 413 && strstr(r.body, "over the limit"));
+    free(junk);
+    /* the server still answers */
+    r = http(port, "GET", "/api/models", NULL, NULL, 0, 0);
+    CHECK(r.status == 200);
+
+    training_stop(srv.training);
+    http_stop(h);
+    server_close(&srv);
+}
+
+/* ---- the command ---- */
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef NNDL_CLI_PATH
+#define NNDL_CLI_PATH "build/nndl"
+#endif
+
+TEST(serve_command_stops_on_sigterm)
+{
+    char model[512];
+    snprintf(model, sizeof model, "%s/serve-model.nndl", test_tmpdir());
+    int sizes[] = {784, 16, 10};
+    nndl_net_spec spec = nndl_net_spec_default(3, sizes);
+    nndl_error err;
+    nndl_net *net = nndl_net_create(&spec, &err);
+    REQUIRE(net && nndl_net_save(net, model, &err) == NNDL_OK);
+    nndl_net_free(net);
+
+    int out[2];
+    REQUIRE(pipe(out) == 0);
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        dup2(out[1], 1);
+        freopen("/dev/null", "w", stderr); /* its "stopping" line */
+        close(out[0]);
+        close(out[1]);
+        execl(NNDL_CLI_PATH, "nndl", "serve", "--port", "0", model, (char *)NULL);
+        _exit(127);
+    }
+    close(out[1]);
+    FILE *f = fdopen(out[0], "r");
+    char line[256] = "";
+    int port = 0;
+    if (f && fgets(line, sizeof line, f))
+        sscanf(line, "nndl serve: http://127.0.0.1:%d/ with 1 model;", &port);
+    CHECK(port > 0);
+    if (port > 0) {
+        http_result r = http(port, "GET", "/api/models", NULL, NULL, 0, 0);
+        CHECK(r.status == 200 && strstr(r.body, "\"name\":\"serve-model.nndl\"") &&
+              strstr(r.body, "\"sizes\":[784,16,10]"));
+    }
+    kill(pid, SIGTERM);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    if (f) fclose(f);
+}
