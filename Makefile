@@ -64,8 +64,9 @@ data: all
 run: data
 	$(CLI) train --sizes 784,30,10 --epochs 30 --batch 10 --eta 3.0 --init large
 
+# The C suite, then nndl serve's page in headless Chromium (tests/run.sh).
 test: data
-	$(TESTS)
+	@tests/run.sh $(TESTS)
 
 sanitize: deps
 	@$(MAKE) --no-print-directory BUILD=build-sanitize OPT="-O1" \

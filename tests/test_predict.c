@@ -309,7 +309,13 @@ TEST(image_load_rejects_bad_files)
     check_refused(path, NNDL_ERR_FORMAT, "not a PNG or PGM image", __LINE__);
     tmp_path(path, sizeof path, "empty.png");
     REQUIRE(write_bytes(path, "", 0));
-    check_refused(path, NNDL_ERR_FORMAT, "not a PNG or PGM image", __LINE__);
+    check_refused(path, NNDL_ERR_FORMAT, "empty.png: empty, not an image", __LINE__);
+    nndl_image img;
+    nndl_error err;
+    CHECK(nndl_image_load_memory("", 0, "posted", &img, &err) == NNDL_ERR_FORMAT &&
+          strstr(err.message, "posted: empty") != NULL);
+    CHECK(nndl_image_load_memory("GIF89a", 6, NULL, &img, &err) == NNDL_ERR_FORMAT &&
+          strcmp(err.message, "image: not a PNG or PGM image") == 0);
 
     /* A PNG cut in the middle of its pixels, and after its signature. */
     uint8_t gray[64 * 64];

@@ -63,15 +63,20 @@ $('clear').addEventListener('click', clearPad);
 let inFlight = false;
 let again = false;
 
+function setBusy(busy) {
+  inFlight = busy;
+  $('digit').setAttribute('aria-busy', busy ? 'true' : 'false');
+}
+
 function requestPrediction() {
   if (inFlight) { again = true; return; }
-  inFlight = true;
+  setBusy(true);
   again = false;
   pad.toBlob(async (png) => {
     try {
       await predict(png);
     } finally {
-      inFlight = false;
+      setBusy(false);
       if (again && hasInk) requestPrediction();
     }
   }, 'image/png');
