@@ -143,8 +143,8 @@ function showAnswer(a) {
   for (const layer of a.hidden) {
     for (const v of layer) {
       const cell = document.createElement('span');
-      const g = Math.round(255 * Math.max(0, Math.min(1, v)));
-      cell.style.background = `rgb(${g},${g},${g})`;
+      // the more active, the more of the accent colour (0: white, 1: full)
+      cell.style.background = `rgba(36, 99, 235, ${Math.max(0, Math.min(1, v)).toFixed(3)})`;
       cell.title = v.toFixed(3);
       cells.push(cell);
     }
@@ -186,7 +186,7 @@ let totalEpochs = 0;
 
 function plot() {
   const svg = $('curve');
-  const W = 480, H = 260, left = 48, right = 12, top = 12, bottom = 36;
+  const W = 360, H = 240, left = 52, right = 10, top = 24, bottom = 36;
   const lo = points.length ? Math.max(0, Math.floor(Math.min(...points.map((p) => p.accuracy)) * 20) / 20) : 0.8;
   const hi = 1;
   const n = Math.max(totalEpochs, 2);
@@ -206,7 +206,7 @@ function plot() {
   parts.push(`<line class="axis" x1="${left}" x2="${left}" y1="${top}" y2="${H - bottom}"/>`,
              `<line class="axis" x1="${left}" x2="${W - right}" y1="${H - bottom}" y2="${H - bottom}"/>`,
              `<text x="${(left + W - right) / 2}" y="${H - 4}" text-anchor="middle">epoch</text>`,
-             `<text x="12" y="${(top + H - bottom) / 2}" text-anchor="middle" transform="rotate(-90 12 ${(top + H - bottom) / 2})">validation accuracy</text>`);
+             `<text x="${left}" y="12" text-anchor="start">accuracy on the 10,000 validation images</text>`);
   if (points.length) {
     parts.push(`<polyline class="line" points="${points.map((p) => `${x(p.epoch)},${y(p.accuracy)}`).join(' ')}"/>`);
     for (const p of points) parts.push(`<circle cx="${x(p.epoch)}" cy="${y(p.accuracy)}" r="3"><title>epoch ${p.epoch}: ${(100 * p.accuracy).toFixed(2)}%</title></circle>`);

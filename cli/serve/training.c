@@ -254,7 +254,7 @@ static void run_train(train_run *run)
     }
 
     char name[64];
-    snprintf(name, sizeof name, "run %d: [784,%d,10]", run->id, r->hidden);
+    snprintf(name, sizeof name, "run %d", run->id);
     int index = models_add(&t->srv->models, name, net, correct, total, "validation");
     net = NULL; /* the registry owns it now, or freed it */
     cJSON *o = cJSON_CreateObject();

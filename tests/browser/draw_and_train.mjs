@@ -161,6 +161,16 @@ await test('browser_trains_and_plots_each_epoch', async () => {
   check((await readDigit(page)) === '1', 'the new network reads a 1');
 });
 
+// NNDL_SCREENSHOT=FILE: a picture of the page with a digit drawn and a run's
+// curve (docs/images/serve.png is made this way).
+if (process.env.NNDL_SCREENSHOT) {
+  await page.selectOption('#model', '0');
+  await page.click('#clear');
+  await draw(page, DIGITS[3]);
+  await readDigit(page);
+  await page.screenshot({ path: process.env.NNDL_SCREENSHOT, fullPage: true });
+}
+
 await test('browser_shows_server_errors', async () => {
   await page.fill('input[name=epochs]', '0'); // the form's min is 1; the server says why too
   await page.evaluate(() => { document.getElementById('train-form').noValidate = true; });
@@ -172,15 +182,6 @@ await test('browser_shows_server_errors', async () => {
 await test('browser_no_script_errors', async () => {
   check(pageErrors.length === 0, pageErrors.join('; '));
 });
-
-// NNDL_SCREENSHOT=FILE: a picture of the page with a digit drawn and a run's
-// curve (docs/images/serve.png is made this way).
-if (process.env.NNDL_SCREENSHOT) {
-  await page.click('#clear');
-  await draw(page, DIGITS[3]);
-  await readDigit(page);
-  await page.screenshot({ path: process.env.NNDL_SCREENSHOT, fullPage: true });
-}
 
 await browser.close();
 await test('browser_server_stops_cleanly', async () => {
