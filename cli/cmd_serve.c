@@ -66,7 +66,7 @@ static int add_model(server *srv, const char *path)
 
 int cmd_serve(int argc, char **argv)
 {
-    int port = 8080;
+    int port = 8080, timeout = SERVE_TIMEOUT_SECONDS;
     const char *host = "127.0.0.1";
     cli_option options[] = {
         {"--port", OPT_INT, &port, "N", "TCP port; 0 picks a free one (default 8080)", 0, 65535,
@@ -75,6 +75,8 @@ int cmd_serve(int argc, char **argv)
          "address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 or :: for every "
          "network)",
          0, 0, NULL},
+        {"--timeout", OPT_INT, &timeout, "SECONDS",
+         "close a connection idle this long (default 30)", 1, 3600, NULL},
     };
     cli_command cmd = {
         "serve", "[MODEL...]",
@@ -83,7 +85,7 @@ int cmd_serve(int argc, char **argv)
         "The page can also train a small network on MNIST and plot its accuracy epoch\n"
         "by epoch; the trained network joins the models. The API is described in\n"
         "docs/SERVE.md. Ctrl-C stops the server.",
-        options, 2, 0, SERVE_MAX_MODELS};
+        options, 3, 0, SERVE_MAX_MODELS};
     char **pos = malloc((size_t)(argc > 0 ? argc : 1) * sizeof *pos);
     if (!pos) {
         cli_error("serve", "out of memory");
@@ -118,7 +120,7 @@ int cmd_serve(int argc, char **argv)
     }
     nndl_error err;
     int bound = 0;
-    if (!(http = http_start(&srv, host, port, &bound, &err))) {
+    if (!(http = http_start(&srv, host, port, timeout, &bound, &err))) {
         cli_fail("serve", &err);
         goto out;
     }

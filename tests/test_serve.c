@@ -2,7 +2,13 @@
  * training run streamed to the end, and the HTTP layer's limits through a
  * real server on a free port, driven by libcurl. */
 #include <cjson/cJSON.h>
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -353,7 +359,7 @@ TEST(serve_http_limits_and_errors)
     server_open(&srv);
     nndl_error err;
     int port = 0;
-    http_server *h = http_start(&srv, "127.0.0.1", 0, &port, &err);
+    http_server *h = http_start(&srv, "127.0.0.1", 0, 30, &port, &err);
     REQUIRE(h && port > 0);
 
     http_result r = http(port, "GET", "/api/models", NULL, NULL, 0, 0);
@@ -386,6 +392,90 @@ TEST(serve_http_limits_and_errors)
     r = http(port, "GET", "/api/models", NULL, NULL, 0, 0);
     CHECK(r.status == 200);
 
+    training_stop(srv.training);
+    http_stop(h);
+    server_close(&srv);
+}
+
+/* A TCP connection to 127.0.0.1:port that has sent `text`; -1 on failure. */
+static int raw_connect(int port, const char *text)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+        write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Seconds until the server closes `fd`, or -1 if it is still open after
+ * `limit` seconds; what it sent goes to `got` (capacity `cap`). */
+static double seconds_to_close(int fd, double limit, char *got, size_t cap)
+{
+    struct timespec t0, t1;
+    size_t len = 0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        struct pollfd p = {fd, POLLIN, 0};
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double spent = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+        if (spent > limit) return -1;
+        if (poll(&p, 1, 100) > 0) {
+            char buf[4096];
+            ssize_t n = read(fd, buf, sizeof buf);
+            if (n <= 0) return spent;
+            if (got && len + (size_t)n < cap) {
+                memcpy(got + len, buf, (size_t)n);
+                got[len += (size_t)n] = 0;
+            }
+        }
+    }
+}
+
+TEST(serve_http_drops_idle_connections)
+{
+    server srv;
+    server_open(&srv);
+    nndl_error err;
+    int port = 0;
+    http_server *h = http_start(&srv, "127.0.0.1", 0, 1, &port, &err);
+    REQUIRE(h && port > 0);
+    /* a client that stops half way through its body is dropped after the
+     * timeout (1 s here), not waited for */
+    int slow = raw_connect(port, "POST /api/predict HTTP/1.1\r\nHost: x\r\n"
+                                 "Content-Length: 100\r\n\r\nabc");
+    REQUIRE(slow >= 0);
+    double t = seconds_to_close(slow, 5, NULL, 0);
+    CHECK(t > 0.5 && t < 4);
+    close(slow);
+
+    /* With every connection taken by an idle client, a new request waits
+     * (the server stops accepting) until the idle ones are dropped, and is
+     * then answered. */
+    int fds[SERVE_MAX_CONNECTIONS + 1];
+    for (int i = 0; i < SERVE_MAX_CONNECTIONS; i++) fds[i] = raw_connect(port, "GET ");
+    poll(NULL, 0, 200); /* let the server accept them */
+    fds[SERVE_MAX_CONNECTIONS] =
+        raw_connect(port, "GET /api/models HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    REQUIRE(fds[SERVE_MAX_CONNECTIONS] >= 0);
+    char got[8192] = "";
+    t = seconds_to_close(fds[SERVE_MAX_CONNECTIONS], 5, got, sizeof got);
+    CHECK(t > 0.5);
+    CHECK(strncmp(got, "HTTP/1.1 200", 12) == 0);
+    for (int i = 0; i <= SERVE_MAX_CONNECTIONS; i++)
+        if (fds[i] >= 0) close(fds[i]);
+    /* and once they are gone, the server answers again */
+    http_result r = {0};
+    for (int attempt = 0; attempt < 50 && r.status != 200; attempt++) {
+        r = http(port, "GET", "/api/models", NULL, NULL, 0, 0);
+        if (r.status != 200) poll(NULL, 0, 100);
+    }
+    CHECK(r.status == 200);
     training_stop(srv.training);
     http_stop(h);
     server_close(&srv);

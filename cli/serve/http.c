@@ -154,7 +154,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **state,
  * to print on the terminal of a demo. */
 static void quiet_log(void *cls, const char *fmt, va_list ap) { (void)cls, (void)fmt, (void)ap; }
 
-http_server *http_start(server *srv, const char *host, int port, int *bound_port,
+http_server *http_start(server *srv, const char *host, int port, int timeout, int *bound_port,
                         nndl_error *err)
 {
     struct addrinfo hints = {0}, *addr = NULL;
@@ -183,7 +183,7 @@ http_server *http_start(server *srv, const char *host, int port, int *bound_port
         MHD_OPTION_SOCK_ADDR, addr->ai_addr,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)SERVE_MAX_CONNECTIONS,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)SERVE_MAX_CONNECTIONS,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SERVE_TIMEOUT_SECONDS,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)timeout,
         MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
         MHD_OPTION_EXTERNAL_LOGGER, quiet_log, NULL,
         MHD_OPTION_END);

@@ -22,7 +22,7 @@ enum {
                                         up to 64 bytes per number */
     SERVE_MAX_SIDE = 512,           /* width of a {"pixels"} square */
     SERVE_MAX_CONNECTIONS = 64,     /* open at once */
-    SERVE_TIMEOUT_SECONDS = 30,     /* idle time before a connection is closed */
+    SERVE_TIMEOUT_SECONDS = 30,     /* default idle time before a connection is closed */
     SERVE_MAX_ACTIVE_RUNS = 2,      /* training runs at once (one per core) */
     SERVE_MAX_RUNS = 32,            /* runs remembered, finished or not */
     SERVE_KEEPALIVE_SECONDS = 10    /* comment lines on a quiet event stream */
@@ -146,8 +146,9 @@ int web_asset_find(const char *path, web_asset *out);
 /* ---- http.c ---- */
 
 typedef struct http_server http_server;
-/* Starts listening on host:port (port 0: any free port); prints nothing. */
-http_server *http_start(server *srv, const char *host, int port, int *bound_port,
+/* Starts listening on host:port (port 0: any free port), closing
+ * connections idle for `timeout` seconds; prints nothing. */
+http_server *http_start(server *srv, const char *host, int port, int timeout, int *bound_port,
                         nndl_error *err);
 void http_stop(http_server *h);
 
