@@ -14,6 +14,14 @@ void *alloc_zeroed(size_t count, size_t size);
 void *alloc_resize(void *p, size_t count, size_t size);
 void alloc_free(void *p);
 
+/* Failure injection, for the tests: after alloc_fail_at(n) the n-th
+ * allocation from then on (1: the next one) returns NULL, once, as if
+ * memory had run out; alloc_fail_at(0) turns it off. alloc_failure_injected
+ * says whether that allocation has happened yet. Costs one atomic load per
+ * allocation, and the training loop allocates nothing. */
+void alloc_fail_at(long n);
+int alloc_failure_injected(void);
+
 /* 1 if a * b overflows size_t; otherwise writes the product to *out. */
 static inline int size_mul_overflows(size_t a, size_t b, size_t *out)
 {
