@@ -12,6 +12,7 @@ CC      ?= cc
 WERROR  ?= -Werror
 OPT     ?= -O3 -march=native
 SANITIZE ?=
+DEFINES ?=
 
 PKGS    := zlib libcurl libcrypto libcjson libpng libmicrohttpd
 DEPS_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -20,7 +21,7 @@ DEPS_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lz -lcurl 
 CFLAGS  ?=
 CFLAGS  += -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wshadow \
            -Wstrict-prototypes -Wmissing-prototypes $(WERROR) $(OPT) -g \
-           -fopenmp -pthread -Iinclude -Isrc $(DEPS_CFLAGS) $(SANITIZE)
+           -fopenmp -pthread -Iinclude -Isrc $(DEPS_CFLAGS) $(DEFINES) $(SANITIZE)
 # libsvm (the SVM baseline) ships no pkg-config file in Debian.
 LDLIBS  += $(DEPS_LIBS) -lsvm -lm
 LDFLAGS += -fopenmp -pthread $(SANITIZE)
@@ -152,3 +153,24 @@ bench-deps:
 $(BUILD)/bench/infer: bench/infer.c include/nndl.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -Isrc,$(CFLAGS)) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+# make fuzz: libFuzzer targets (fuzz/) built with clang, AddressSanitizer and
+# UBSan, each run for FUZZ_SECONDS on a copy of its seed corpus
+# (fuzz/corpus/NAME); crashes are written to build-fuzz/crash-NAME-*.
+# fuzz/run.sh prints the executions per target.
+.PHONY: fuzz fuzz-build
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := idx model json_model image http
+FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+fuzz-build: deps
+	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang OPT="-O1 -Wno-pass-failed" \
+	    SANITIZE="$(FUZZ_FLAGS)" \
+	    DEFINES="-DNNDL_MAX_PICTURE_PIXELS='(1u << 22)'" \
+	    build-fuzz/libnndl.a $(foreach t,$(FUZZ_TARGETS),build-fuzz/fuzz/fuzz_$(t))
+
+fuzz: fuzz-build
+	@fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+$(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_file.h $(SERVE_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Icli -fsanitize=fuzzer -o $@ $< $(SERVE_OBJ) $(LIB) $(LDFLAGS) $(LDLIBS)

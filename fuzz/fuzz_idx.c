@@ -1,0 +1,29 @@
+/* libFuzzer target: the IDX reader (src/data/idx.c) on a pair of files,
+ * gzip-compressed or plain. The first two bytes of the input give the
+ * length of the labels file; the bytes after it are the images file. */
+#include <stdint.h>
+
+#include "fuzz_file.h"
+#include "nndl.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 2) return 0;
+    size_t labels_len = (size_t)data[0] << 8 | data[1];
+    data += 2;
+    size -= 2;
+    if (labels_len > size) labels_len = size;
+    const char *labels = fuzz_file(0, data, labels_len);
+    const char *images = fuzz_file(1, data + labels_len, size - labels_len);
+    if (!labels || !images) return 0;
+    nndl_error err;
+    nndl_dataset *ds = nndl_idx_load(images, labels, &err);
+    if (ds) {
+        /* what was read must be usable: every label a digit */
+        const uint8_t *l = nndl_dataset_labels(ds);
+        for (size_t i = 0; i < nndl_dataset_count(ds); i++)
+            if (l[i] > 9) __builtin_trap();
+        nndl_dataset_free(ds);
+    }
+    return 0;
+}
