@@ -154,6 +154,13 @@ $(BUILD)/bench/infer: bench/infer.c include/nndl.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -Isrc,$(CFLAGS)) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
+# make valgrind: short runs of the tool under valgrind's memcheck
+# (scripts/valgrind.sh), built without -march=native.
+.PHONY: valgrind
+valgrind: data
+	@$(MAKE) --no-print-directory BUILD=build-valgrind OPT="-O2" build-valgrind/nndl
+	@scripts/valgrind.sh
+
 # make fuzz: libFuzzer targets (fuzz/) built with clang, AddressSanitizer and
 # UBSan, each run for FUZZ_SECONDS on a copy of its seed corpus
 # (fuzz/corpus/NAME); crashes are written to build-fuzz/crash-NAME-*.
