@@ -11,7 +11,9 @@
 #include "args.h"
 #include "commands.h"
 #include "common/byteio.h"
+#include "history.h"
 #include "model/model_file.h"
+#include "train_run.h"
 
 /* What the first bytes of the file say: "nndl" with its version, or
  * "json" (version 0) for network2.py's format. */
@@ -30,6 +32,9 @@ static file_kind file_kind_of(const char *path)
     FILE *f = fopen(path, "rb");
     if (f && fread(head, 1, sizeof head, f) == sizeof head && memcmp(head, "NNDLMODL", 8) == 0) {
         k.format = "nndl";
+        k.version = read_u32_le(head + 8);
+    } else if (memcmp(head, "NNDLCKPT", 8) == 0) {
+        k.format = "checkpoint";
         k.version = read_u32_le(head + 8);
     }
     if (f) fclose(f);
@@ -102,6 +107,8 @@ static void print_network(const char *path, const nndl_net *net, file_kind k)
     printf("file            %s: ", path);
     if (strcmp(k.format, "nndl") == 0)
         printf("nndl model, format version %u", k.version);
+    else if (strcmp(k.format, "checkpoint") == 0)
+        printf("nndl checkpoint of a training run, version %u", k.version);
     else
         printf("JSON model (network2.py's format)");
     if (k.bytes >= 0) printf(", %s bytes", with_commas((unsigned long long)k.bytes, num, sizeof num));
@@ -230,6 +237,46 @@ static void print_metadata(const char *meta)
     cJSON_Delete(m);
 }
 
+/* A checkpoint's network (rebuilt from the settings its note keeps, with
+ * the weights it holds) and, as `meta`, what the note says of the run in
+ * the shape of a model's metadata. NULL after printing an error. */
+static nndl_net *load_checkpoint(const char *path, char **meta)
+{
+    train_settings s;
+    cJSON *note = NULL;
+    if (!checkpoint_settings(path, &s, &note, "inspect")) return NULL;
+    nndl_error err;
+    nndl_net_spec spec = train_net_spec(&s);
+    nndl_sgd_config config = train_sgd_config(&s);
+    nndl_net *net = nndl_net_create(&spec, &err);
+    nndl_trainer *t = net ? nndl_trainer_create(net, &config, &err) : NULL;
+    if (!t || nndl_checkpoint_restore(path, net, t, NULL, &err) != NNDL_OK) {
+        cli_fail("inspect", &err);
+        nndl_trainer_free(t);
+        nndl_net_free(net);
+        cJSON_Delete(note);
+        return NULL;
+    }
+    float eta = nndl_trainer_eta(t);
+    nndl_trainer_free(t);
+    int done = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(note, "epochs_done"));
+    cJSON *m = cJSON_CreateObject();
+    cJSON_AddNumberToObject(m, "epochs_run", done);
+    cJSON_AddStringToObject(m, "weights", "last epoch");
+    cJSON_AddItemToObject(m, "settings", history_settings_json(&s));
+    cJSON *c = cJSON_AddObjectToObject(m, "checkpoint");
+    cJSON_AddNumberToObject(c, "epochs_done", done);
+    cJSON_AddNumberToObject(c, "epochs", s.epochs);
+    cJSON_AddNumberToObject(c, "eta_now", eta);
+    char resume[4200];
+    snprintf(resume, sizeof resume, "nndl train --resume %s", path);
+    cJSON_AddStringToObject(c, "continue_with", resume);
+    *meta = cJSON_PrintUnformatted(m);
+    cJSON_Delete(m);
+    cJSON_Delete(note);
+    return net;
+}
+
 int cmd_inspect(int argc, char **argv)
 {
     int json = 0;
@@ -239,7 +286,8 @@ int cmd_inspect(int argc, char **argv)
     cli_command cmd = {"inspect", "MODEL",
                        "Prints what MODEL (nndl or JSON) holds: sizes, cost, activations,\n"
                        "initialization, seed, parameter count, file format, and the training\n"
-                       "settings and accuracy that `nndl train --save` recorded.",
+                       "settings and accuracy that `nndl train --save` recorded. MODEL may also\n"
+                       "be a checkpoint of `nndl train --checkpoint`.",
                        options, 1, 1, 1};
     char *pos[1];
     int n_pos, rc = cli_parse(&cmd, argc, argv, pos, &n_pos);
@@ -247,9 +295,11 @@ int cmd_inspect(int argc, char **argv)
 
     nndl_error err;
     char *meta = NULL;
-    nndl_net *net = model_load_with_meta(pos[0], &meta, &err);
-    if (!net) return cli_fail("inspect", &err);
     file_kind k = file_kind_of(pos[0]);
+    nndl_net *net = strcmp(k.format, "checkpoint") == 0
+                        ? load_checkpoint(pos[0], &meta)
+                        : model_load_with_meta(pos[0], &meta, &err);
+    if (!net) return strcmp(k.format, "checkpoint") == 0 ? 1 : cli_fail("inspect", &err);
     int status = 0;
     if (json) {
         status = print_json(pos[0], net, k, meta);

@@ -148,7 +148,7 @@ static void run_one(sweep_run *run, const train_datasets *ds)
         }
         d.training = cut;
     }
-    run->status = train_run(&run->s, net, &d, NULL, 0, "sweep", &run->result);
+    run->status = train_run(&run->s, net, &d, NULL, 0, "sweep", &run->result, NULL);
     nndl_dataset_free(cut);
     nndl_net_free(net);
 }

@@ -3,6 +3,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,25 +74,182 @@ static char *train_metadata(const train_settings *s, const train_result *res)
     return text;
 }
 
+/* ---- checkpoints ---- */
+
+static void on_stop_signal(int sig)
+{
+    static const char msg[] = "\nnndl train: stopping after this epoch to write the checkpoint "
+                              "(again to quit at once)\n";
+    train_stop_signal = sig;
+    ssize_t ignored = write(2, msg, sizeof msg - 1);
+    (void)ignored;
+}
+
+/* SIGINT and SIGTERM let the epoch finish and the checkpoint be written;
+ * a second one kills at once (SA_RESETHAND). */
+static void catch_stop_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sa.sa_flags = SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* The command line as a JSON array of strings, without argv[0]. */
+static cJSON *args_json(int argc, char **argv)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 1; a && i < argc; i++) cJSON_AddItemToArray(a, cJSON_CreateString(argv[i]));
+    return a;
+}
+
+enum { OPTIONS = TRAIN_OPTION_COUNT + 2 };
+
+static void all_options(train_settings *s, const char **checkpoint, const char **resume,
+                        cli_option *options)
+{
+    train_options(s, options);
+    options[TRAIN_OPTION_COUNT] = (cli_option){
+        "--checkpoint", OPT_STRING, (void *)checkpoint, "FILE",
+        "write the run's state to FILE after every epoch; Ctrl-C then stops after the epoch "
+        "and leaves FILE to continue from",
+        0, 0, NULL};
+    options[TRAIN_OPTION_COUNT + 1] = (cli_option){
+        "--resume", OPT_STRING, (void *)resume, "FILE",
+        "continue the run of checkpoint FILE, with its settings (only --epochs N, the total, "
+        "and --threads may be given)",
+        0, 0, NULL};
+}
+
+/* With --resume only --epochs and --threads may be given. */
+static int resume_options_only(int argc, char **argv)
+{
+    static const char *const allowed[] = {"--resume", "--epochs", "--threads"};
+    for (int i = 1; i < argc; i++) {
+        if (strncmp(argv[i], "--", 2) != 0) continue;
+        size_t len = strcspn(argv[i], "=");
+        int ok = 0;
+        for (int k = 0; k < 3; k++)
+            ok |= strlen(allowed[k]) == len && strncmp(argv[i], allowed[k], len) == 0;
+        if (!ok) {
+            cli_error("train", "%.*s: with --resume the settings come from the checkpoint; only "
+                      "--epochs and --threads may be given", (int)len, argv[i]);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Rebuilds the settings of the run a checkpoint holds from its note's
+ * "args" and parses them into `s`; `note` receives the parsed note. */
+int checkpoint_settings(const char *path, train_settings *s, cJSON **note, const char *cmd)
+{
+    nndl_error err;
+    char *text = nndl_checkpoint_note(path, &err);
+    if (!text) return !cli_fail(cmd, &err);
+    *note = cJSON_Parse(text);
+    free(text);
+    const cJSON *args = cJSON_GetObjectItemCaseSensitive(*note, "args");
+    int n = cJSON_GetArraySize(args);
+    if (!cJSON_IsArray(args) || n > 4096) {
+        cli_error(cmd, "%s: the checkpoint's note holds no settings", path);
+        cJSON_Delete(*note);
+        *note = NULL;
+        return 0;
+    }
+    char **argv = calloc((size_t)n + 1, sizeof *argv);
+    const char *ignored_checkpoint = NULL, *ignored_resume = NULL;
+    cli_option options[OPTIONS];
+    *s = train_settings_default();
+    all_options(s, &ignored_checkpoint, &ignored_resume, options);
+    cli_command c = {"train", "", "", options, OPTIONS, 0, 0};
+    int ok = argv != NULL;
+    argv[0] = (char *)"train";
+    for (int i = 0; ok && i < n; i++) {
+        const cJSON *a = cJSON_GetArrayItem(args, i);
+        ok = cJSON_IsString(a);
+        if (ok) argv[i + 1] = a->valuestring;
+    }
+    char *pos[1];
+    int n_pos;
+    ok = ok && cli_parse(&c, n + 1, argv, pos, &n_pos) == CLI_PARSED && !ignored_resume &&
+         train_settings_finish(s, cmd);
+    free(argv);
+    if (!ok) {
+        cli_error(cmd, "%s: the checkpoint's settings do not parse", path);
+        cJSON_Delete(*note);
+        *note = NULL;
+    }
+    return ok;
+}
+
 int cmd_train(int argc, char **argv)
 {
     train_settings s = train_settings_default();
-    cli_option options[TRAIN_OPTION_COUNT];
-    train_options(&s, options);
+    const char *checkpoint = NULL, *resume_path = NULL;
+    cli_option options[OPTIONS];
+    all_options(&s, &checkpoint, &resume_path, options);
     cli_command cmd = {"train", "",
                        "Trains a network on MNIST by mini-batch stochastic gradient descent and\n"
-                       "prints the accuracy after each epoch.",
-                       options, TRAIN_OPTION_COUNT, 0, 0};
+                       "prints the accuracy after each epoch. With --checkpoint FILE the state of\n"
+                       "the run is saved after every epoch, and Ctrl-C (or SIGTERM) stops it after\n"
+                       "the epoch it is in; nndl train --resume FILE continues it and ends with\n"
+                       "the same weights as a run that was never stopped.",
+                       options, OPTIONS, 0, 0};
     char *pos[1];
     int n_pos, rc = cli_parse(&cmd, argc, argv, pos, &n_pos);
     if (rc != CLI_PARSED) return rc == CLI_HELP ? 0 : 2;
-    if (!train_settings_finish(&s, "train")) return 2;
-    if (s.save && !save_path_usable(s.save)) return 1;
+
+    cJSON *args = NULL, *note = NULL;
+    if (resume_path) {
+        int epochs = s.epochs, threads = s.threads;
+        if (!resume_options_only(argc, argv)) return 2;
+        if (!checkpoint_settings(resume_path, &s, &note, "train")) return 1;
+        int done = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(note, "epochs_done"));
+        args = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(note, "args"), 1);
+        /* --epochs given now is the new total, kept for later resumptions */
+        for (int i = 1; i < argc; i++)
+            if (strncmp(argv[i], "--epochs", 8) == 0 && (argv[i][8] == 0 || argv[i][8] == '=')) {
+                char text[16];
+                snprintf(text, sizeof text, "%d", epochs);
+                cJSON_AddItemToArray(args, cJSON_CreateString("--epochs"));
+                cJSON_AddItemToArray(args, cJSON_CreateString(text));
+                s.epochs = epochs;
+            }
+        s.threads = threads;
+        if (s.epochs < done) {
+            cli_error("train", "--epochs %d: %s already holds %d epochs", s.epochs, resume_path,
+                      done);
+            cJSON_Delete(note);
+            cJSON_Delete(args);
+            return 2;
+        }
+        checkpoint = resume_path;
+        fprintf(stderr, "nndl train: continuing %s after epoch %d of %d\n", resume_path, done - 1,
+                s.epochs);
+    } else {
+        if (!train_settings_finish(&s, "train")) return 2;
+        args = args_json(argc, argv);
+    }
+    if (s.save && !save_path_usable(s.save)) {
+        cJSON_Delete(note);
+        cJSON_Delete(args);
+        return 1;
+    }
+    if (checkpoint) catch_stop_signals();
+    train_checkpoints ck = {checkpoint, args, resume_path, note};
 
     nndl_error err;
     nndl_net_spec spec = train_net_spec(&s);
     nndl_net *net = nndl_net_create(&spec, &err);
-    if (!net) return cli_fail("train", &err);
+    if (!net) {
+        cJSON_Delete(note);
+        cJSON_Delete(args);
+        return cli_fail("train", &err);
+    }
     nndl_net_set_threads(net, s.threads);
 
     train_datasets ds;
@@ -100,7 +258,7 @@ int cmd_train(int argc, char **argv)
         train_data d = train_datasets_view(&s, &ds);
         train_result res;
         double started = monotonic_seconds();
-        status = train_run(&s, net, &d, stdout, 1, "train", &res);
+        status = train_run(&s, net, &d, stdout, 1, "train", &res, &ck);
         if (status == 0)
             fprintf(stderr, "nndl train: %d epoch%s in %.1f s (%.3f s per epoch of training)\n",
                     res.epochs_run, res.epochs_run == 1 ? "" : "s",
@@ -120,5 +278,7 @@ int cmd_train(int argc, char **argv)
         train_datasets_free(&ds);
     }
     nndl_net_free(net);
+    cJSON_Delete(note);
+    cJSON_Delete(args);
     return status;
 }

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *const eval_names[] = {"test", "validation", "none"};
 
@@ -71,6 +72,24 @@ FILE *history_open(const char *path, const train_settings *s, const char *cmd)
     int ok = write_line(f, path, o, cmd);
     cJSON_Delete(o);
     if (!ok) {
+        fclose(f);
+        return NULL;
+    }
+    return f;
+}
+
+FILE *history_resume(const char *path, long bytes, const char *cmd)
+{
+    FILE *f = fopen(path, "r+");
+    if (!f) {
+        cli_error(cmd, "--history: cannot reopen %s to continue it: %s", path, strerror(errno));
+        return NULL;
+    }
+    /* lines written after the checkpoint belong to epochs that run again */
+    if (fseek(f, 0, SEEK_END) != 0 || ftell(f) < bytes || ftruncate(fileno(f), bytes) != 0 ||
+        fseek(f, bytes, SEEK_SET) != 0) {
+        cli_error(cmd, "--history: %s is shorter than the checkpoint recorded (%ld bytes)", path,
+                  bytes);
         fclose(f);
         return NULL;
     }

@@ -21,6 +21,10 @@ cJSON *history_settings_json(const train_settings *s);
 /* Creates FILE and writes the settings line; NULL after printing an error. */
 FILE *history_open(const char *path, const train_settings *s, const char *cmd);
 
+/* Reopens the history of a run continued from a checkpoint, cut back to the
+ * `bytes` it held when the checkpoint was written, for appending. */
+FILE *history_resume(const char *path, long bytes, const char *cmd);
+
 /* One epoch's measurements; negative values were not measured. */
 typedef struct epoch_record {
     int epoch;

@@ -1,11 +1,14 @@
 #include "train_run.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "history.h"
 #include "progress.h"
 
 static const char *const eval_names[] = {"test", "validation", "none"};
+
+volatile sig_atomic_t train_stop_signal;
 
 /* Everything a run holds besides the network. */
 typedef struct run_state {
@@ -153,25 +156,149 @@ static int prepare(run_state *r)
         if (!(r->best = nndl_net_clone(r->net, &err))) return fail(r, &err);
         nndl_plateau_init(&r->plateau, s->early_stop, s->halve_after, s->halve_factor, s->eta);
     }
-    if (s->history && !(r->history = history_open(s->history, s, r->cmd))) return 1;
     return 0;
 }
 
+/* ---- checkpoints ---- */
+
+static double number(const cJSON *o, const char *key, double fallback)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : fallback;
+}
+
+/* The note of a checkpoint written after epoch `done` - 1. */
+static char *checkpoint_note(const run_state *r, const train_checkpoints *ck, int done,
+                             const train_result *res, long history_bytes)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "nndl", NNDL_VERSION);
+    cJSON_AddStringToObject(o, "command", "train");
+    cJSON_AddItemToObject(o, "args", cJSON_Duplicate(ck->args, 1));
+    cJSON_AddNumberToObject(o, "epochs_done", done);
+    cJSON *rs = cJSON_AddObjectToObject(o, "result");
+    cJSON_AddNumberToObject(rs, "last_correct", (double)res->last_correct);
+    cJSON_AddNumberToObject(rs, "best_correct", (double)res->best_correct);
+    cJSON_AddNumberToObject(rs, "total", (double)res->total);
+    cJSON_AddNumberToObject(rs, "best_epoch", res->best_epoch);
+    cJSON_AddNumberToObject(rs, "seconds", res->seconds_per_epoch);
+    if (r->best) {
+        const nndl_plateau *p = &r->plateau;
+        cJSON *po = cJSON_AddObjectToObject(o, "plateau");
+        cJSON_AddNumberToObject(po, "eta_initial", p->eta_initial);
+        cJSON_AddNumberToObject(po, "eta", p->eta);
+        cJSON_AddNumberToObject(po, "best", p->best);
+        cJSON_AddNumberToObject(po, "best_epoch", p->best_epoch);
+        cJSON_AddNumberToObject(po, "since_best", p->since_best);
+        cJSON_AddNumberToObject(po, "since_change", p->since_change);
+    }
+    if (history_bytes >= 0) cJSON_AddNumberToObject(o, "history_bytes", (double)history_bytes);
+    char *text = o ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    return text;
+}
+
+static int write_checkpoint(run_state *r, const train_checkpoints *ck, int done,
+                            const train_result *res)
+{
+    long history_bytes = r->history ? ftell(r->history) : -1;
+    char *note = checkpoint_note(r, ck, done, res, history_bytes);
+    nndl_error err;
+    int status = 0;
+    if (!note) {
+        cli_error(r->cmd, "out of memory for a checkpoint");
+        status = 1;
+    } else if (nndl_checkpoint_save(ck->path, r->net, r->trainer, r->best, note, &err)) {
+        status = fail(r, &err);
+    }
+    free(note);
+    return status;
+}
+
+/* Restores what the checkpoint's note and file hold; returns the number of
+ * epochs already done, or -1 after printing an error. */
+static int resume(run_state *r, const train_checkpoints *ck, train_result *res)
+{
+    const cJSON *n = ck->resume_note;
+    const cJSON *rs = cJSON_GetObjectItemCaseSensitive(n, "result");
+    int done = (int)number(n, "epochs_done", -1);
+    if (done < 1 || !cJSON_IsObject(rs)) {
+        cli_error(r->cmd, "%s: the checkpoint's note has no progress", ck->resume_path);
+        return -1;
+    }
+    res->epochs_run = done;
+    res->last_correct = (long)number(rs, "last_correct", 0);
+    res->best_correct = (long)number(rs, "best_correct", 0);
+    res->total = (long)number(rs, "total", 0);
+    res->best_epoch = (int)number(rs, "best_epoch", -1);
+    res->seconds_per_epoch = number(rs, "seconds", 0);
+    if (r->best) {
+        const cJSON *po = cJSON_GetObjectItemCaseSensitive(n, "plateau");
+        if (!cJSON_IsObject(po)) {
+            cli_error(r->cmd, "%s: the checkpoint's note has no early-stopping state",
+                      ck->resume_path);
+            return -1;
+        }
+        nndl_plateau *p = &r->plateau;
+        p->eta_initial = (float)number(po, "eta_initial", p->eta_initial);
+        p->eta = (float)number(po, "eta", p->eta);
+        p->best = number(po, "best", p->best);
+        p->best_epoch = (int)number(po, "best_epoch", p->best_epoch);
+        p->since_best = (int)number(po, "since_best", p->since_best);
+        p->since_change = (int)number(po, "since_change", p->since_change);
+    }
+    nndl_error err;
+    if (nndl_checkpoint_restore(ck->resume_path, r->net, r->trainer, r->best, &err)) {
+        fail(r, &err);
+        return -1;
+    }
+    return done;
+}
+
+static int open_history(run_state *r, const train_checkpoints *ck)
+{
+    const train_settings *s = r->s;
+    if (!s->history) return 0;
+    if (ck && ck->resume_note) {
+        double bytes = number(ck->resume_note, "history_bytes", -1);
+        if (bytes < 0) {
+            cli_error(r->cmd, "%s: the checkpoint recorded no --history file", ck->resume_path);
+            return 1;
+        }
+        r->history = history_resume(s->history, (long)bytes, r->cmd);
+    } else {
+        r->history = history_open(s->history, s, r->cmd);
+    }
+    return r->history ? 0 : 1;
+}
+
 int train_run(const train_settings *s, nndl_net *net, const train_data *d, FILE *out,
-              int progress, const char *cmd, train_result *result)
+              int progress, const char *cmd, train_result *result,
+              const train_checkpoints *ck)
 {
     run_state r = {s, net, d, out, cmd, NULL, NULL, NULL, NULL, {0}};
     train_result res = {0};
     res.best_epoch = -1;
-    int status = prepare(&r), stop = 0;
-    for (int epoch = 0; status == 0 && !stop && epoch < s->epochs; epoch++)
+    int status = prepare(&r), stop = 0, first = 0;
+    if (status == 0 && ck && ck->resume_note && (first = resume(&r, ck, &res)) < 0) status = 1;
+    if (status == 0) status = open_history(&r, ck);
+    for (int epoch = first; status == 0 && !stop && epoch < s->epochs; epoch++) {
         status = run_epoch(&r, epoch, &res, progress, &stop);
+        if (status == 0 && ck && ck->path) status = write_checkpoint(&r, ck, epoch + 1, &res);
+        if (status == 0 && ck && ck->path && train_stop_signal && !stop &&
+            epoch + 1 < s->epochs) {
+            cli_error(cmd, "%s after epoch %d of %d; continue with: nndl train --resume %s",
+                      train_stop_signal == SIGINT ? "interrupted" : "terminated", epoch,
+                      s->epochs, ck->path);
+            status = 128 + train_stop_signal;
+        }
+    }
     if (status == 0 && r.best) {
         /* Early stopping keeps the weights of the best validation epoch. */
         memcpy(nndl_net_params(net), nndl_net_params_const(r.best),
                nndl_net_param_count(net) * sizeof(float));
         if (out)
-            fprintf(stderr, "%s: kept the weights of epoch %d (validation accuracy %.2f%%)\n",
+            fprintf(stderr, "nndl %s: kept the weights of epoch %d (validation accuracy %.2f%%)\n",
                     cmd, r.plateau.best_epoch, 100 * r.plateau.best);
     }
     if (r.history && !history_close(r.history, s->history, cmd) && status == 0) status = 1;

@@ -3,6 +3,8 @@
 #ifndef NNDL_CLI_TRAIN_RUN_H
 #define NNDL_CLI_TRAIN_RUN_H
 
+#include <cjson/cJSON.h>
+#include <signal.h>
 #include <stdio.h>
 
 #include "train_settings.h"
@@ -33,10 +35,31 @@ typedef struct train_result {
     float final_eta;
 } train_result;
 
+/* Checkpoints of a run (nndl train --checkpoint and --resume). */
+typedef struct train_checkpoints {
+    const char *path;         /* written after every epoch, or NULL */
+    const cJSON *args;        /* the run's options (a JSON array of strings), kept in
+                                 each checkpoint's note to rebuild the settings */
+    const char *resume_path;  /* the checkpoint to continue from, or NULL */
+    const cJSON *resume_note; /* its note */
+} train_checkpoints;
+
+/* Reads the settings of the run checkpoint `path` holds (its note keeps the
+ * options it was started with) into `s`, and the note into `note` (the
+ * caller frees it with cJSON_Delete). 0 after printing an error as `cmd`. */
+int checkpoint_settings(const char *path, train_settings *s, cJSON **note, const char *cmd);
+
+/* Set to the signal's number by nndl train's SIGINT and SIGTERM handler: a
+ * run with checkpoints writes one after the epoch it is in, and stops. */
+extern volatile sig_atomic_t train_stop_signal;
+
 /* Trains `net` as `s` says. Epoch lines go to `out` (NULL: none); the
- * progress bar is drawn if `progress` is set. Returns the exit status: 0,
- * or 1 after printing a one-line error as `cmd`. */
+ * progress bar is drawn if `progress` is set. `ck` (or NULL) asks for
+ * checkpoints and for continuing from one. Returns the exit status: 0; 1
+ * after printing a one-line error as `cmd`; 128 + the signal's number when
+ * a signal stopped the run after writing its checkpoint. */
 int train_run(const train_settings *s, nndl_net *net, const train_data *d, FILE *out,
-              int progress, const char *cmd, train_result *result);
+              int progress, const char *cmd, train_result *result,
+              const train_checkpoints *ck);
 
 #endif

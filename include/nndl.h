@@ -310,6 +310,31 @@ NNDL_API nndl_status nndl_trainer_epoch(nndl_trainer *trainer,
 NNDL_API void nndl_trainer_set_eta(nndl_trainer *trainer, float eta);
 NNDL_API float nndl_trainer_eta(const nndl_trainer *trainer);
 
+/* ---- Checkpoints ------------------------------------------------------- */
+
+/* Saves everything that continuing a training run needs to end exactly as
+ * an uninterrupted run would: the parameters of `net`, the state of
+ * `trainer` (learning rate, shuffling and dropout generators, momentum
+ * velocities), the parameters of `best` (weights kept by early stopping,
+ * or NULL) and `note`, text of the caller's own of up to 1 MiB (nndl train
+ * keeps its settings and progress there as JSON). Atomic, as nndl_net_save;
+ * the format is in docs/MODEL_FORMAT.md. */
+NNDL_API nndl_status nndl_checkpoint_save(const char *path, const nndl_net *net,
+                                          const nndl_trainer *trainer, const nndl_net *best,
+                                          const char *note, nndl_error *err);
+
+/* The note of a checkpoint, to rebuild the network and trainer it belongs
+ * to; the caller frees it with free(). NULL on failure. */
+NNDL_API char *nndl_checkpoint_note(const char *path, nndl_error *err);
+
+/* Restores a checkpoint into `net` and `trainer`, which must be made as the
+ * saved ones were (same sizes, same momentum setting), and its best
+ * weights into `best` unless NULL. The whole file is read and its checksum
+ * checked first: on failure nothing is changed. */
+NNDL_API nndl_status nndl_checkpoint_restore(const char *path, nndl_net *net,
+                                             nndl_trainer *trainer, nndl_net *best,
+                                             nndl_error *err);
+
 /* ---- Early stopping and learning-rate schedules (chapter 3) ------------ */
 
 /* Watches the validation accuracy epoch by epoch. With early_stop N, asks

@@ -4,12 +4,14 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/byteio.h"
 #include "common/error.h"
 #include "common/rng.h"
 #include "net/backprop.h"
 #include "net/network.h"
 #include "train/minibatch.h"
 #include "train/regularization.h"
+#include "train/trainer_state.h"
 
 struct nndl_trainer {
     nndl_net *net;
@@ -182,5 +184,52 @@ nndl_status nndl_trainer_epoch(nndl_trainer *t, const nndl_dataset *training,
     }
     if (!all_finite(net->params, net->n_params))
         return error_set(err, NNDL_ERR_DIVERGED, "weights became NaN or infinite");
+    return NNDL_OK;
+}
+
+/* ---- State for checkpoints (train/trainer_state.h) ---- */
+
+enum { STATE_FIXED_BYTES = 4 + 32 + 32 + 8 };
+
+size_t trainer_state_size(const nndl_trainer *t)
+{
+    return STATE_FIXED_BYTES + (t->velocity ? t->net->n_params * sizeof(float) : 0);
+}
+
+void trainer_state_write(const nndl_trainer *t, uint8_t *p)
+{
+    write_f32_le(p, t->config.eta);
+    p += 4;
+    for (int i = 0; i < 4; i++, p += 8) write_u64_le(p, t->shuffle_rng.s[i]);
+    for (int i = 0; i < 4; i++, p += 8) write_u64_le(p, t->dropout_rng.s[i]);
+    size_t v = t->velocity ? t->net->n_params : 0;
+    write_u64_le(p, v);
+    p += 8;
+    for (size_t i = 0; i < v; i++, p += 4) write_f32_le(p, t->velocity[i]);
+}
+
+nndl_status trainer_state_read(nndl_trainer *t, const uint8_t *p, size_t size,
+                               const char *path, nndl_error *err)
+{
+    if (size != trainer_state_size(t))
+        return error_set(err, NNDL_ERR_FORMAT,
+                         "%s: the trainer state has %zu bytes; this run's has %zu (momentum "
+                         "on in one and off in the other, or another network)",
+                         path, size, trainer_state_size(t));
+    float eta = read_f32_le(p);
+    size_t v = (size_t)read_u64_le(p + 4 + 64);
+    if (!(eta > 0) || !isfinite(eta) || v != (t->velocity ? t->net->n_params : 0))
+        return error_set(err, NNDL_ERR_FORMAT, "%s: the trainer state is damaged", path);
+    t->config.eta = eta;
+    p += 4;
+    for (int i = 0; i < 4; i++, p += 8) t->shuffle_rng.s[i] = read_u64_le(p);
+    for (int i = 0; i < 4; i++, p += 8) t->dropout_rng.s[i] = read_u64_le(p);
+    p += 8;
+    for (size_t i = 0; i < v; i++, p += 4) {
+        t->velocity[i] = read_f32_le(p);
+        if (!isfinite(t->velocity[i]))
+            return error_set(err, NNDL_ERR_FORMAT, "%s: a momentum velocity is not finite",
+                             path);
+    }
     return NNDL_OK;
 }

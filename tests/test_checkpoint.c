@@ -1,0 +1,308 @@
+/* Checkpoints and interrupted runs: a run continued from a checkpoint ends
+ * with the same weights, bit for bit, as one never stopped; SIGINT writes a
+ * checkpoint and stops; SIGKILL at any moment leaves a checkpoint and a
+ * model that load. */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "nndl.h"
+
+#ifndef NNDL_CLI_PATH
+#define NNDL_CLI_PATH "build/nndl"
+#endif
+
+static nndl_dataset *small_training(size_t n)
+{
+    const char *dir = test_mnist_dir();
+    if (!dir) return NULL;
+    nndl_error err;
+    nndl_dataset *training = NULL;
+    if (nndl_mnist_load(dir, &training, NULL, NULL, &err) != NNDL_OK) return NULL;
+    nndl_dataset *rest = nndl_dataset_split_off(training, n, &err);
+    nndl_dataset_free(rest);
+    return training;
+}
+
+typedef struct run {
+    nndl_net *net;
+    nndl_trainer *trainer;
+} run;
+
+static run start(int momentum)
+{
+    int sizes[] = {784, 20, 10};
+    nndl_net_spec spec = nndl_net_spec_default(3, sizes);
+    spec.cost = NNDL_COST_CROSS_ENTROPY;
+    spec.seed = 5;
+    nndl_error err;
+    run r = {nndl_net_create(&spec, &err), NULL};
+    nndl_sgd_config c = nndl_sgd_config_default(10, 0.5f);
+    c.seed = 9;
+    c.dropout = 0.2f;
+    c.lambda = 2.0f;
+    c.momentum = momentum ? 0.5f : 0;
+    if (r.net) r.trainer = nndl_trainer_create(r.net, &c, &err);
+    return r;
+}
+
+static void stop(run *r)
+{
+    nndl_trainer_free(r->trainer);
+    nndl_net_free(r->net);
+}
+
+static int epochs(run *r, const nndl_dataset *ds, int n)
+{
+    nndl_error err;
+    for (int i = 0; i < n; i++)
+        if (nndl_trainer_epoch(r->trainer, ds, NULL, NULL, &err) != NNDL_OK) return 0;
+    return 1;
+}
+
+static int same_params(const nndl_net *a, const nndl_net *b)
+{
+    return nndl_net_param_count(a) == nndl_net_param_count(b) &&
+           memcmp(nndl_net_params_const(a), nndl_net_params_const(b),
+                  nndl_net_param_count(a) * sizeof(float)) == 0;
+}
+
+TEST(checkpoint_restores_a_run_bit_for_bit)
+{
+    nndl_dataset *ds = small_training(1000);
+    REQUIRE(ds);
+    char path[512];
+    snprintf(path, sizeof path, "%s/lib.ckpt", test_tmpdir());
+    nndl_error err;
+    run a = start(1);
+    REQUIRE(a.trainer && epochs(&a, ds, 2));
+    nndl_trainer_set_eta(a.trainer, 0.25f); /* a schedule's change is kept too */
+    REQUIRE(nndl_checkpoint_save(path, a.net, a.trainer, NULL, "{\"mine\": 1}", &err) == NNDL_OK);
+    REQUIRE(epochs(&a, ds, 2));
+
+    run b = start(1);
+    REQUIRE(b.trainer);
+    char *note = nndl_checkpoint_note(path, &err);
+    CHECK(note && strcmp(note, "{\"mine\": 1}") == 0);
+    free(note);
+    REQUIRE(nndl_checkpoint_restore(path, b.net, b.trainer, NULL, &err) == NNDL_OK);
+    CHECK(nndl_trainer_eta(b.trainer) == 0.25f);
+    REQUIRE(epochs(&b, ds, 2));
+    CHECK(same_params(a.net, b.net));
+
+    /* another configuration, a damaged or cut file: refused, nothing changed */
+    run c = start(0);
+    REQUIRE(c.trainer);
+    nndl_net *before = nndl_net_clone(c.net, &err);
+    CHECK(nndl_checkpoint_restore(path, c.net, c.trainer, NULL, &err) == NNDL_ERR_FORMAT &&
+          strstr(err.message, "momentum"));
+    FILE *f = fopen(path, "r+b");
+    REQUIRE(f);
+    fseek(f, 1000, SEEK_SET);
+    int byte = fgetc(f);
+    fseek(f, 1000, SEEK_SET);
+    fputc(byte ^ 0x10, f);
+    fclose(f);
+    CHECK(nndl_checkpoint_restore(path, b.net, b.trainer, NULL, &err) == NNDL_ERR_FORMAT &&
+          strstr(err.message, "checksum mismatch"));
+    CHECK(truncate(path, 5000) == 0);
+    CHECK(nndl_checkpoint_restore(path, c.net, c.trainer, NULL, &err) == NNDL_ERR_FORMAT &&
+          strstr(err.message, "truncated"));
+    CHECK(same_params(c.net, before));
+    CHECK(nndl_checkpoint_note("/nonexistent/x.ckpt", &err) == NULL && err.status == NNDL_ERR_IO);
+    nndl_net_free(before);
+    stop(&a);
+    stop(&b);
+    stop(&c);
+    nndl_dataset_free(ds);
+}
+
+/* ---- the command ---- */
+
+static int sh(const char *fmt, const char *a, const char *b)
+{
+    char cmd[4096];
+    char inner[3000];
+    snprintf(inner, sizeof inner, fmt, a, b);
+    snprintf(cmd, sizeof cmd, "'%s' %s >/dev/null 2>&1", NNDL_CLI_PATH, inner);
+    int rc = system(cmd);
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
+}
+
+static int same_model_params(const char *a, const char *b)
+{
+    nndl_error err;
+    nndl_net *x = nndl_net_load(a, &err), *y = nndl_net_load(b, &err);
+    int same = x && y && same_params(x, y);
+    nndl_net_free(x);
+    nndl_net_free(y);
+    return same;
+}
+
+#define RECIPE "--sizes 784,20,10 --cost cross-entropy --eta 0.5 --train-size 2000 " \
+               "--momentum 0.3 --dropout 0.1 --lambda 1 --eta-schedule halve:2:8 --eval validation"
+
+/* No schedule here: it would end the run early, and the kills need time. */
+#define LONG_RECIPE "--sizes 784,20,10 --cost cross-entropy --eta 0.5 --train-size 5000 " \
+                    "--momentum 0.3 --dropout 0.1 --lambda 1 --eval none --epochs 40"
+
+static char dir_path[512];
+static const char *file(const char *name)
+{
+    static char buf[8][600];
+    static int k;
+    char *p = buf[k++ & 7];
+    snprintf(p, 600, "%s/%s", dir_path, name);
+    return p;
+}
+
+TEST(cli_resume_ends_as_an_uninterrupted_run)
+{
+    if (!test_mnist_dir()) return;
+    snprintf(dir_path, sizeof dir_path, "%s", test_tmpdir());
+    REQUIRE(sh("train " RECIPE " --epochs 6 --save '%s' --history '%s'", file("whole.nndl"),
+               file("whole.jsonl")) == 0);
+    REQUIRE(sh("train " RECIPE " --epochs 2 --checkpoint '%s' --save '%s'", file("ck"),
+               file("parts.nndl")) == 0);
+    CHECK(sh("train --resume '%s' --epochs 4%s", file("ck"), "") == 0);
+    CHECK(sh("train --resume '%s' --epochs 6%s", file("ck"), "") == 0);
+    CHECK(same_model_params(file("whole.nndl"), file("parts.nndl")));
+    /* what --resume refuses */
+    CHECK(sh("train --resume '%s' --epochs 3%s", file("ck"), "") == 2);
+    CHECK(sh("train --resume '%s' --eta 1%s", file("ck"), "") == 2);
+    CHECK(sh("train --resume '%s'%s", file("whole.nndl"), "") == 1);
+    CHECK(sh("inspect '%s'%s", file("ck"), "") == 0);
+}
+
+/* Starts `nndl train ARGS` in the background; its stderr goes to `err`. */
+static pid_t spawn_train(const char *args, const char *err)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) dup2(fd, 2);
+        int null = open("/dev/null", O_WRONLY);
+        if (null >= 0) dup2(null, 1);
+        char cmd[4096];
+        snprintf(cmd, sizeof cmd, "exec '%s' %s", NNDL_CLI_PATH, args);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&t, NULL);
+}
+
+static int exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+TEST(cli_sigint_writes_a_checkpoint_and_stops)
+{
+    if (!test_mnist_dir()) return;
+    snprintf(dir_path, sizeof dir_path, "%s", test_tmpdir());
+    char args[2048];
+    snprintf(args, sizeof args, "train " RECIPE " --epochs 100 --checkpoint '%s' --save '%s'",
+             file("int.ck"), file("int.nndl"));
+    pid_t pid = spawn_train(args, file("int.err"));
+    REQUIRE(pid > 0);
+    for (int i = 0; i < 400 && !exists(file("int.ck")); i++) sleep_ms(25);
+    kill(pid, SIGINT);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 130);
+    FILE *f = fopen(file("int.err"), "r");
+    char text[2048] = "";
+    size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+    text[n] = 0;
+    if (f) fclose(f);
+    CHECK(strstr(text, "nndl train: interrupted after epoch ") != NULL);
+    CHECK(strstr(text, "continue with: nndl train --resume ") != NULL);
+    CHECK(!exists(file("int.nndl"))); /* an interrupted run saves no model */
+
+    /* continue to 3 epochs more than it had, and compare with one run */
+    nndl_error err;
+    char *note = nndl_checkpoint_note(file("int.ck"), &err);
+    REQUIRE(note);
+    const char *p = strstr(note, "\"epochs_done\":");
+    int done = p ? atoi(p + 14) : 0;
+    free(note);
+    CHECK(done >= 1 && done < 100);
+    char total[32];
+    snprintf(total, sizeof total, "%d", done + 3);
+    CHECK(sh("train --resume '%s' --epochs %s", file("int.ck"), total) == 0);
+    snprintf(args, sizeof args, RECIPE " --epochs %d --save '%s'", done + 3, file("int-ref.nndl"));
+    CHECK(sh("train %s%s", args, "") == 0);
+    CHECK(same_model_params(file("int.nndl"), file("int-ref.nndl")));
+}
+
+static double now_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+TEST(cli_sigkill_leaves_files_that_load)
+{
+    if (!test_mnist_dir()) return;
+    snprintf(dir_path, sizeof dir_path, "%s", test_tmpdir());
+    /* the uninterrupted run, timed: kills fall anywhere in its first 70% */
+    double t0 = now_seconds();
+    REQUIRE(sh("train " LONG_RECIPE " --save '%s'%s", file("kill-ref.nndl"), "") == 0);
+    long span_ms = (long)(700 * (now_seconds() - t0)) + 1;
+    char args[2048];
+    unsigned seed = (unsigned)time(NULL);
+    srand(seed);
+    int kills = 0, checkpoints = 0;
+    for (int round = 0; round < 12; round++) {
+        if (exists(file("kill.ck")))
+            snprintf(args, sizeof args, "train --resume '%s'", file("kill.ck"));
+        else
+            snprintf(args, sizeof args, "train " LONG_RECIPE " --checkpoint '%s' --save '%s'",
+                     file("kill.ck"), file("kill.nndl"));
+        pid_t pid = spawn_train(args, file("kill.err"));
+        REQUIRE(pid > 0);
+        sleep_ms(rand() % span_ms);
+        kill(pid, SIGKILL);
+        int status = 0;
+        waitpid(pid, &status, 0);
+        kills += WIFSIGNALED(status);
+        nndl_error err;
+        if (exists(file("kill.ck"))) {
+            checkpoints++;
+            char *note = nndl_checkpoint_note(file("kill.ck"), &err);
+            if (!note)
+                test_fail(__FILE__, __LINE__, "round %d (seed %u): %s", round, seed, err.message);
+            free(note);
+            CHECK(sh("inspect '%s'%s", file("kill.ck"), "") == 0);
+        }
+        if (exists(file("kill.nndl"))) {
+            nndl_net *net = nndl_net_load(file("kill.nndl"), &err);
+            if (!net)
+                test_fail(__FILE__, __LINE__, "round %d (seed %u): %s", round, seed, err.message);
+            nndl_net_free(net);
+        }
+    }
+    printf("    %d runs killed, %d times with a checkpoint on disk (seed %u)\n", kills, checkpoints,
+           seed);
+    /* finished, the run is the uninterrupted run */
+    if (exists(file("kill.ck")))
+        CHECK(sh("train --resume '%s'%s", file("kill.ck"), "") == 0);
+    else
+        CHECK(sh("train " LONG_RECIPE " --checkpoint '%s' --save '%s'", file("kill.ck"),
+                 file("kill.nndl")) == 0);
+    CHECK(same_model_params(file("kill.nndl"), file("kill-ref.nndl")));
+}
