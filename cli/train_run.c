@@ -75,13 +75,13 @@ static int watch_plateau(run_state *r, int epoch, epoch_record *rec, int *stop)
     if (flags & NNDL_PLATEAU_HALVED) {
         nndl_trainer_set_eta(r->trainer, r->plateau.eta);
         if (r->out)
-            fprintf(stderr, "%s: no better validation accuracy for %d epochs: eta halved to %g\n",
+            fprintf(stderr, "nndl %s: no better validation accuracy for %d epochs: eta halved to %g\n",
                     r->cmd, r->s->halve_after, (double)r->plateau.eta);
     }
     if (flags & NNDL_PLATEAU_STOP) {
         *stop = 1;
         if (r->out)
-            fprintf(stderr, "%s: stopping after epoch %d (%s)\n", r->cmd, epoch,
+            fprintf(stderr, "nndl %s: stopping after epoch %d (%s)\n", r->cmd, epoch,
                     r->plateau.early_stop && r->plateau.since_best >= r->plateau.early_stop
                         ? "early stopping"
                         : "eta fell by the schedule's factor");
