@@ -306,3 +306,50 @@ TEST(cli_sigkill_leaves_files_that_load)
                  file("kill.nndl")) == 0);
     CHECK(same_model_params(file("kill.nndl"), file("kill-ref.nndl")));
 }
+
+static int same_bytes(const char *a, const char *b)
+{
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    int same = fa && fb;
+    while (same) {
+        int x = fgetc(fa), y = fgetc(fb);
+        same = x == y;
+        if (x == EOF) break;
+    }
+    if (fa) fclose(fa);
+    if (fb) fclose(fb);
+    return same;
+}
+
+TEST(cli_divergence_keeps_the_previous_files)
+{
+    if (!test_mnist_dir()) return;
+    snprintf(dir_path, sizeof dir_path, "%s", test_tmpdir());
+    /* a model and a checkpoint from a sound run */
+    REQUIRE(sh("train --sizes 784,10,10 --epochs 1 --train-size 500 --checkpoint '%s' --save '%s'",
+               file("div.ck"), file("div.nndl")) == 0);
+    REQUIRE(sh("export '%s' --format nndl -o '%s'", file("div.nndl"), file("div-copy.nndl")) == 0);
+    FILE *in = fopen(file("div.ck"), "rb"), *out = fopen(file("div-copy.ck"), "wb");
+    REQUIRE(in && out);
+    for (int c; (c = fgetc(in)) != EOF;) fputc(c, out);
+    fclose(in);
+    fclose(out);
+    /* ReLU neurons with a learning rate of 1e30 blow up in the first epoch */
+    char err_path[600], text[1024] = "";
+    snprintf(err_path, sizeof err_path, "%s", file("div.err"));
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "'%s' train --sizes 784,10,10 --activation relu --eta 1e30 --epochs 3 "
+             "--train-size 500 --checkpoint '%s' --save '%s' >/dev/null 2>'%s'",
+             NNDL_CLI_PATH, file("div.ck"), file("div.nndl"), err_path);
+    int rc = system(cmd);
+    CHECK(WIFEXITED(rc) && WEXITSTATUS(rc) == 1);
+    FILE *f = fopen(err_path, "r");
+    size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+    text[n] = 0;
+    if (f) fclose(f);
+    CHECK(strcmp(text, "nndl train: epoch 0: weights became NaN or infinite; try a smaller "
+                       "--eta than 1e+30\n") == 0);
+    CHECK(same_model_params(file("div.nndl"), file("div-copy.nndl")));
+    CHECK(same_bytes(file("div.ck"), file("div-copy.ck")));
+}
