@@ -200,6 +200,55 @@ TEST(serve_predict_answers_and_errors)
     server_close(&srv);
 }
 
+TEST(serve_predict_reports_every_hidden_layer)
+{
+    /* tanh and ReLU layers: negative and large activations survive the
+     * JSON (rounded to 3 decimals) */
+    server srv;
+    server_open(&srv);
+    int sizes[] = {784, 12, 7, 10};
+    nndl_activation acts[] = {NNDL_ACT_TANH, NNDL_ACT_RELU};
+    nndl_net_spec spec = nndl_net_spec_default(4, sizes);
+    spec.hidden_acts = acts;
+    spec.init = NNDL_INIT_LARGE;
+    spec.seed = 11;
+    nndl_error err;
+    REQUIRE(models_add(&srv.models, "deep", nndl_net_create(&spec, &err), 0, 0, "test") == 1);
+    char *body = pixels_body(40, 1);
+    api_response r = call(&srv, "POST", "/api/predict", "1", json, body, strlen(body));
+    REQUIRE(r.status == 200);
+    cJSON *o = cJSON_ParseWithLength(r.body, r.length);
+    REQUIRE(o);
+    const cJSON *input = cJSON_GetObjectItemCaseSensitive(o, "input");
+    const cJSON *hidden = cJSON_GetObjectItemCaseSensitive(o, "hidden");
+    REQUIRE(cJSON_GetArraySize(hidden) == 2);
+    CHECK(cJSON_GetArraySize(input) == N_PIXELS);
+    /* the same picture through the library: the exact activations */
+    uint8_t gray[40 * 40];
+    const char *p = strchr(body, '[') + 1;
+    for (int i = 0; i < 40 * 40; i++, p += 2) gray[i] = *p == '1' ? 255 : 0;
+    nndl_image img = {40, 40, gray, NULL};
+    float in[N_PIXELS], act[12 + 7 + 10];
+    REQUIRE(nndl_image_to_mnist(&img, in, NULL, &err) == NNDL_OK);
+    REQUIRE(nndl_net_feedforward_layers(models_get(&srv.models, 1)->net, in, act, &err) == NNDL_OK);
+    int negative = 0, large = 0;
+    for (int l = 0, k = 0; l < 2; l++) {
+        const cJSON *layer = cJSON_GetArrayItem(hidden, l);
+        CHECK(cJSON_GetArraySize(layer) == sizes[l + 1]);
+        for (int j = 0; j < sizes[l + 1]; j++, k++) {
+            double got = cJSON_GetArrayItem(layer, j)->valuedouble;
+            CHECK_NEAR(got, act[k], 5.01e-4);
+            negative += got < 0;
+            large += got > 1;
+        }
+    }
+    CHECK(negative > 0 && large > 0);
+    free(body);
+    cJSON_Delete(o);
+    api_response_free(&r);
+    server_close(&srv);
+}
+
 TEST(serve_training_recipes_are_checked)
 {
     server srv;
