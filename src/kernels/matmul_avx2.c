@@ -22,6 +22,8 @@ static inline vec vload_n(const float *p, int n) { return _mm256_maskload_ps(p, 
 static inline void vstore(float *p, vec v) { _mm256_storeu_ps(p, v); }
 static inline void vstore_n(float *p, vec v, int n) { _mm256_maskstore_ps(p, first_lanes(n), v); }
 static inline vec vfma(vec a, vec b, vec c) { return _mm256_fmadd_ps(a, b, c); }
+static inline vec vmul(vec a, vec b) { return _mm256_mul_ps(a, b); }
+static inline vec vsub(vec a, vec b) { return _mm256_sub_ps(a, b); }
 static inline float vsum(vec v)
 {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));

@@ -18,6 +18,8 @@ static inline vec vload_n(const float *p, int n) { return _mm512_maskz_loadu_ps(
 static inline void vstore(float *p, vec v) { _mm512_storeu_ps(p, v); }
 static inline void vstore_n(float *p, vec v, int n) { _mm512_mask_storeu_ps(p, first_lanes(n), v); }
 static inline vec vfma(vec a, vec b, vec c) { return _mm512_fmadd_ps(a, b, c); }
+static inline vec vmul(vec a, vec b) { return _mm512_mul_ps(a, b); }
+static inline vec vsub(vec a, vec b) { return _mm512_sub_ps(a, b); }
 /* Halves, then quarters, ... spelled out rather than _mm512_reduce_add_ps,
  * whose order is each compiler's own: the kernels then give the same sums
  * whichever compiler built them. */

@@ -2,7 +2,7 @@
  *
  * Not an ordinary header: matmul_avx512.c and matmul_avx2.c each define a
  * vector type and a few operations on it, then include this file, which
- * turns them into the three products of matmul.h and a matmul_kernels table
+ * turns them into the products of matmul.h and a matmul_kernels table
  * named SIMD_TABLE. Before including it, a file defines:
  *
  *   vec, W                    the vector type and its number of float lanes
@@ -11,6 +11,7 @@
  *   vload_n, vstore_n         the first n lanes (1 <= n <= W); vload_n
  *                             zeroes the others and touches no memory past n
  *   vfma(a, b, c)             a * b + c, fused
+ *   vmul, vsub                a * b and a - b, each rounded
  *   vsum                      the sum of the lanes, in a fixed order
  *   FWD_J, FWD_X              forward tile: neurons x examples
  *   BP_J, BP_V                backward_params tile: neurons x vectors of k
@@ -41,8 +42,9 @@
 enum { TILE_MAX = 5 }; /* the largest tile side the switches below cover */
 
 typedef struct simd_product {
-    float *out, *db; /* out is dw in backward_params */
+    float *out, *db; /* out is dw in backward_params, w in its step form */
     const float *in, *w, *b, *delta;
+    float step;
     int batch, n_in, n_out;
 } simd_product;
 
@@ -133,16 +135,25 @@ static void SIMD_NAME(matmul_forward)(float *out, const float *in, const float *
 /* dw[j..j+nj) [k..k+nv W) (the last vector only `last` lanes) += the batch.
  * dw (n_out, n_in), delta (B, n_out), in (B, n_in).
  * dw is loaded once and stored once; in between, each element adds
- * delta_xj in_xk for x = 0, 1, ... in order. */
+ * delta_xj in_xk for x = 0, 1, ... in order.
+ *
+ * With `step` (a constant in each inlined copy), dw is the weights w: the
+ * tile's gradient is summed from zero in the same order, then
+ * w -= step * gradient (eq. 20) is applied before the tile is stored. That
+ * is exactly what backward_params onto zeros and a separate update loop
+ * compute, without writing the gradient of a whole layer and reading it
+ * back. */
 SIMD_ALWAYS_INLINE void backward_params_tile(const simd_product *p, float *dw, int j, int k,
-                                             int nj, int nv, int last)
+                                             int nj, int nv, int last, int step)
 {
     const int n = p->n_in;
     vec acc[TILE_MAX][BP_V];
     for (int a = 0; a < nj; a++) {
         float *row = dw + (size_t)(j + a) * n + k;
-        for (int v = 0; v < nv - 1; v++) acc[a][v] = vload(row + v * W);
-        acc[a][nv - 1] = last == W ? vload(row + (nv - 1) * W) : vload_n(row + (nv - 1) * W, last);
+        for (int v = 0; v < nv - 1; v++) acc[a][v] = step ? vzero() : vload(row + v * W);
+        acc[a][nv - 1] = step ? vzero()
+                         : last == W ? vload(row + (nv - 1) * W)
+                                     : vload_n(row + (nv - 1) * W, last);
     }
     for (int x = 0; x < p->batch; x++) {
         const float *in = p->in + (size_t)x * n + k;
@@ -155,6 +166,17 @@ SIMD_ALWAYS_INLINE void backward_params_tile(const simd_product *p, float *dw, i
             for (int v = 0; v < nv; v++) acc[a][v] = vfma(da, iv[v], acc[a][v]);
         }
     }
+    if (step) {
+        /* w - step * g, rounded twice as in the plain update loop */
+        const vec s = vset1(p->step);
+        for (int a = 0; a < nj; a++) {
+            float *row = dw + (size_t)(j + a) * n + k;
+            for (int v = 0; v < nv - 1; v++)
+                acc[a][v] = vsub(vload(row + v * W), vmul(s, acc[a][v]));
+            vec wl = last == W ? vload(row + (nv - 1) * W) : vload_n(row + (nv - 1) * W, last);
+            acc[a][nv - 1] = vsub(wl, vmul(s, acc[a][nv - 1]));
+        }
+    }
     for (int a = 0; a < nj; a++) {
         float *row = dw + (size_t)(j + a) * n + k;
         for (int v = 0; v < nv - 1; v++) vstore(row + v * W, acc[a][v]);
@@ -164,14 +186,14 @@ SIMD_ALWAYS_INLINE void backward_params_tile(const simd_product *p, float *dw, i
 }
 
 /* Whole tiles of BP_V vectors, or a single vector of `last` lanes. */
-static void backward_params_tile_any(const simd_product *p, float *dw, int j, int k, int nj,
-                                     int nv, int last)
+SIMD_ALWAYS_INLINE void backward_params_tile_any(const simd_product *p, float *dw, int j,
+                                                 int k, int nj, int nv, int last, int step)
 {
 #define BP_CASE(A)                                                                  \
     case A:                                                                         \
         if ((A) <= BP_J) {                                                          \
-            if (nv == BP_V) backward_params_tile(p, dw, j, k, A, BP_V, W);          \
-            else backward_params_tile(p, dw, j, k, A, 1, last);                     \
+            if (nv == BP_V) backward_params_tile(p, dw, j, k, A, BP_V, W, step);    \
+            else backward_params_tile(p, dw, j, k, A, 1, last, step);               \
         }                                                                           \
         break;
     switch (nj) {
@@ -180,10 +202,11 @@ static void backward_params_tile_any(const simd_product *p, float *dw, int j, in
 #undef BP_CASE
 }
 
-/* Neurons j in [j0, j1): their rows of dw, and db_j. */
-static void backward_params_rows(void *ctx, int j0, int j1)
+/* Neurons j in [j0, j1): their rows of dw, and db_j; or with `step`, of
+ * w and b. */
+SIMD_ALWAYS_INLINE void backward_params_rows_any(const simd_product *p, int j0, int j1,
+                                                 int step)
 {
-    const simd_product *p = ctx;
     float *dw = p->out;
     const int n = p->n_in;
     /* A first, partial vector makes the loads of in aligned (when its rows
@@ -193,21 +216,33 @@ static void backward_params_rows(void *ctx, int j0, int j1)
     int k = lanes_to_alignment(p->in, n);
     if (k > 0)
         for (int j = j0; j < j1; j += BP_J)
-            backward_params_tile_any(p, dw, j, 0, j1 - j < BP_J ? j1 - j : BP_J, 1, k);
+            backward_params_tile_any(p, dw, j, 0, j1 - j < BP_J ? j1 - j : BP_J, 1, k, step);
     /* k outermost: the slab in[.][k..k + BP_V W) stays in L1 for all j */
     for (; k + BP_V * W <= n; k += BP_V * W)
         for (int j = j0; j < j1; j += BP_J)
-            backward_params_tile_any(p, dw, j, k, j1 - j < BP_J ? j1 - j : BP_J, BP_V, W);
+            backward_params_tile_any(p, dw, j, k, j1 - j < BP_J ? j1 - j : BP_J, BP_V, W,
+                                     step);
     for (; k < n; k += W)
         for (int j = j0; j < j1; j += BP_J)
             backward_params_tile_any(p, dw, j, k, j1 - j < BP_J ? j1 - j : BP_J, 1,
-                                     n - k < W ? n - k : W);
-    /* BP3: the same order as the reference */
+                                     n - k < W ? n - k : W, step);
+    /* BP3: the same order as the reference; eq. 21 with `step` */
     for (int j = j0; j < j1; j++) {
         float s = 0;
         for (int x = 0; x < p->batch; x++) s += p->delta[(size_t)x * p->n_out + j];
-        p->db[j] += s;
+        if (step) p->db[j] -= p->step * s;
+        else p->db[j] += s;
     }
+}
+
+static void backward_params_rows(void *ctx, int j0, int j1)
+{
+    backward_params_rows_any(ctx, j0, j1, 0);
+}
+
+static void backward_params_step_rows(void *ctx, int j0, int j1)
+{
+    backward_params_rows_any(ctx, j0, j1, 1);
 }
 
 /* dw (n_out, n_in), db (n_out), delta (B, n_out), in (B, n_in); accumulates */
@@ -218,6 +253,17 @@ static void SIMD_NAME(matmul_backward_params)(float *dw, float *db, const float 
     simd_product p = {.out = dw, .db = db, .delta = delta, .in = in, .batch = batch,
                       .n_in = n_in, .n_out = n_out};
     parallel_for(par, n_out, matmul_grain((long)batch * n_in, BP_J), backward_params_rows,
+                 &p);
+}
+
+/* w (n_out, n_in), b (n_out), delta (B, n_out), in (B, n_in); updates w and b */
+static void SIMD_NAME(matmul_backward_params_step)(float *w, float *b, const float *delta,
+                                                   const float *in, float step, int batch,
+                                                   int n_in, int n_out, parallel *par)
+{
+    simd_product p = {.out = w, .db = b, .delta = delta, .in = in, .step = step,
+                      .batch = batch, .n_in = n_in, .n_out = n_out};
+    parallel_for(par, n_out, matmul_grain((long)batch * n_in, BP_J), backward_params_step_rows,
                  &p);
 }
 
@@ -298,5 +344,6 @@ const matmul_kernels SIMD_TABLE = {
     .supported = SIMD_NAME(supported),
     .forward = SIMD_NAME(matmul_forward),
     .backward_params = SIMD_NAME(matmul_backward_params),
+    .backward_params_step = SIMD_NAME(matmul_backward_params_step),
     .backward_input = SIMD_NAME(matmul_backward_input),
 };
