@@ -1,6 +1,8 @@
 /* The float matrix kernels: every implementation this CPU runs agrees with
  * the reference, accumulates where it should, and gives bit-identical
- * results with one thread or two. */
+ * results with one thread or two; their sigmoids match the reference's. */
+#include <float.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -299,4 +301,61 @@ TEST(kernels_are_bit_identical_for_1_and_2_threads)
             check_threads(all[i], par, shapes[s][0], shapes[s][1], shapes[s][2]);
     }
     parallel_free(par);
+}
+
+/* Whether two sigmoid results agree: bit for bit where the C library is
+ * glibc 2.27 or later (whose expf the vector kernels reproduce, see
+ * matmul_simd.h), else to a few units in the last place. */
+static int same_sigmoid(float got, float want)
+{
+    if (isnan(got) || isnan(want)) return isnan(got) && isnan(want);
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 27))
+    return memcmp(&got, &want, sizeof got) == 0;
+#else
+    return fabsf(got - want) <= 4 * FLT_EPSILON * fabsf(want) + FLT_MIN;
+#endif
+}
+
+TEST(kernels_sigmoid_matches_the_reference)
+{
+    /* Every 997th bit pattern of a float (some 4.3 million values: both
+     * signs, denormals, the saturated ranges, infinities and NaNs), plus the
+     * edges of expf's fast path, in runs of every length up to 40 and at
+     * every offset, so that the scalar tails and mixed vectors are used. */
+    enum { N = 1 << 16, STRIDE = 997 };
+    static const float edges[] = {0.0f, -0.0f, 88.0f, -88.0f, 87.99999f, -87.99999f,
+                                  88.72284f, 88.72285f, -103.97208f, -103.28f, -104.0f,
+                                  1e-30f, -1e-30f, 0.5f, -0.5f, 1.0f, -1.0f};
+    float *x = malloc((N + 64) * sizeof(float)), *want = malloc((N + 64) * sizeof(float));
+    REQUIRE(x && want);
+    int n;
+    const matmul_kernels *const *all = matmul_kernels_all(&n);
+    for (int i = 0; i < n; i++) {
+        if (!all[i]->supported()) continue;
+        long bad = 0;
+        for (uint64_t u = 0; u < (1ull << 32) && bad == 0; u += (uint64_t)STRIDE * N) {
+            for (int e = 0; e < N; e++) {
+                uint32_t bits = (uint32_t)(u + (uint64_t)e * STRIDE);
+                memcpy(&x[e], &bits, sizeof bits);
+            }
+            memcpy(want, x, N * sizeof(float));
+            sigmoid_ref_f32(want, N);
+            all[i]->sigmoid(x, N);
+            for (int e = 0; e < N; e++) bad += !same_sigmoid(x[e], want[e]);
+        }
+        for (int len = 1; len <= 40; len++)
+            for (int off = 0; off < 16; off++) {
+                for (int e = 0; e < len; e++) {
+                    int which = (e + off + len) % (COUNT(edges) + 3);
+                    x[off + e] = which < COUNT(edges) ? edges[which] : (float)(e - 20) * 0.37f;
+                }
+                memcpy(want + off, x + off, (size_t)len * sizeof(float));
+                sigmoid_ref_f32(want + off, (size_t)len);
+                all[i]->sigmoid(x + off, (size_t)len);
+                for (int e = 0; e < len; e++) bad += !same_sigmoid(x[off + e], want[off + e]);
+            }
+        if (bad) test_fail(__FILE__, __LINE__, "%s sigmoid: %ld values differ", all[i]->name, bad);
+    }
+    free(x);
+    free(want);
 }

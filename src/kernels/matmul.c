@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "kernels/matmul_kernels.h"
+#include "net/real.h" /* <tgmath.h>: exp of the build's precision */
 
 #ifdef NNDL_REAL_DOUBLE
 #define KERNEL(name) RNAME(name)
@@ -150,4 +151,11 @@ void KERNEL(matmul_backward_input)(real *d_in, const real *delta, const real *w,
     /* Columns in blocks of at least 64 keep the inner loop long. */
     int grain = parallel_grain((long)batch * n_out, MIN_CHUNK_WORK);
     parallel_for(par, n_in, grain < 64 ? 64 : grain, backward_input_columns, &p);
+}
+
+/* For z below about -88 (float), exp(-z) is +inf and 1/inf = 0: the limit,
+ * and never NaN. */
+void KERNEL(sigmoid)(real *values, size_t n)
+{
+    for (size_t i = 0; i < n; i++) values[i] = 1 / (1 + exp(-values[i]));
 }

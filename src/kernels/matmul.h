@@ -15,6 +15,8 @@
 #ifndef NNDL_KERNELS_MATMUL_H
 #define NNDL_KERNELS_MATMUL_H
 
+#include <stddef.h>
+
 #include "kernels/parallel.h"
 #include "net/real.h"
 
@@ -43,5 +45,10 @@ void RNAME(matmul_backward_params_step)(real *w, real *b, const real *delta, con
  * The (w^T delta) factor of BP2 for every example. Overwrites d_in. */
 void RNAME(matmul_backward_input)(real *d_in, const real *delta, const real *w,
                                   int batch, int n_in, int n_out, parallel *par);
+
+/* values = sigma(values) = 1 / (1 + e^-values), elementwise: the sigmoid
+ * of eq. 3 that follows the forward product. In float every kernel set
+ * gives the reference's results bit for bit (see matmul_simd.h). */
+void RNAME(sigmoid)(real *values, size_t n);
 
 #endif

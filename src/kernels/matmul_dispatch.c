@@ -14,6 +14,7 @@ const matmul_kernels matmul_kernels_ref = {
     .backward_params = matmul_backward_params_ref_f32,
     .backward_params_step = matmul_backward_params_step_ref_f32,
     .backward_input = matmul_backward_input_ref_f32,
+    .sigmoid = sigmoid_ref_f32,
 };
 
 static const matmul_kernels *const all_kernels[] = {
@@ -67,3 +68,5 @@ void matmul_backward_input_f32(float *d_in, const float *delta, const float *w, 
 {
     matmul_kernels_chosen()->backward_input(d_in, delta, w, batch, n_in, n_out, par);
 }
+
+void sigmoid_f32(float *values, size_t n) { matmul_kernels_chosen()->sigmoid(values, n); }

@@ -12,6 +12,14 @@
  *                             zeroes the others and touches no memory past n
  *   vfma(a, b, c)             a * b + c, fused
  *   vmul, vsub                a * b and a - b, each rounded
+ *   dvec, DW                  a vector of doubles and its number of lanes
+ *   dset1, dmul, dsub         as for vec
+ *   dfma(a, b, c), dfms       a * b + c and a * b - c, fused
+ *   dload_f, dstore_f         DW floats widened to doubles; DW doubles
+ *                             rounded to floats (to nearest)
+ *   dany_large(x, limit)      whether any lane has |x| >= limit, or is NaN
+ *   dexp2_table(z, table)     the doubles with bits table[k % 32] + (k << 47),
+ *                             k the low bits of each lane of z
  *   vsum                      the sum of the lanes, in a fixed order
  *   FWD_J, FWD_X              forward tile: neurons x examples
  *   BP_J, BP_V                backward_params tile: neurons x vectors of k
@@ -32,6 +40,7 @@
  * partial sums of one output, so where vectors start would change the
  * rounding; instead its tiles are large enough (few loads per multiply-add)
  * that split loads hardly slow it. */
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -339,6 +348,61 @@ static void SIMD_NAME(matmul_backward_input)(float *d_in, const float *delta, co
     parallel_for(par, n_in, grain, backward_input_columns, &p);
 }
 
+/* ---- sigmoid: 1 / (1 + e^-z) ------------------------------------------- */
+
+/* e^x for float x, computed as glibc's expf (2.27 and later, whose
+ * FMA-capable build runs on every CPU these kernels do; musl uses the same
+ * code) computes it, operation for operation, so that the fast sigmoid
+ * gives the reference's results bit for bit: the tests compare the two.
+ * The method is that of ARM's optimized-routines: x = (k + r) ln2 / 32
+ * with |r| <= 1/2, e^x = 2^(k/32) 2^(r/32), 2^(k/32) from a table of 32 and
+ * 2^(r/32) from a cubic, in double, rounded once to float at the end.
+ * Table entry i is the bits of 2^(i/32) minus i << 47, so that adding
+ * k << 47 puts k/32 in the exponent. Valid for |x| < 88; the caller sends
+ * other values to expf itself. */
+static const uint64_t expf_table[32] = {
+    0x3ff0000000000000, 0x3fefd9b0d3158574, 0x3fefb5586cf9890f, 0x3fef9301d0125b51,
+    0x3fef72b83c7d517b, 0x3fef54873168b9aa, 0x3fef387a6e756238, 0x3fef1e9df51fdee1,
+    0x3fef06fe0a31b715, 0x3feef1a7373aa9cb, 0x3feedea64c123422, 0x3feece086061892d,
+    0x3feebfdad5362a27, 0x3feeb42b569d4f82, 0x3feeab07dd485429, 0x3feea47eb03a5585,
+    0x3feea09e667f3bcd, 0x3fee9f75e8ec5f74, 0x3feea11473eb0187, 0x3feea589994cce13,
+    0x3feeace5422aa0db, 0x3feeb737b0cdc5e5, 0x3feec49182a3f090, 0x3feed503b23e255d,
+    0x3feee89f995ad3ad, 0x3feeff76f2fb5e47, 0x3fef199bdd85529c, 0x3fef3720dcef9069,
+    0x3fef5818dcfba487, 0x3fef7c97337b9b5f, 0x3fefa4afa2a490da, 0x3fefd0765b6e4540,
+};
+
+SIMD_ALWAYS_INLINE dvec expf_lanes(dvec x)
+{
+    const dvec inv_ln2_32 = dset1(0x1.71547652b82fep+5); /* 32 / ln 2 */
+    const dvec shift = dset1(0x1.8p+52);  /* adding it rounds to an integer */
+    dvec z = dfma(inv_ln2_32, x, shift);  /* k in the low bits */
+    dvec k = dsub(z, shift);
+    dvec r = dfms(inv_ln2_32, x, k);      /* x 32/ln2 - k, in [-1/2, 1/2] */
+    dvec s = dexp2_table(z, expf_table);  /* 2^(k/32) */
+    /* 2^(r/32) ~ c0 r^3 + c1 r^2 + c2 r + 1 */
+    dvec c = dfma(r, dset1(0x1.c6af84b912394p-20), dset1(0x1.ebfce50fac4f3p-13));
+    dvec r2 = dmul(r, r);
+    dvec y = dfma(r, dset1(0x1.62e42ff0c52d6p-6), dset1(1.0));
+    return dmul(dfma(c, r2, y), s);
+}
+
+/* values = 1 / (1 + e^-values): eq. 3. First every e^-z (in float, as expf
+ * returns it), then 1 / (1 + e) in float, as the reference does. */
+static void SIMD_NAME(sigmoid)(float *values, size_t n)
+{
+    size_t i = 0;
+    for (; i + DW <= n; i += DW) {
+        dvec x = dmul(dload_f(values + i), dset1(-1.0));
+        if (dany_large(x, 88.0)) { /* overflow, underflow, NaN: expf's own paths */
+            for (size_t l = i; l < i + DW; l++) values[l] = expf(-values[l]);
+            continue;
+        }
+        dstore_f(values + i, expf_lanes(x));
+    }
+    for (; i < n; i++) values[i] = expf(-values[i]);
+    for (i = 0; i < n; i++) values[i] = 1.0f / (1.0f + values[i]);
+}
+
 const matmul_kernels SIMD_TABLE = {
     .name = SIMD_KERNELS_NAME,
     .supported = SIMD_NAME(supported),
@@ -346,4 +410,5 @@ const matmul_kernels SIMD_TABLE = {
     .backward_params = SIMD_NAME(matmul_backward_params),
     .backward_params_step = SIMD_NAME(matmul_backward_params_step),
     .backward_input = SIMD_NAME(matmul_backward_input),
+    .sigmoid = SIMD_NAME(sigmoid),
 };
