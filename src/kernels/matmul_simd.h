@@ -235,12 +235,17 @@ SIMD_ALWAYS_INLINE void backward_params_rows_any(const simd_product *p, int j0, 
         for (int j = j0; j < j1; j += BP_J)
             backward_params_tile_any(p, dw, j, k, j1 - j < BP_J ? j1 - j : BP_J, 1,
                                      n - k < W ? n - k : W, step);
-    /* BP3: the same order as the reference; eq. 21 with `step` */
+    /* BP3: the same order as the reference; eq. 21 with `step`, in two
+     * statements so that no compiler fuses them, as in the tiles */
     for (int j = j0; j < j1; j++) {
         float s = 0;
         for (int x = 0; x < p->batch; x++) s += p->delta[(size_t)x * p->n_out + j];
-        if (step) p->db[j] -= p->step * s;
-        else p->db[j] += s;
+        if (step) {
+            float change = p->step * s;
+            p->db[j] -= change;
+        } else {
+            p->db[j] += s;
+        }
     }
 }
 
