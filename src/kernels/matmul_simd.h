@@ -45,6 +45,7 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "kernels/matmul_kernels.h"
 
@@ -393,20 +394,29 @@ SIMD_ALWAYS_INLINE dvec expf_lanes(dvec x)
     return dmul(dfma(c, r2, y), s);
 }
 
+/* z[0..DW) = e^-z[0..DW) */
+SIMD_ALWAYS_INLINE void exp_minus_lanes(float *z)
+{
+    dvec x = dmul(dload_f(z), dset1(-1.0));
+    if (dany_large(x, 88.0)) { /* overflow, underflow, NaN: expf's own paths */
+        for (int l = 0; l < DW; l++) z[l] = expf(-z[l]);
+        return;
+    }
+    dstore_f(z, expf_lanes(x));
+}
+
 /* values = 1 / (1 + e^-values): eq. 3. First every e^-z (in float, as expf
  * returns it), then 1 / (1 + e) in float, as the reference does. */
 static void SIMD_NAME(sigmoid)(float *values, size_t n)
 {
     size_t i = 0;
-    for (; i + DW <= n; i += DW) {
-        dvec x = dmul(dload_f(values + i), dset1(-1.0));
-        if (dany_large(x, 88.0)) { /* overflow, underflow, NaN: expf's own paths */
-            for (size_t l = i; l < i + DW; l++) values[l] = expf(-values[l]);
-            continue;
-        }
-        dstore_f(values + i, expf_lanes(x));
+    for (; i + DW <= n; i += DW) exp_minus_lanes(values + i);
+    if (i < n) { /* the last n - i values, padded with zeros */
+        float tail[DW] = {0};
+        memcpy(tail, values + i, (n - i) * sizeof(float));
+        exp_minus_lanes(tail);
+        memcpy(values + i, tail, (n - i) * sizeof(float));
     }
-    for (; i < n; i++) values[i] = expf(-values[i]);
     for (i = 0; i < n; i++) values[i] = 1.0f / (1.0f + values[i]);
 }
 
