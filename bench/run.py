@@ -477,7 +477,48 @@ second thread helps).
 
 ## Where the time goes
 
-*To be filled from a profile of `nndl train` (perf), recipe by recipe.*
+A profile of [784,30,10], mini-batch 10, 1 thread, sampled with perf
+(version 6.1; sampling only, as this machine offers no hardware counters):
+
+```sh
+NNDL_DATA=/path/to/data perf record -g -o perf.data build/nndl train \\
+    --sizes 784,30,10 --epochs 20 --threads 1 --cost cross-entropy --eta 0.5 --eval none
+perf report -i perf.data --no-children --sort sym
+```
+
+Shares of all samples of that run, from three runs on 2026-11-28 while
+other processes shared the machine (written by hand, not measured by this
+bench run):
+
+| Function | Work | Share |
+|---|---|---:|
+| `forward_tile_any` | forward product, eq. 25 (mostly the 784 to 30 layer) | 30% |
+| `backward_params_step_rows` | BP3, BP4 and the step of eq. 20, 21 in one pass | 30% |
+| `gather_batch` | shuffled images, bytes to floats | 7% |
+| `prefetch_batch` | asking for the next batch's images | 3-8% |
+| `avx512_sigmoid` | the sigmoid after each product | 3% |
+| `backward_input_tile_any` | BP2 for the 30 hidden neurons | 1.5% |
+| `cost_output_delta_f32` | BP1 | 1% |
+| libz and the kernel | reading and unpacking MNIST before the first epoch | 15% |
+
+The two products are some 72% of the training time; everything else in
+an epoch is the input. Training reads 50,000 images in shuffled order from
+39 MB, and each batch's 10 images are 130 cache lines that miss every
+cache: without `prefetch_batch` an epoch is 1.2x slower, but the prefetch
+issues all 130 misses at once, which fill the core's miss buffers and
+stall it (2-3% of the samples on a quiet machine, 8% when other processes
+load the memory system). Spreading those requests over the batch's
+arithmetic is the next thing to try. Inside the forward product, the
+horizontal sums of its 25 accumulators per 5 x 5 tile take roughly a tenth
+of its samples (`perf annotate`); the order of those sums is fixed so that results stay
+bit-identical across threads and kernel sets.
+
+perf's `-g` call graphs are incomplete here (nndl is built with -O3,
+without frame pointers), so the table is self time per function; the
+tiles are inlined into the functions named. Before the update was folded
+into the weight-gradient product and the sigmoid vectorized, the same
+profile showed the separate update loop at 12% and `expf` with its loop
+at 9%.
 
 ## Reproducing
 

@@ -1,6 +1,8 @@
 /* The float matrix kernels: every implementation this CPU runs agrees with
  * the reference, accumulates where it should, and gives bit-identical
- * results with one thread or two. */
+ * results with one thread or two; their sigmoids match the reference's. */
+#include <float.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -152,7 +154,8 @@ TEST(kernels_dispatcher_chooses_a_supported_set)
     const matmul_kernels *chosen = matmul_kernels_chosen();
     REQUIRE(chosen && n >= 1);
     CHECK(chosen->supported());
-    CHECK(chosen->forward && chosen->backward_params && chosen->backward_input);
+    CHECK(chosen->forward && chosen->backward_params && chosen->backward_params_step &&
+          chosen->backward_input);
     CHECK(all[n - 1] == &matmul_kernels_ref);
     /* the first supported set in the list, and the same one every time */
     int first = 0;
@@ -202,6 +205,47 @@ TEST(kernels_backward_params_accumulates)
     }
 }
 
+/* The step form of `k` against its own backward_params onto zeros followed
+ * by the plain update loop: bit-identical, on every shape and alignment. */
+static void check_step(const matmul_kernels *k, int batch, int n_in, int n_out, int offset)
+{
+    operands o;
+    REQUIRE(operands_init(&o, batch, n_in, n_out, offset));
+    size_t oi = (size_t)n_out * n_in;
+    float *w = malloc((oi + (size_t)n_out) * sizeof(float));
+    float *g = calloc(oi + (size_t)n_out, sizeof(float));
+    REQUIRE(w && g);
+    const float step = 0.37f / (float)batch;
+    memcpy(w, o.w, oi * sizeof(float));
+    memcpy(w + oi, o.b, (size_t)n_out * sizeof(float));
+    k->backward_params(g, g + oi, o.delta, o.in, batch, n_in, n_out, NULL);
+    for (size_t i = 0; i < oi + (size_t)n_out; i++) {
+        float change = step * g[i]; /* rounded apart, as no compiler fuses across statements */
+        w[i] -= change;
+    }
+    k->backward_params_step(o.w, o.b, o.delta, o.in, step, batch, n_in, n_out, NULL);
+    if (memcmp(o.w, w, oi * sizeof(float)) || memcmp(o.b, w + oi, (size_t)n_out * sizeof(float)))
+        test_fail(__FILE__, __LINE__, "%s backward_params_step, batch %d, %d -> %d, offset %d",
+                  k->name, batch, n_in, n_out, offset);
+    free(w);
+    free(g);
+    operands_free(&o);
+}
+
+TEST(kernels_step_equals_gradient_then_update)
+{
+    int n;
+    const matmul_kernels *const *all = matmul_kernels_all(&n);
+    for (int i = 0; i < n; i++) {
+        if (!all[i]->supported()) continue;
+        for (int bi = 0; bi < COUNT(batches); bi++)
+            for (int ii = 0; ii < COUNT(n_ins); ii++)
+                for (int oi = 0; oi < COUNT(n_outs); oi++)
+                    check_step(all[i], batches[bi], n_ins[ii], n_outs[oi],
+                               (bi + ii + oi) % 3 == 0 ? 0 : 1 + (bi + oi) % 15);
+    }
+}
+
 /* One product with a pool of 2 threads and without: bit-identical. The two
  * sets of operands also differ in alignment, which must not matter either. */
 static void check_threads(const matmul_kernels *k, parallel *par, int batch, int n_in,
@@ -221,9 +265,16 @@ static void check_threads(const matmul_kernels *k, parallel *par, int batch, int
         k->backward_params(two.dw, two.db, two.delta, two.in, batch, n_in, n_out, par);
         k->backward_input(one.d_in, one.delta, one.w, batch, n_in, n_out, NULL);
         k->backward_input(two.d_in, two.delta, two.w, batch, n_in, n_out, par);
+        /* the step form updates w and b, which the next round then reads */
+        k->backward_params_step(one.w, one.b, one.delta, one.in, 0.01f, batch, n_in, n_out,
+                                NULL);
+        k->backward_params_step(two.w, two.b, two.delta, two.in, 0.01f, batch, n_in, n_out,
+                                par);
     }
     size_t bo = (size_t)batch * n_out, oi = (size_t)n_out * n_in, bi = (size_t)batch * n_in;
     if (memcmp(one.out, two.out, bo * sizeof(float)) ||
+        memcmp(one.w, two.w, oi * sizeof(float)) ||
+        memcmp(one.b, two.b, (size_t)n_out * sizeof(float)) ||
         memcmp(one.dw, two.dw, oi * sizeof(float)) ||
         memcmp(one.db, two.db, (size_t)n_out * sizeof(float)) ||
         memcmp(one.d_in, two.d_in, bi * sizeof(float)))
@@ -250,4 +301,61 @@ TEST(kernels_are_bit_identical_for_1_and_2_threads)
             check_threads(all[i], par, shapes[s][0], shapes[s][1], shapes[s][2]);
     }
     parallel_free(par);
+}
+
+/* Whether two sigmoid results agree: bit for bit where the C library is
+ * glibc 2.27 or later (whose expf the vector kernels reproduce, see
+ * matmul_simd.h), else to a few units in the last place. */
+static int same_sigmoid(float got, float want)
+{
+    if (isnan(got) || isnan(want)) return isnan(got) && isnan(want);
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 27))
+    return memcmp(&got, &want, sizeof got) == 0;
+#else
+    return fabsf(got - want) <= 4 * FLT_EPSILON * fabsf(want) + FLT_MIN;
+#endif
+}
+
+TEST(kernels_sigmoid_matches_the_reference)
+{
+    /* Every 997th bit pattern of a float (some 4.3 million values: both
+     * signs, denormals, the saturated ranges, infinities and NaNs), plus the
+     * edges of expf's fast path, in runs of every length up to 40 and at
+     * every offset, so that the scalar tails and mixed vectors are used. */
+    enum { N = 1 << 16, STRIDE = 997 };
+    static const float edges[] = {0.0f, -0.0f, 88.0f, -88.0f, 87.99999f, -87.99999f,
+                                  88.72284f, 88.72285f, -103.97208f, -103.28f, -104.0f,
+                                  1e-30f, -1e-30f, 0.5f, -0.5f, 1.0f, -1.0f};
+    float *x = malloc((N + 64) * sizeof(float)), *want = malloc((N + 64) * sizeof(float));
+    REQUIRE(x && want);
+    int n;
+    const matmul_kernels *const *all = matmul_kernels_all(&n);
+    for (int i = 0; i < n; i++) {
+        if (!all[i]->supported()) continue;
+        long bad = 0;
+        for (uint64_t u = 0; u < (1ull << 32) && bad == 0; u += (uint64_t)STRIDE * N) {
+            for (int e = 0; e < N; e++) {
+                uint32_t bits = (uint32_t)(u + (uint64_t)e * STRIDE);
+                memcpy(&x[e], &bits, sizeof bits);
+            }
+            memcpy(want, x, N * sizeof(float));
+            sigmoid_ref_f32(want, N);
+            all[i]->sigmoid(x, N);
+            for (int e = 0; e < N; e++) bad += !same_sigmoid(x[e], want[e]);
+        }
+        for (int len = 1; len <= 40; len++)
+            for (int off = 0; off < 16; off++) {
+                for (int e = 0; e < len; e++) {
+                    int which = (e + off + len) % (COUNT(edges) + 3);
+                    x[off + e] = which < COUNT(edges) ? edges[which] : (float)(e - 20) * 0.37f;
+                }
+                memcpy(want + off, x + off, (size_t)len * sizeof(float));
+                sigmoid_ref_f32(want + off, (size_t)len);
+                all[i]->sigmoid(x + off, (size_t)len);
+                for (int e = 0; e < len; e++) bad += !same_sigmoid(x[off + e], want[off + e]);
+            }
+        if (bad) test_fail(__FILE__, __LINE__, "%s sigmoid: %ld values differ", all[i]->name, bad);
+    }
+    free(x);
+    free(want);
 }

@@ -10,6 +10,12 @@
 void *alloc_array(size_t count, size_t size);
 /* calloc(count, size), zeroed, with the same checks. */
 void *alloc_zeroed(size_t count, size_t size);
+/* Zeroed like alloc_zeroed, and starting on a 64-byte boundary: a cache
+ * line, and one AVX-512 vector, so that vector loads of rows whose length
+ * is a multiple of 16 floats (784 pixels) never straddle two lines. For
+ * the parameters and activations the kernels stream. Freed by alloc_free;
+ * never pass it to alloc_resize, which would lose the alignment. */
+void *alloc_aligned(size_t count, size_t size);
 /* realloc(p, count * size) with the same checks; p is kept on failure. */
 void *alloc_resize(void *p, size_t count, size_t size);
 void alloc_free(void *p);

@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "kernels/matmul_kernels.h"
+#include "net/real.h" /* <tgmath.h>: exp of the build's precision */
 
 #ifdef NNDL_REAL_DOUBLE
 #define KERNEL(name) RNAME(name)
@@ -23,6 +24,7 @@ enum { MIN_CHUNK_WORK = MATMUL_MIN_CHUNK_WORK };
 typedef struct product {
     real *out, *dw, *db;
     const real *in, *w, *b, *delta;
+    real step;
     int batch, n_in, n_out;
 } product;
 
@@ -80,6 +82,50 @@ void KERNEL(matmul_backward_params)(real *dw, real *db, const real *delta, const
                  backward_params_rows, &p);
 }
 
+/* Neurons j in [j0, j1): w_j -= step sum_x delta_xj a_x, b_j -= step sum_x
+ * delta_xj. The gradient of a block of a row is summed in g, from zero and
+ * in order of x as in backward_params_rows, then applied. */
+static void backward_params_step_rows(void *ctx, int j0, int j1)
+{
+    enum { BLOCK = 64 };
+    const product *p = ctx;
+    for (int j = j0; j < j1; j++) {
+        real *wj = p->dw + (size_t)j * p->n_in;
+        for (int k0 = 0; k0 < p->n_in; k0 += BLOCK) {
+            int n = p->n_in - k0 < BLOCK ? p->n_in - k0 : BLOCK;
+            real g[BLOCK] = {0};
+            for (int x = 0; x < p->batch; x++) {
+                real d = p->delta[(size_t)x * p->n_out + j];
+                const real *a = p->in + (size_t)x * p->n_in + k0;
+#pragma omp simd
+                for (int k = 0; k < n; k++) g[k] += d * a[k];
+            }
+            /* eq. 20; two statements, so that no compiler fuses the
+             * multiply and the subtraction: the vector kernels round both */
+#pragma omp simd
+            for (int k = 0; k < n; k++) {
+                real change = p->step * g[k];
+                wj[k0 + k] -= change;
+            }
+        }
+        real dbj = 0;
+        for (int x = 0; x < p->batch; x++) dbj += p->delta[(size_t)x * p->n_out + j];
+        real change = p->step * dbj;
+        p->db[j] -= change; /* eq. 21 */
+    }
+}
+
+/* w (n_out, n_in), b (n_out), delta (B, n_out), in (B, n_in); updates w and b */
+void KERNEL(matmul_backward_params_step)(real *w, real *b, const real *delta, const real *in,
+                                         real step, int batch, int n_in, int n_out,
+                                         parallel *par)
+{
+    product p = {.dw = w, .db = b, .delta = delta, .in = in, .step = step, .batch = batch,
+                 .n_in = n_in, .n_out = n_out};
+    parallel_for(par, n_out, parallel_grain((long)batch * n_in, MIN_CHUNK_WORK),
+                 backward_params_step_rows, &p);
+}
+
 /* Inputs k in [k0, k1) of every example: d_in_xk = sum_j delta_xj w_jk. */
 static void backward_input_columns(void *ctx, int k0, int k1)
 {
@@ -105,4 +151,11 @@ void KERNEL(matmul_backward_input)(real *d_in, const real *delta, const real *w,
     /* Columns in blocks of at least 64 keep the inner loop long. */
     int grain = parallel_grain((long)batch * n_out, MIN_CHUNK_WORK);
     parallel_for(par, n_in, grain < 64 ? 64 : grain, backward_input_columns, &p);
+}
+
+/* For z below about -88 (float), exp(-z) is +inf and 1/inf = 0: the limit,
+ * and never NaN. */
+void KERNEL(sigmoid)(real *values, size_t n)
+{
+    for (size_t i = 0; i < n; i++) values[i] = 1 / (1 + exp(-values[i]));
 }

@@ -1,4 +1,4 @@
-/* The three matrix products of a dense layer, over a whole mini-batch.
+/* The matrix products of a dense layer, over a whole mini-batch.
  *
  * Matrices are row-major. A batch of activations is (B, n): one example per
  * row. Weights are (n_out, n_in): row j holds neuron j's incoming weights,
@@ -15,6 +15,8 @@
 #ifndef NNDL_KERNELS_MATMUL_H
 #define NNDL_KERNELS_MATMUL_H
 
+#include <stddef.h>
+
 #include "kernels/parallel.h"
 #include "net/real.h"
 
@@ -29,9 +31,24 @@ void RNAME(matmul_forward)(real *out, const real *in, const real *w, const real 
 void RNAME(matmul_backward_params)(real *dw, real *db, const real *delta, const real *in,
                                    int batch, int n_in, int n_out, parallel *par);
 
+/* w -= step delta^T in,  b -= step (column sums of delta).
+ * w (n_out, n_in), b (n_out), delta (B, n_out), in (B, n_in).
+ * BP3 and BP4 summed over the batch, and at once the plain step of eq. 20
+ * and 21 with step = eta/m: the gradient is never stored. Each element
+ * takes the same operations, in the same order, as matmul_backward_params
+ * onto zeros followed by w -= step * dw, so the two ways agree bit for bit. */
+void RNAME(matmul_backward_params_step)(real *w, real *b, const real *delta, const real *in,
+                                        real step, int batch, int n_in, int n_out,
+                                        parallel *par);
+
 /* d_in = delta w.   d_in (B, n_in), delta (B, n_out), w (n_out, n_in).
  * The (w^T delta) factor of BP2 for every example. Overwrites d_in. */
 void RNAME(matmul_backward_input)(real *d_in, const real *delta, const real *w,
                                   int batch, int n_in, int n_out, parallel *par);
+
+/* values = sigma(values) = 1 / (1 + e^-values), elementwise: the sigmoid
+ * of eq. 3 that follows the forward product. In float every kernel set
+ * gives the reference's results bit for bit (see matmul_simd.h). */
+void RNAME(sigmoid)(real *values, size_t n);
 
 #endif

@@ -4,6 +4,7 @@
 #if defined(__x86_64__) || defined(__i386__)
 
 #include <immintrin.h>
+#include <stdint.h>
 
 #include "kernels/matmul_kernels.h"
 
@@ -22,11 +23,36 @@ static inline vec vload_n(const float *p, int n) { return _mm256_maskload_ps(p, 
 static inline void vstore(float *p, vec v) { _mm256_storeu_ps(p, v); }
 static inline void vstore_n(float *p, vec v, int n) { _mm256_maskstore_ps(p, first_lanes(n), v); }
 static inline vec vfma(vec a, vec b, vec c) { return _mm256_fmadd_ps(a, b, c); }
+static inline vec vmul(vec a, vec b) { return _mm256_mul_ps(a, b); }
+static inline vec vsub(vec a, vec b) { return _mm256_sub_ps(a, b); }
 static inline float vsum(vec v)
 {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
+
+/* Doubles, for expf's argument reduction and polynomial (matmul_simd.h). */
+typedef __m256d dvec;
+enum { DW = 4 };
+static inline dvec dset1(double x) { return _mm256_set1_pd(x); }
+static inline dvec dload_f(const float *p) { return _mm256_cvtps_pd(_mm_loadu_ps(p)); }
+static inline void dstore_f(float *p, dvec v) { _mm_storeu_ps(p, _mm256_cvtpd_ps(v)); }
+static inline dvec dmul(dvec a, dvec b) { return _mm256_mul_pd(a, b); }
+static inline dvec dsub(dvec a, dvec b) { return _mm256_sub_pd(a, b); }
+static inline dvec dfma(dvec a, dvec b, dvec c) { return _mm256_fmadd_pd(a, b, c); }
+static inline dvec dfms(dvec a, dvec b, dvec c) { return _mm256_fmsub_pd(a, b, c); }
+static inline int dany_large(dvec x, double limit)
+{
+    dvec magnitude = _mm256_andnot_pd(dset1(-0.0), x);
+    return _mm256_movemask_pd(_mm256_cmp_pd(magnitude, dset1(limit), _CMP_LT_OQ)) != 0xf;
+}
+static inline dvec dexp2_table(dvec z, const uint64_t *table)
+{
+    __m256i k = _mm256_castpd_si256(z);
+    __m256i t = _mm256_i64gather_epi64((const long long *)table,
+                                       _mm256_and_si256(k, _mm256_set1_epi64x(31)), 8);
+    return _mm256_castsi256_pd(_mm256_add_epi64(t, _mm256_slli_epi64(k, 47)));
 }
 
 /* Tiles: 16 registers hold at most 12 accumulators plus the operands. */

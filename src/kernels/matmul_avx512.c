@@ -4,6 +4,7 @@
 #if defined(__x86_64__) || defined(__i386__)
 
 #include <immintrin.h>
+#include <stdint.h>
 
 #include "kernels/matmul_kernels.h"
 
@@ -18,6 +19,8 @@ static inline vec vload_n(const float *p, int n) { return _mm512_maskz_loadu_ps(
 static inline void vstore(float *p, vec v) { _mm512_storeu_ps(p, v); }
 static inline void vstore_n(float *p, vec v, int n) { _mm512_mask_storeu_ps(p, first_lanes(n), v); }
 static inline vec vfma(vec a, vec b, vec c) { return _mm512_fmadd_ps(a, b, c); }
+static inline vec vmul(vec a, vec b) { return _mm512_mul_ps(a, b); }
+static inline vec vsub(vec a, vec b) { return _mm512_sub_ps(a, b); }
 /* Halves, then quarters, ... spelled out rather than _mm512_reduce_add_ps,
  * whose order is each compiler's own: the kernels then give the same sums
  * whichever compiler built them. */
@@ -28,6 +31,27 @@ static inline float vsum(vec v)
     __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
     __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
     return _mm_cvtss_f32(_mm_add_ss(s2, _mm_movehdup_ps(s2)));
+}
+
+/* Doubles, for expf's argument reduction and polynomial (matmul_simd.h). */
+typedef __m512d dvec;
+enum { DW = 8 };
+static inline dvec dset1(double x) { return _mm512_set1_pd(x); }
+static inline dvec dload_f(const float *p) { return _mm512_cvtps_pd(_mm256_loadu_ps(p)); }
+static inline void dstore_f(float *p, dvec v) { _mm256_storeu_ps(p, _mm512_cvtpd_ps(v)); }
+static inline dvec dmul(dvec a, dvec b) { return _mm512_mul_pd(a, b); }
+static inline dvec dsub(dvec a, dvec b) { return _mm512_sub_pd(a, b); }
+static inline dvec dfma(dvec a, dvec b, dvec c) { return _mm512_fmadd_pd(a, b, c); }
+static inline dvec dfms(dvec a, dvec b, dvec c) { return _mm512_fmsub_pd(a, b, c); }
+static inline int dany_large(dvec x, double limit)
+{
+    return _mm512_cmp_pd_mask(_mm512_abs_pd(x), dset1(limit), _CMP_LT_OQ) != 0xff;
+}
+static inline dvec dexp2_table(dvec z, const uint64_t *table)
+{
+    __m512i k = _mm512_castpd_si512(z);
+    __m512i t = _mm512_i64gather_epi64(_mm512_and_si512(k, _mm512_set1_epi64(31)), table, 8);
+    return _mm512_castsi512_pd(_mm512_add_epi64(t, _mm512_slli_epi64(k, 47)));
 }
 
 /* Tiles: up to 25 accumulators of the 32 registers. Sizes measured on

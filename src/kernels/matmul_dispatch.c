@@ -12,7 +12,9 @@ const matmul_kernels matmul_kernels_ref = {
     .supported = always,
     .forward = matmul_forward_ref_f32,
     .backward_params = matmul_backward_params_ref_f32,
+    .backward_params_step = matmul_backward_params_step_ref_f32,
     .backward_input = matmul_backward_input_ref_f32,
+    .sigmoid = sigmoid_ref_f32,
 };
 
 static const matmul_kernels *const all_kernels[] = {
@@ -55,8 +57,16 @@ void matmul_backward_params_f32(float *dw, float *db, const float *delta, const 
     matmul_kernels_chosen()->backward_params(dw, db, delta, in, batch, n_in, n_out, par);
 }
 
+void matmul_backward_params_step_f32(float *w, float *b, const float *delta, const float *in,
+                                     float step, int batch, int n_in, int n_out, parallel *par)
+{
+    matmul_kernels_chosen()->backward_params_step(w, b, delta, in, step, batch, n_in, n_out, par);
+}
+
 void matmul_backward_input_f32(float *d_in, const float *delta, const float *w, int batch,
                                int n_in, int n_out, parallel *par)
 {
     matmul_kernels_chosen()->backward_input(d_in, delta, w, batch, n_in, n_out, par);
 }
+
+void sigmoid_f32(float *values, size_t n) { matmul_kernels_chosen()->sigmoid(values, n); }

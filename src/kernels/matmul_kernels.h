@@ -15,6 +15,8 @@
 #ifndef NNDL_KERNELS_MATMUL_KERNELS_H
 #define NNDL_KERNELS_MATMUL_KERNELS_H
 
+#include <stddef.h>
+
 #include "kernels/parallel.h"
 
 /* A chunk of work is at least this many multiply-adds, some 5 us at 200
@@ -29,16 +31,22 @@ typedef void (*matmul_forward_fn)(float *out, const float *in, const float *w, c
 typedef void (*matmul_backward_params_fn)(float *dw, float *db, const float *delta,
                                           const float *in, int batch, int n_in, int n_out,
                                           parallel *par);
+typedef void (*matmul_backward_params_step_fn)(float *w, float *b, const float *delta,
+                                               const float *in, float step, int batch, int n_in,
+                                               int n_out, parallel *par);
+typedef void (*sigmoid_fn)(float *values, size_t n);
 typedef void (*matmul_backward_input_fn)(float *d_in, const float *delta, const float *w,
                                          int batch, int n_in, int n_out, parallel *par);
 
-/* One implementation of the three products, with the semantics of matmul.h. */
+/* One implementation of the products and the sigmoid, with the semantics of matmul.h. */
 typedef struct matmul_kernels {
     const char *name;
     int (*supported)(void); /* does this CPU run it? */
     matmul_forward_fn forward;
     matmul_backward_params_fn backward_params;
+    matmul_backward_params_step_fn backward_params_step;
     matmul_backward_input_fn backward_input;
+    sigmoid_fn sigmoid; /* the activation after the forward product */
 } matmul_kernels;
 
 /* The plain C kernels of matmul.c in float, under their own names. */
@@ -46,8 +54,12 @@ void matmul_forward_ref_f32(float *out, const float *in, const float *w, const f
                             int batch, int n_in, int n_out, parallel *par);
 void matmul_backward_params_ref_f32(float *dw, float *db, const float *delta, const float *in,
                                     int batch, int n_in, int n_out, parallel *par);
+void matmul_backward_params_step_ref_f32(float *w, float *b, const float *delta,
+                                         const float *in, float step, int batch, int n_in,
+                                         int n_out, parallel *par);
 void matmul_backward_input_ref_f32(float *d_in, const float *delta, const float *w, int batch,
                                    int n_in, int n_out, parallel *par);
+void sigmoid_ref_f32(float *values, size_t n);
 
 extern const matmul_kernels matmul_kernels_ref;
 #if defined(__x86_64__) || defined(__i386__)

@@ -2,7 +2,7 @@
  *
  * Not an ordinary header: matmul_avx512.c and matmul_avx2.c each define a
  * vector type and a few operations on it, then include this file, which
- * turns them into the three products of matmul.h and a matmul_kernels table
+ * turns them into the products of matmul.h and a matmul_kernels table
  * named SIMD_TABLE. Before including it, a file defines:
  *
  *   vec, W                    the vector type and its number of float lanes
@@ -11,6 +11,15 @@
  *   vload_n, vstore_n         the first n lanes (1 <= n <= W); vload_n
  *                             zeroes the others and touches no memory past n
  *   vfma(a, b, c)             a * b + c, fused
+ *   vmul, vsub                a * b and a - b, each rounded
+ *   dvec, DW                  a vector of doubles and its number of lanes
+ *   dset1, dmul, dsub         as for vec
+ *   dfma(a, b, c), dfms       a * b + c and a * b - c, fused
+ *   dload_f, dstore_f         DW floats widened to doubles; DW doubles
+ *                             rounded to floats (to nearest)
+ *   dany_large(x, limit)      whether any lane has |x| >= limit, or is NaN
+ *   dexp2_table(z, table)     the doubles with bits table[k % 32] + (k << 47),
+ *                             k the low bits of each lane of z
  *   vsum                      the sum of the lanes, in a fixed order
  *   FWD_J, FWD_X              forward tile: neurons x examples
  *   BP_J, BP_V                backward_params tile: neurons x vectors of k
@@ -30,9 +39,13 @@
  * most often; that changes no result. In the forward product the lanes are
  * partial sums of one output, so where vectors start would change the
  * rounding; instead its tiles are large enough (few loads per multiply-add)
- * that split loads hardly slow it. */
+ * that split loads slow it little. The network's parameters and batch
+ * buffers start on 64 bytes (alloc_aligned), so for 784-pixel rows every
+ * load is whole anyway: some 2% of a [784,30,10] epoch. */
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "kernels/matmul_kernels.h"
 
@@ -41,8 +54,9 @@
 enum { TILE_MAX = 5 }; /* the largest tile side the switches below cover */
 
 typedef struct simd_product {
-    float *out, *db; /* out is dw in backward_params */
+    float *out, *db; /* out is dw in backward_params, w in its step form */
     const float *in, *w, *b, *delta;
+    float step;
     int batch, n_in, n_out;
 } simd_product;
 
@@ -133,16 +147,25 @@ static void SIMD_NAME(matmul_forward)(float *out, const float *in, const float *
 /* dw[j..j+nj) [k..k+nv W) (the last vector only `last` lanes) += the batch.
  * dw (n_out, n_in), delta (B, n_out), in (B, n_in).
  * dw is loaded once and stored once; in between, each element adds
- * delta_xj in_xk for x = 0, 1, ... in order. */
+ * delta_xj in_xk for x = 0, 1, ... in order.
+ *
+ * With `step` (a constant in each inlined copy), dw is the weights w: the
+ * tile's gradient is summed from zero in the same order, then
+ * w -= step * gradient (eq. 20) is applied before the tile is stored. That
+ * is exactly what backward_params onto zeros and a separate update loop
+ * compute, without writing the gradient of a whole layer and reading it
+ * back. */
 SIMD_ALWAYS_INLINE void backward_params_tile(const simd_product *p, float *dw, int j, int k,
-                                             int nj, int nv, int last)
+                                             int nj, int nv, int last, int step)
 {
     const int n = p->n_in;
     vec acc[TILE_MAX][BP_V];
     for (int a = 0; a < nj; a++) {
         float *row = dw + (size_t)(j + a) * n + k;
-        for (int v = 0; v < nv - 1; v++) acc[a][v] = vload(row + v * W);
-        acc[a][nv - 1] = last == W ? vload(row + (nv - 1) * W) : vload_n(row + (nv - 1) * W, last);
+        for (int v = 0; v < nv - 1; v++) acc[a][v] = step ? vzero() : vload(row + v * W);
+        acc[a][nv - 1] = step ? vzero()
+                         : last == W ? vload(row + (nv - 1) * W)
+                                     : vload_n(row + (nv - 1) * W, last);
     }
     for (int x = 0; x < p->batch; x++) {
         const float *in = p->in + (size_t)x * n + k;
@@ -155,6 +178,17 @@ SIMD_ALWAYS_INLINE void backward_params_tile(const simd_product *p, float *dw, i
             for (int v = 0; v < nv; v++) acc[a][v] = vfma(da, iv[v], acc[a][v]);
         }
     }
+    if (step) {
+        /* w - step * g, rounded twice as in the plain update loop */
+        const vec s = vset1(p->step);
+        for (int a = 0; a < nj; a++) {
+            float *row = dw + (size_t)(j + a) * n + k;
+            for (int v = 0; v < nv - 1; v++)
+                acc[a][v] = vsub(vload(row + v * W), vmul(s, acc[a][v]));
+            vec wl = last == W ? vload(row + (nv - 1) * W) : vload_n(row + (nv - 1) * W, last);
+            acc[a][nv - 1] = vsub(wl, vmul(s, acc[a][nv - 1]));
+        }
+    }
     for (int a = 0; a < nj; a++) {
         float *row = dw + (size_t)(j + a) * n + k;
         for (int v = 0; v < nv - 1; v++) vstore(row + v * W, acc[a][v]);
@@ -164,14 +198,14 @@ SIMD_ALWAYS_INLINE void backward_params_tile(const simd_product *p, float *dw, i
 }
 
 /* Whole tiles of BP_V vectors, or a single vector of `last` lanes. */
-static void backward_params_tile_any(const simd_product *p, float *dw, int j, int k, int nj,
-                                     int nv, int last)
+SIMD_ALWAYS_INLINE void backward_params_tile_any(const simd_product *p, float *dw, int j,
+                                                 int k, int nj, int nv, int last, int step)
 {
 #define BP_CASE(A)                                                                  \
     case A:                                                                         \
         if ((A) <= BP_J) {                                                          \
-            if (nv == BP_V) backward_params_tile(p, dw, j, k, A, BP_V, W);          \
-            else backward_params_tile(p, dw, j, k, A, 1, last);                     \
+            if (nv == BP_V) backward_params_tile(p, dw, j, k, A, BP_V, W, step);    \
+            else backward_params_tile(p, dw, j, k, A, 1, last, step);               \
         }                                                                           \
         break;
     switch (nj) {
@@ -180,10 +214,11 @@ static void backward_params_tile_any(const simd_product *p, float *dw, int j, in
 #undef BP_CASE
 }
 
-/* Neurons j in [j0, j1): their rows of dw, and db_j. */
-static void backward_params_rows(void *ctx, int j0, int j1)
+/* Neurons j in [j0, j1): their rows of dw, and db_j; or with `step`, of
+ * w and b. */
+SIMD_ALWAYS_INLINE void backward_params_rows_any(const simd_product *p, int j0, int j1,
+                                                 int step)
 {
-    const simd_product *p = ctx;
     float *dw = p->out;
     const int n = p->n_in;
     /* A first, partial vector makes the loads of in aligned (when its rows
@@ -193,21 +228,38 @@ static void backward_params_rows(void *ctx, int j0, int j1)
     int k = lanes_to_alignment(p->in, n);
     if (k > 0)
         for (int j = j0; j < j1; j += BP_J)
-            backward_params_tile_any(p, dw, j, 0, j1 - j < BP_J ? j1 - j : BP_J, 1, k);
+            backward_params_tile_any(p, dw, j, 0, j1 - j < BP_J ? j1 - j : BP_J, 1, k, step);
     /* k outermost: the slab in[.][k..k + BP_V W) stays in L1 for all j */
     for (; k + BP_V * W <= n; k += BP_V * W)
         for (int j = j0; j < j1; j += BP_J)
-            backward_params_tile_any(p, dw, j, k, j1 - j < BP_J ? j1 - j : BP_J, BP_V, W);
+            backward_params_tile_any(p, dw, j, k, j1 - j < BP_J ? j1 - j : BP_J, BP_V, W,
+                                     step);
     for (; k < n; k += W)
         for (int j = j0; j < j1; j += BP_J)
             backward_params_tile_any(p, dw, j, k, j1 - j < BP_J ? j1 - j : BP_J, 1,
-                                     n - k < W ? n - k : W);
-    /* BP3: the same order as the reference */
+                                     n - k < W ? n - k : W, step);
+    /* BP3: the same order as the reference; eq. 21 with `step`, in two
+     * statements so that no compiler fuses them, as in the tiles */
     for (int j = j0; j < j1; j++) {
         float s = 0;
         for (int x = 0; x < p->batch; x++) s += p->delta[(size_t)x * p->n_out + j];
-        p->db[j] += s;
+        if (step) {
+            float change = p->step * s;
+            p->db[j] -= change;
+        } else {
+            p->db[j] += s;
+        }
     }
+}
+
+static void backward_params_rows(void *ctx, int j0, int j1)
+{
+    backward_params_rows_any(ctx, j0, j1, 0);
+}
+
+static void backward_params_step_rows(void *ctx, int j0, int j1)
+{
+    backward_params_rows_any(ctx, j0, j1, 1);
 }
 
 /* dw (n_out, n_in), db (n_out), delta (B, n_out), in (B, n_in); accumulates */
@@ -218,6 +270,17 @@ static void SIMD_NAME(matmul_backward_params)(float *dw, float *db, const float 
     simd_product p = {.out = dw, .db = db, .delta = delta, .in = in, .batch = batch,
                       .n_in = n_in, .n_out = n_out};
     parallel_for(par, n_out, matmul_grain((long)batch * n_in, BP_J), backward_params_rows,
+                 &p);
+}
+
+/* w (n_out, n_in), b (n_out), delta (B, n_out), in (B, n_in); updates w and b */
+static void SIMD_NAME(matmul_backward_params_step)(float *w, float *b, const float *delta,
+                                                   const float *in, float step, int batch,
+                                                   int n_in, int n_out, parallel *par)
+{
+    simd_product p = {.out = w, .db = b, .delta = delta, .in = in, .step = step,
+                      .batch = batch, .n_in = n_in, .n_out = n_out};
+    parallel_for(par, n_out, matmul_grain((long)batch * n_in, BP_J), backward_params_step_rows,
                  &p);
 }
 
@@ -293,10 +356,76 @@ static void SIMD_NAME(matmul_backward_input)(float *d_in, const float *delta, co
     parallel_for(par, n_in, grain, backward_input_columns, &p);
 }
 
+/* ---- sigmoid: 1 / (1 + e^-z) ------------------------------------------- */
+
+/* e^x for float x, computed as glibc's expf (2.27 and later, whose
+ * FMA-capable build runs on every CPU these kernels do; musl uses the same
+ * code) computes it, operation for operation, so that the fast sigmoid
+ * gives the reference's results bit for bit: the tests compare the two.
+ * The method is that of ARM's optimized-routines: x = (k + r) ln2 / 32
+ * with |r| <= 1/2, e^x = 2^(k/32) 2^(r/32), 2^(k/32) from a table of 32 and
+ * 2^(r/32) from a cubic, in double, rounded once to float at the end.
+ * Table entry i is the bits of 2^(i/32) minus i << 47, so that adding
+ * k << 47 puts k/32 in the exponent. Valid for |x| < 88; the caller sends
+ * other values to expf itself. */
+static const uint64_t expf_table[32] = {
+    0x3ff0000000000000, 0x3fefd9b0d3158574, 0x3fefb5586cf9890f, 0x3fef9301d0125b51,
+    0x3fef72b83c7d517b, 0x3fef54873168b9aa, 0x3fef387a6e756238, 0x3fef1e9df51fdee1,
+    0x3fef06fe0a31b715, 0x3feef1a7373aa9cb, 0x3feedea64c123422, 0x3feece086061892d,
+    0x3feebfdad5362a27, 0x3feeb42b569d4f82, 0x3feeab07dd485429, 0x3feea47eb03a5585,
+    0x3feea09e667f3bcd, 0x3fee9f75e8ec5f74, 0x3feea11473eb0187, 0x3feea589994cce13,
+    0x3feeace5422aa0db, 0x3feeb737b0cdc5e5, 0x3feec49182a3f090, 0x3feed503b23e255d,
+    0x3feee89f995ad3ad, 0x3feeff76f2fb5e47, 0x3fef199bdd85529c, 0x3fef3720dcef9069,
+    0x3fef5818dcfba487, 0x3fef7c97337b9b5f, 0x3fefa4afa2a490da, 0x3fefd0765b6e4540,
+};
+
+SIMD_ALWAYS_INLINE dvec expf_lanes(dvec x)
+{
+    const dvec inv_ln2_32 = dset1(0x1.71547652b82fep+5); /* 32 / ln 2 */
+    const dvec shift = dset1(0x1.8p+52);  /* adding it rounds to an integer */
+    dvec z = dfma(inv_ln2_32, x, shift);  /* k in the low bits */
+    dvec k = dsub(z, shift);
+    dvec r = dfms(inv_ln2_32, x, k);      /* x 32/ln2 - k, in [-1/2, 1/2] */
+    dvec s = dexp2_table(z, expf_table);  /* 2^(k/32) */
+    /* 2^(r/32) ~ c0 r^3 + c1 r^2 + c2 r + 1 */
+    dvec c = dfma(r, dset1(0x1.c6af84b912394p-20), dset1(0x1.ebfce50fac4f3p-13));
+    dvec r2 = dmul(r, r);
+    dvec y = dfma(r, dset1(0x1.62e42ff0c52d6p-6), dset1(1.0));
+    return dmul(dfma(c, r2, y), s);
+}
+
+/* z[0..DW) = e^-z[0..DW) */
+SIMD_ALWAYS_INLINE void exp_minus_lanes(float *z)
+{
+    dvec x = dmul(dload_f(z), dset1(-1.0));
+    if (dany_large(x, 88.0)) { /* overflow, underflow, NaN: expf's own paths */
+        for (int l = 0; l < DW; l++) z[l] = expf(-z[l]);
+        return;
+    }
+    dstore_f(z, expf_lanes(x));
+}
+
+/* values = 1 / (1 + e^-values): eq. 3. First every e^-z (in float, as expf
+ * returns it), then 1 / (1 + e) in float, as the reference does. */
+static void SIMD_NAME(sigmoid)(float *values, size_t n)
+{
+    size_t i = 0;
+    for (; i + DW <= n; i += DW) exp_minus_lanes(values + i);
+    if (i < n) { /* the last n - i values, padded with zeros */
+        float tail[DW] = {0};
+        memcpy(tail, values + i, (n - i) * sizeof(float));
+        exp_minus_lanes(tail);
+        memcpy(values + i, tail, (n - i) * sizeof(float));
+    }
+    for (i = 0; i < n; i++) values[i] = 1.0f / (1.0f + values[i]);
+}
+
 const matmul_kernels SIMD_TABLE = {
     .name = SIMD_KERNELS_NAME,
     .supported = SIMD_NAME(supported),
     .forward = SIMD_NAME(matmul_forward),
     .backward_params = SIMD_NAME(matmul_backward_params),
+    .backward_params_step = SIMD_NAME(matmul_backward_params_step),
     .backward_input = SIMD_NAME(matmul_backward_input),
+    .sigmoid = SIMD_NAME(sigmoid),
 };

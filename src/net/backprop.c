@@ -18,7 +18,7 @@ nndl_status RNAME(batch_buffers_init)(batch_buffers *b, const nndl_net *net,
     size_t per_example = net->sizes[0];
     for (int l = 1; l <= L; l++)
         per_example += (size_t)net->sizes[l] * (dropout && l < L ? 4 : 2);
-    real *block = alloc_array((size_t)capacity, per_example * sizeof(real));
+    real *block = alloc_aligned((size_t)capacity, per_example * sizeof(real));
     if (!block)
         return error_set(err, NNDL_ERR_NOMEM,
                          "out of memory for the activations of %d examples", capacity);
@@ -85,13 +85,15 @@ void RNAME(feedforward_training)(const nndl_net *net, const real *params,
     forward(net, params, b, batch, par, 1);
 }
 
-void RNAME(backprop_batch)(const nndl_net *net, const real *params,
-                           batch_buffers *b, const uint8_t *labels, int batch,
-                           real *grad, parallel *par)
+/* BP1, then BP2-BP4 layer by layer from the output down. With grad, the
+ * gradient is added to it; otherwise `stepped` (params itself) takes the
+ * step layer by layer. BP2 of layer l reads w^l, so it comes before w^l
+ * changes. */
+static void backward(const nndl_net *net, const real *params, batch_buffers *b,
+                     const uint8_t *labels, int batch, real *grad, real *stepped, real step,
+                     parallel *par)
 {
     int L = net->n_layers;
-    forward(net, params, b, batch, par, 1);
-
     /* BP1: delta^L = grad_a C (.) sigma'(z^L) */
     RNAME(cost_output_delta)(net->cost, net->layers[L - 1].act, b->delta[L], b->a[L],
                              labels, batch, net->sizes[L]);
@@ -99,15 +101,34 @@ void RNAME(backprop_batch)(const nndl_net *net, const real *params,
     for (int l = L; l >= 1; l--) {
         const layer *ly = &net->layers[l - 1];
         const layer_ops *ops = &RNAME(layer_table)[ly->kind];
+        const real *in = RNAME(layer_input)(b, l - 1);
         /* BP3, BP4: dC/db^l = delta^l, dC/dw^l = delta^l (a^{l-1})^T */
-        ops->backward_params(ly, grad, b->delta[l], RNAME(layer_input)(b, l - 1), batch,
-                             par);
-        if (l == 1) break; /* the input layer has no error to compute */
-        /* BP2: delta^{l-1} = ((w^l)^T delta^l) (.) sigma'(z^{l-1}) */
-        ops->backward_input(ly, params, b->delta[l], b->delta[l - 1], batch, par);
-        size_t n = (size_t)batch * net->sizes[l - 1];
-        if (b->mask[l - 1]) /* a dropped neuron passes no error back */
-            for (size_t i = 0; i < n; i++) b->delta[l - 1][i] *= b->mask[l - 1][i];
-        RNAME(activation_backward)(net->layers[l - 2].act, b->delta[l - 1], b->a[l - 1], n);
+        if (grad) ops->backward_params(ly, grad, b->delta[l], in, batch, par);
+        if (l > 1) { /* the input layer has no error to compute */
+            /* BP2: delta^{l-1} = ((w^l)^T delta^l) (.) sigma'(z^{l-1}) */
+            ops->backward_input(ly, params, b->delta[l], b->delta[l - 1], batch, par);
+            size_t n = (size_t)batch * net->sizes[l - 1];
+            if (b->mask[l - 1]) /* a dropped neuron passes no error back */
+                for (size_t i = 0; i < n; i++) b->delta[l - 1][i] *= b->mask[l - 1][i];
+            RNAME(activation_backward)(net->layers[l - 2].act, b->delta[l - 1], b->a[l - 1],
+                                       n);
+        }
+        /* BP3, BP4 and eq. 20, 21, now that BP2 is done with w^l */
+        if (stepped) ops->backward_params_step(ly, stepped, b->delta[l], in, step, batch, par);
     }
+}
+
+void RNAME(backprop_batch)(const nndl_net *net, const real *params,
+                           batch_buffers *b, const uint8_t *labels, int batch,
+                           real *grad, parallel *par)
+{
+    forward(net, params, b, batch, par, 1);
+    backward(net, params, b, labels, batch, grad, NULL, 0, par);
+}
+
+void RNAME(backprop_step_batch)(const nndl_net *net, real *params, batch_buffers *b,
+                                const uint8_t *labels, int batch, real step, parallel *par)
+{
+    forward(net, params, b, batch, par, 1);
+    backward(net, params, b, labels, batch, NULL, params, step, par);
 }

@@ -39,6 +39,14 @@ static void dense_backward_params(const layer *l, real *grad, const real *delta,
                                   batch, l->n_in, l->n_out, par);
 }
 
+static void dense_backward_params_step(const layer *l, real *params, const real *delta,
+                                       const real *in, real step, int batch, parallel *par)
+{
+    /* BP3, BP4 as above, and w -> w - step dC/dw, b -> b - step dC/db: eq. 20, 21 */
+    RNAME(matmul_backward_params_step)(params + l->weights, params + l->biases, delta, in,
+                                       step, batch, l->n_in, l->n_out, par);
+}
+
 static void dense_backward_input(const layer *l, const real *params, const real *delta,
                                  real *d_in, int batch, parallel *par)
 {
@@ -47,5 +55,6 @@ static void dense_backward_input(const layer *l, const real *params, const real 
 }
 
 const layer_ops RNAME(layer_table)[] = {
-    [LAYER_DENSE] = {dense_forward, dense_backward_params, dense_backward_input},
+    [LAYER_DENSE] = {dense_forward, dense_backward_params, dense_backward_params_step,
+                     dense_backward_input},
 };

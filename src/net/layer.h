@@ -17,6 +17,12 @@ typedef struct layer_ops {
      * layout as params): BP3 and BP4. delta = dC/dz (B, n_out). */
     void (*backward_params)(const layer *l, real *grad, const real *delta,
                             const real *in, int batch, parallel *par);
+    /* Applies w -= step dC/dw, b -= step dC/db (eq. 20, 21; step = eta/m)
+     * with the gradient of BP3 and BP4 summed over the batch, without
+     * storing it: bit-identical to backward_params onto zeros followed by
+     * that update. */
+    void (*backward_params_step)(const layer *l, real *params, const real *delta,
+                                 const real *in, real step, int batch, parallel *par);
     /* d_in = dC/da of the layer below: the (w^T delta) part of BP2. */
     void (*backward_input)(const layer *l, const real *params, const real *delta,
                            real *d_in, int batch, parallel *par);

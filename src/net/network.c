@@ -116,7 +116,7 @@ nndl_net *net_create_zeroed(const nndl_net_spec *spec, nndl_error *err)
     net->init = spec->init;
     net->seed = spec->seed;
     net_layout(net, spec);
-    net->params = alloc_zeroed(net->n_params, sizeof(float));
+    net->params = alloc_aligned(net->n_params, sizeof(float));
     if (!net->params) {
         error_set(err, NNDL_ERR_NOMEM, "out of memory for %zu weights and biases",
                   net->n_params);

@@ -18,7 +18,8 @@ struct nndl_trainer {
     nndl_sgd_config config;
     rng shuffle_rng;
     rng dropout_rng;
-    float *grad;           /* dC/dparams of a batch; params layout */
+    float *grad;           /* dC/dparams of a batch, params layout; NULL for the
+                              plain step, which never stores the gradient */
     float *velocity;       /* momentum's v (eq. 107), params layout; or NULL */
     batch_buffers buffers; /* activations and errors of one mini-batch */
     uint8_t *labels;       /* labels of one mini-batch */
@@ -54,6 +55,13 @@ static nndl_status check_config(const nndl_sgd_config *c, nndl_error *err)
     return NNDL_OK;
 }
 
+/* Without regularization or momentum, a step is p -> p - (eta/m) dC/dp
+ * alone, which backprop_step_batch applies as it goes. */
+static int plain_step(const nndl_sgd_config *c)
+{
+    return c->lambda == 0 && c->lambda_l1 == 0 && c->momentum == 0;
+}
+
 nndl_trainer *nndl_trainer_create(nndl_net *net, const nndl_sgd_config *config,
                                   nndl_error *err)
 {
@@ -64,9 +72,10 @@ nndl_trainer *nndl_trainer_create(nndl_net *net, const nndl_sgd_config *config,
     t->config = *config;
     rng_seed(&t->shuffle_rng, config->seed, RNG_STREAM_SHUFFLE);
     rng_seed(&t->dropout_rng, config->seed, RNG_STREAM_DROPOUT);
-    t->grad = alloc_zeroed(net->n_params, sizeof(float));
     t->labels = alloc_array((size_t)config->batch_size, 1);
-    if (!t->grad || !t->labels) goto nomem;
+    if (!t->labels) goto nomem;
+    if (!plain_step(config) && !(t->grad = alloc_zeroed(net->n_params, sizeof(float))))
+        goto nomem;
     if (config->momentum > 0 && !(t->velocity = alloc_zeroed(net->n_params, sizeof(float))))
         goto nomem;
     if (batch_buffers_init_f32(&t->buffers, net, config->batch_size, config->dropout > 0,
@@ -113,26 +122,15 @@ static nndl_status shuffle_order(nndl_trainer *t, size_t n, nndl_error *err)
     return NNDL_OK;
 }
 
-/* One step from the gradient summed over a mini-batch of m examples, out
- * of n training examples. Leaves the gradient zero for the next batch: in
- * the plain step that costs nothing, as the loop reads g anyway, where a
- * separate memset would walk all parameters once more. */
+/* One step with regularization or momentum, from the gradient summed over a
+ * mini-batch of m examples, out of n training examples. Leaves the gradient
+ * zero for the next batch. (The plain step is backprop_step_batch's.) */
 static void gradient_step(nndl_trainer *t, int m, size_t n)
 {
     nndl_net *net = t->net;
     const nndl_sgd_config *c = &t->config;
     float *w = net->params, *g = t->grad;
     const size_t count = net->n_params;
-    if (c->lambda == 0 && c->lambda_l1 == 0 && !t->velocity) {
-        /* w -> w - (eta/m) sum_x dC_x/dw: eq. 20 and 21 in one loop */
-        const float step = c->eta / (float)m;
-#pragma omp simd
-        for (size_t i = 0; i < count; i++) {
-            w[i] -= step * g[i];
-            g[i] = 0;
-        }
-        return;
-    }
     /* g = (1/m) sum_x dC_x/dw + the regularization terms' derivatives */
     const float inv_m = 1.0f / (float)m;
     for (size_t i = 0; i < count; i++) g[i] *= inv_m;
@@ -177,9 +175,15 @@ nndl_status nndl_trainer_epoch(nndl_trainer *t, const nndl_dataset *training,
         prefetch_batch(training, t->order, first + (size_t)size, m);
         if (t->config.dropout > 0)
             dropout_draw_masks_f32(&t->buffers, net, size, t->config.dropout, &t->dropout_rng);
-        /* t->grad is zero here: allocated so, and gradient_step leaves it so */
-        backprop_batch_f32(net, net->params, &t->buffers, t->labels, size, t->grad, par);
-        gradient_step(t, size, n);
+        if (!t->grad) {
+            /* w -> w - (eta/m) sum_x dC_x/dw: eq. 20 and 21, in the backward pass */
+            backprop_step_batch_f32(net, net->params, &t->buffers, t->labels, size,
+                                    t->config.eta / (float)size, par);
+        } else {
+            /* t->grad is zero here: allocated so, and gradient_step leaves it so */
+            backprop_batch_f32(net, net->params, &t->buffers, t->labels, size, t->grad, par);
+            gradient_step(t, size, n);
+        }
         if (progress) progress(first + (size_t)size, n, user);
     }
     if (!all_finite(net->params, net->n_params))
