@@ -43,7 +43,7 @@ void *alloc_aligned(size_t count, size_t size)
 {
     enum { LINE = 64 };
     size_t bytes;
-    if (size_mul_overflows(count, size, &bytes)) return NULL;
+    if (size_mul_overflows(count, size, &bytes) || injected_failure()) return NULL;
     void *p = NULL;
     if (posix_memalign(&p, LINE, bytes ? bytes : 1)) return NULL;
     memset(p, 0, bytes);
