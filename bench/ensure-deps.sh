@@ -1,11 +1,12 @@
 #!/bin/sh
 # Installs the Debian packages `make bench` needs for its peers, when any is
 # missing: numpy and PyTorch for /usr/bin/python3, threadpoolctl to see which
-# BLAS kernel runs, and OpenBLAS. Like scripts/ensure-deps.sh: apt-get as
-# root, through sudo otherwise; says what it installs.
+# BLAS kernel runs, OpenBLAS, and wrk for the load test of nndl serve.
+# Like scripts/ensure-deps.sh: apt-get as root, through sudo otherwise;
+# says what it installs.
 set -eu
 
-packages="python3-numpy python3-torch python3-threadpoolctl libopenblas-dev"
+packages="python3-numpy python3-torch python3-threadpoolctl libopenblas-dev wrk"
 
 missing=""
 for p in $packages; do

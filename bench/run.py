@@ -32,6 +32,7 @@ import tempfile
 import time
 
 import common
+import serve_load
 
 ROOT = common.ROOT
 BENCH = os.path.join(ROOT, "bench")
@@ -257,6 +258,10 @@ def main():
             res["infer"][t] = json.loads(p.stdout)
             log(f"inference, {threads_text(t)}: "
                 f"{res['infer'][t]['evaluate_images_per_second']:,.0f} images/s")
+        log(f"nndl serve under wrk, {serve_load.SECONDS} s per kind of request")
+        res["serve"] = serve_load.measure(model)
+        for r in res["serve"].values():
+            log(f"  {r['title']}: {r['requests'] / r['seconds']:,.0f} requests/s")
 
     wall = time.monotonic() - started
     ticks = os.sysconf("SC_CLK_TCK")
@@ -381,7 +386,9 @@ def render(res, thread_counts):
         overview="\n".join(overview), scaling=scaling, tables="\n\n".join(tables), targets="\n".join(targets),
         infer="\n".join(infer), mb=mb, chapter1=" ".join(CHAPTER1),
         nndl_epochs=NNDL_EPOCHS, numpy_epochs=NUMPY_EPOCHS, torch_epochs=TORCH_EPOCHS,
-        book_examples=BOOK_EXAMPLES, book_scale=50000 / BOOK_EXAMPLES, eta=ETA)
+        book_examples=BOOK_EXAMPLES, book_scale=50000 / BOOK_EXAMPLES, eta=ETA,
+        serve=serve_load.table(res["serve"]), serve_seconds=serve_load.SECONDS,
+        serve_connections=serve_load.CONNECTIONS)
 
 
 TEMPLATE = """# Performance: nndl against peers on the same machine
@@ -475,6 +482,17 @@ second thread helps).
 
 {infer}
 
+## nndl serve under load
+
+`bench/serve_load.py`: `nndl serve` with the same [784,100,10] network,
+and [wrk](https://github.com/wg/wrk) (Debian's) sending `POST /api/predict`
+over the loopback from {serve_connections} connections and one thread for
+{serve_seconds} s per kind of request; the server's answer includes the
+784 inputs and 100 hidden activations as JSON. Errors counts answers other
+than 200 and socket errors.
+
+{serve}
+
 ## Where the time goes
 
 A profile of [784,30,10], mini-batch 10, 1 thread, sampled with perf
@@ -528,7 +546,7 @@ make bench
 
 builds nndl and `build/bench/infer`, installs the peers' Debian packages
 when missing (`bench/ensure-deps.sh`: python3-numpy, python3-torch,
-python3-threadpoolctl, libopenblas-dev), runs `/usr/bin/python3
+python3-threadpoolctl, libopenblas-dev, wrk), runs `/usr/bin/python3
 bench/run.py` and rewrites this file. It needs MNIST where nndl finds it
 (`$NNDL_DATA/mnist`, `$NNDL_DATA` or `./data/mnist`; also
 `../shared/data/mnist`). Run it on an otherwise idle machine: the

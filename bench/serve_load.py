@@ -25,6 +25,7 @@ import common
 NNDL = os.path.join(common.ROOT, "build", "nndl")
 LUA = os.path.join(common.ROOT, "bench", "wrk_post.lua")
 CONNECTIONS = 4
+SECONDS = 10
 
 
 def png_gray(pixels):
@@ -55,7 +56,7 @@ def bodies(workdir):
             ("json", "28x28 {\"pixels\"} JSON", js, "application/json")]
 
 
-def measure(model, seconds=10, connections=CONNECTIONS):
+def measure(model, seconds=SECONDS, connections=CONNECTIONS):
     """{kind: wrk's JSON line plus "title", "bytes"} for each request kind."""
     results = {}
     with tempfile.TemporaryDirectory() as workdir:
@@ -99,7 +100,7 @@ def table(results):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("model")
-    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--seconds", type=int, default=SECONDS)
     args = ap.parse_args()
     print(table(measure(args.model, args.seconds)))
 
