@@ -1,9 +1,12 @@
 #!/bin/sh
-# Installs the Debian packages nndl needs to build, when any is missing.
-# Runs apt-get directly as root, through sudo otherwise; says what it installs.
+# Installs Debian packages when any is missing: the ones named as arguments,
+# or without arguments the ones nndl needs to build. Runs apt-get directly
+# as root, through sudo otherwise; says what it installs.
+#   scripts/ensure-deps.sh [PACKAGE...]
 set -eu
 
-packages="gcc make pkg-config zlib1g-dev libcurl4-openssl-dev libssl-dev libcjson-dev libsvm-dev libpng-dev libmicrohttpd-dev"
+build_packages="gcc make pkg-config zlib1g-dev libcurl4-openssl-dev libssl-dev libcjson-dev libsvm-dev libpng-dev libmicrohttpd-dev"
+packages=${*:-$build_packages}
 
 missing=""
 for p in $packages; do
@@ -14,7 +17,9 @@ done
 
 if ! command -v apt-get >/dev/null 2>&1; then
     echo "nndl: missing packages:$missing (not a Debian system: install them by hand)" >&2
-    exit 0
+    # the build may still find the libraries elsewhere; named packages are needed
+    [ $# = 0 ] && exit 0
+    exit 1
 fi
 if [ "$(id -u)" = 0 ]; then
     sudo=""
@@ -26,4 +31,4 @@ else
 fi
 echo "nndl: installing Debian packages:$missing"
 $sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing >/dev/null
