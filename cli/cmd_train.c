@@ -167,7 +167,7 @@ int checkpoint_settings(const char *path, train_settings *s, cJSON **note, const
     all_options(s, &ignored_checkpoint, &ignored_resume, options);
     cli_command c = {"train", "", "", options, OPTIONS, 0, 0};
     int ok = argv != NULL;
-    argv[0] = (char *)"train";
+    if (ok) argv[0] = (char *)"train";
     for (int i = 0; ok && i < n; i++) {
         const cJSON *a = cJSON_GetArrayItem(args, i);
         ok = cJSON_IsString(a);

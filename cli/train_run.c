@@ -169,13 +169,15 @@ static double number(const cJSON *o, const char *key, double fallback)
 
 /* The note of a checkpoint written after epoch `done` - 1. */
 static char *checkpoint_note(const run_state *r, const train_checkpoints *ck, int done,
-                             const train_result *res, long history_bytes)
+                             int stopped, const train_result *res, long history_bytes)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "nndl", NNDL_VERSION);
     cJSON_AddStringToObject(o, "command", "train");
     cJSON_AddItemToObject(o, "args", cJSON_Duplicate(ck->args, 1));
     cJSON_AddNumberToObject(o, "epochs_done", done);
+    /* early stopping or the schedule ended the run: a resumption stops too */
+    cJSON_AddBoolToObject(o, "stopped", stopped);
     cJSON *rs = cJSON_AddObjectToObject(o, "result");
     cJSON_AddNumberToObject(rs, "last_correct", (double)res->last_correct);
     cJSON_AddNumberToObject(rs, "best_correct", (double)res->best_correct);
@@ -198,11 +200,11 @@ static char *checkpoint_note(const run_state *r, const train_checkpoints *ck, in
     return text;
 }
 
-static int write_checkpoint(run_state *r, const train_checkpoints *ck, int done,
+static int write_checkpoint(run_state *r, const train_checkpoints *ck, int done, int stopped,
                             const train_result *res)
 {
     long history_bytes = r->history ? ftell(r->history) : -1;
-    char *note = checkpoint_note(r, ck, done, res, history_bytes);
+    char *note = checkpoint_note(r, ck, done, stopped, res, history_bytes);
     nndl_error err;
     int status = 0;
     if (!note) {
@@ -216,10 +218,12 @@ static int write_checkpoint(run_state *r, const train_checkpoints *ck, int done,
 }
 
 /* Restores what the checkpoint's note and file hold; returns the number of
- * epochs already done, or -1 after printing an error. */
-static int resume(run_state *r, const train_checkpoints *ck, train_result *res)
+ * epochs already done, or -1 after printing an error. *stopped says
+ * whether early stopping or the schedule had ended the run. */
+static int resume(run_state *r, const train_checkpoints *ck, train_result *res, int *stopped)
 {
     const cJSON *n = ck->resume_note;
+    *stopped = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(n, "stopped"));
     const cJSON *rs = cJSON_GetObjectItemCaseSensitive(n, "result");
     int done = (int)number(n, "epochs_done", -1);
     if (done < 1 || !cJSON_IsObject(rs)) {
@@ -280,11 +284,13 @@ int train_run(const train_settings *s, nndl_net *net, const train_data *d, FILE 
     train_result res = {0};
     res.best_epoch = -1;
     int status = prepare(&r), stop = 0, first = 0;
-    if (status == 0 && ck && ck->resume_note && (first = resume(&r, ck, &res)) < 0) status = 1;
+    if (status == 0 && ck && ck->resume_note && (first = resume(&r, ck, &res, &stop)) < 0)
+        status = 1;
     if (status == 0) status = open_history(&r, ck);
     for (int epoch = first; status == 0 && !stop && epoch < s->epochs; epoch++) {
         status = run_epoch(&r, epoch, &res, progress, &stop);
-        if (status == 0 && ck && ck->path) status = write_checkpoint(&r, ck, epoch + 1, &res);
+        if (status == 0 && ck && ck->path)
+            status = write_checkpoint(&r, ck, epoch + 1, stop, &res);
         if (status == 0 && ck && ck->path && train_stop_signal && !stop &&
             epoch + 1 < s->epochs) {
             cli_error(cmd, "%s after epoch %d of %d; continue with: nndl train --resume %s",

@@ -173,6 +173,12 @@ TEST(cli_resume_ends_as_an_uninterrupted_run)
     CHECK(sh("train --resume '%s' --epochs 4%s", file("ck"), "") == 0);
     CHECK(sh("train --resume '%s' --epochs 6%s", file("ck"), "") == 0);
     CHECK(same_model_params(file("whole.nndl"), file("parts.nndl")));
+    /* a run the schedule ended stays ended when continued */
+    REQUIRE(sh("train " RECIPE " --epochs 100 --checkpoint '%s' --save '%s'", file("ended.ck"),
+               file("ended.nndl")) == 0);
+    REQUIRE(sh("export '%s' --format nndl -o '%s'", file("ended.nndl"), file("ended-copy.nndl")) == 0);
+    CHECK(sh("train --resume '%s'%s", file("ended.ck"), "") == 0);
+    CHECK(same_model_params(file("ended.nndl"), file("ended-copy.nndl")));
     /* what --resume refuses */
     CHECK(sh("train --resume '%s' --epochs 3%s", file("ck"), "") == 2);
     CHECK(sh("train --resume '%s' --eta 1%s", file("ck"), "") == 2);
