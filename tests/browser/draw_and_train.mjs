@@ -70,6 +70,26 @@ async function draw(page, strokes) {
   }
 }
 
+// The same strokes with a finger: touch events through the DevTools
+// protocol, which the page sees as pointer events of type "touch".
+async function drawByTouch(page, strokes) {
+  const box = await page.locator('#pad').boundingBox();
+  const cdp = await page.context().newCDPSession(page);
+  const at = ([x, y]) => ({ x: box.x + x * box.width, y: box.y + y * box.height });
+  for (const stroke of strokes) {
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: [at(stroke[0])] });
+    for (let i = 1; i < stroke.length; i++) {
+      const [a, b] = [stroke[i - 1], stroke[i]];
+      for (let k = 1; k <= 6; k++) {
+        const p = [a[0] + (b[0] - a[0]) * k / 6, a[1] + (b[1] - a[1]) * k / 6];
+        await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: [at(p)] });
+      }
+    }
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+  }
+  await cdp.detach();
+}
+
 async function readDigit(page) {
   await page.waitForFunction(() => {
     const d = document.getElementById('digit');
@@ -137,6 +157,17 @@ for (const [digit, strokes] of Object.entries(DIGITS)) {
     check((await page.locator('#hidden span').count()) === 100, 'one square per hidden neuron');
   });
 }
+
+await test('browser_draws_with_a_finger', async () => {
+  const touchPage = await browser.newPage({ viewport: { width: 800, height: 900 }, hasTouch: true });
+  touchPage.on('pageerror', (e) => pageErrors.push(String(e)));
+  await touchPage.goto(url);
+  await touchPage.waitForFunction(() => document.querySelectorAll('#model option').length >= 1);
+  await drawByTouch(touchPage, DIGITS[7]);
+  const read = await readDigit(touchPage);
+  await touchPage.close();
+  check(read === '7', `drew a 7 by touch, the page says ${read}`);
+});
 
 await test('browser_clear_empties_the_answer', async () => {
   await page.click('#clear');
