@@ -21,11 +21,12 @@ typedef struct file_kind {
     const char *format;
     unsigned version;
     long long bytes; /* -1 if unknown */
+    int has_nndl_key; /* JSON: whether nndl's own key (kinds, seed) is there */
 } file_kind;
 
 static file_kind file_kind_of(const char *path)
 {
-    file_kind k = {"json", 0, -1};
+    file_kind k = {"json", 0, -1, 0};
     struct stat st;
     if (stat(path, &st) == 0) k.bytes = (long long)st.st_size;
     uint8_t head[12];
@@ -38,6 +39,17 @@ static file_kind file_kind_of(const char *path)
         k.version = read_u32_le(head + 8);
     }
     if (f) fclose(f);
+    if (strcmp(k.format, "json") == 0 && k.bytes >= 0 && k.bytes < (64 << 20)) {
+        /* a file that loaded as a JSON model: read it again for its keys */
+        FILE *j = fopen(path, "rb");
+        char *text = j ? malloc((size_t)k.bytes + 1) : NULL;
+        size_t n = text ? fread(text, 1, (size_t)k.bytes, j) : 0;
+        cJSON *o = text ? cJSON_ParseWithLength(text, n) : NULL;
+        k.has_nndl_key = cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(o, "nndl"));
+        cJSON_Delete(o);
+        free(text);
+        if (j) fclose(j);
+    }
     return k;
 }
 
@@ -70,10 +82,16 @@ static cJSON *network_json(const char *path, const nndl_net *net, file_kind k)
     cJSON *acts = cJSON_AddArrayToObject(o, "activations");
     for (int l = 1; l < n; l++)
         cJSON_AddItemToArray(acts, cJSON_CreateString(nndl_activation_name(nndl_net_activation(net, l))));
-    cJSON_AddStringToObject(o, "init", nndl_init_name(nndl_net_init(net)));
-    char seed[32];
-    snprintf(seed, sizeof seed, "%llu", (unsigned long long)nndl_net_seed(net));
-    cJSON_AddStringToObject(o, "seed", seed); /* a string: JSON numbers lose 64-bit values */
+    if (strcmp(k.format, "json") == 0 && !k.has_nndl_key) {
+        /* network2.py records neither */
+        cJSON_AddNullToObject(o, "init");
+        cJSON_AddNullToObject(o, "seed");
+    } else {
+        cJSON_AddStringToObject(o, "init", nndl_init_name(nndl_net_init(net)));
+        char seed[32];
+        snprintf(seed, sizeof seed, "%llu", (unsigned long long)nndl_net_seed(net));
+        cJSON_AddStringToObject(o, "seed", seed); /* a string: JSON numbers lose 64-bit values */
+    }
     cJSON_AddNumberToObject(o, "parameters", (double)nndl_net_param_count(net));
     return o;
 }
@@ -121,10 +139,16 @@ static void print_network(const char *path, const nndl_net *net, file_kind k)
                nndl_net_size(net, l), nndl_activation_name(nndl_net_activation(net, l)),
                l == n - 1 ? " (output)" : "");
     nndl_init init = nndl_net_init(net);
-    printf("initialization  %s (%s)\n", nndl_init_name(init),
-           init == NNDL_INIT_LARGE ? "weights and biases N(0, 1)"
-                                   : "weights N(0, 1/n_in), biases N(0, 1)");
-    printf("seed            %llu\n", (unsigned long long)nndl_net_seed(net));
+    if (strcmp(k.format, "json") == 0 && !k.has_nndl_key) {
+        /* network2.py records neither: say so rather than print defaults */
+        printf("initialization  not recorded (network2.py's default: weights N(0, 1/n_in))\n");
+        printf("seed            not recorded\n");
+    } else {
+        printf("initialization  %s (%s)\n", nndl_init_name(init),
+               init == NNDL_INIT_LARGE ? "weights and biases N(0, 1)"
+                                       : "weights N(0, 1/n_in), biases N(0, 1)");
+        printf("seed            %llu\n", (unsigned long long)nndl_net_seed(net));
+    }
     printf("parameters      %s (",
            with_commas((unsigned long long)nndl_net_param_count(net), num, sizeof num));
     for (int l = 1; l < n; l++)

@@ -86,9 +86,23 @@ TEST(inspect_shows_the_network_and_how_it_was_trained)
     REQUIRE(nndl(out, sizeof out, "inspect '%s'", json) == 0);
     CHECK(strstr(out, "JSON model (network2.py's format)"));
     CHECK(strstr(out, "layer 1: 20 relu neurons\n"));
+    CHECK(strstr(out, "seed            ") && !strstr(out, "not recorded"));
     CHECK(strstr(out, "metadata        none"));
     REQUIRE(nndl(out, sizeof out, "inspect --json '%s'", json) == 0);
     CHECK(strstr(out, "\"metadata\":\tnull"));
+
+    /* a file of network2.py itself records no initialization or seed */
+    char plain[512];
+    snprintf(plain, sizeof plain, "%s/inspect-network2.json", test_tmpdir());
+    FILE *f = fopen(plain, "w");
+    REQUIRE(f);
+    fputs("{\"sizes\": [2, 1], \"weights\": [[[0.5, -0.5]]], \"biases\": [[[0.1]]], "
+          "\"cost\": \"QuadraticCost\"}", f);
+    fclose(f);
+    REQUIRE(nndl(out, sizeof out, "inspect '%s'", plain) == 0);
+    CHECK(strstr(out, "initialization  not recorded") && strstr(out, "seed            not recorded"));
+    REQUIRE(nndl(out, sizeof out, "inspect --json '%s'", plain) == 0);
+    CHECK(strstr(out, "\"init\":\tnull") && strstr(out, "\"seed\":\tnull"));
 }
 
 TEST(inspect_errors)
