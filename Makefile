@@ -158,6 +158,7 @@ $(BUILD)/bench/infer: bench/infer.c include/nndl.h $(LIB)
 # (scripts/valgrind.sh), built without -march=native.
 .PHONY: valgrind
 valgrind: data
+	@scripts/ensure-deps.sh valgrind curl
 	@$(MAKE) --no-print-directory BUILD=build-valgrind OPT="-O2" build-valgrind/nndl
 	@scripts/valgrind.sh
 
@@ -170,6 +171,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := idx model json_model image http
 FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
 fuzz-build: deps
+	@scripts/ensure-deps.sh clang libomp-dev
 	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang OPT="-O1 -Wno-pass-failed" \
 	    SANITIZE="$(FUZZ_FLAGS)" \
 	    DEFINES="-DNNDL_MAX_PICTURE_PIXELS='(1u << 22)'" \
