@@ -291,7 +291,7 @@ TEST(kernels_are_bit_identical_for_1_and_2_threads)
     /* shapes large enough to split into several chunks, with edge tiles */
     static const int shapes[][3] = {
         {10, 784, 30}, {100, 784, 100}, {17, 784, 31}, {13, 1000, 7}, {100, 100, 100},
-        {3, 33, 1000}, {11, 4099, 3},
+        {3, 33, 1000}, {11, 4099, 3}, {100, 784, 37}, {300, 4099, 3},
     };
     int n;
     const matmul_kernels *const *all = matmul_kernels_all(&n);

@@ -26,12 +26,13 @@
 #ifndef MATMUL_MIN_PARALLEL_WORK
 #define MATMUL_MIN_PARALLEL_WORK (1L << 20)
 #endif
-/* A larger product is cut into chunks of about this many multiply-adds.
- * Threads claim chunks as they go, so small chunks even out the threads'
- * shares: seven chunks of 15 neurons (at 2^20) left one thread 4 and the
- * other 3, and two threads were 1.47x as fast as one at batch 100. */
-#ifndef MATMUL_CHUNK_WORK
-#define MATMUL_CHUNK_WORK (1L << 19)
+/* A larger product is cut into one chunk per thread, or into a multiple
+ * of that so that no chunk exceeds this many multiply-adds (some 80 us).
+ * Chunks of 15 neurons (2^20 multiply-adds) left one thread 4 of 7 at batch
+ * 100, for 1.47x on two threads; chunks of 10, 5 each, still cost a claim
+ * and a wait for the last one each: halves were 1-2% faster again. */
+#ifndef MATMUL_MAX_CHUNK_WORK
+#define MATMUL_MAX_CHUNK_WORK (1L << 23)
 #endif
 
 typedef void (*matmul_forward_fn)(float *out, const float *in, const float *w, const float *b,
@@ -83,14 +84,19 @@ const matmul_kernels *const *matmul_kernels_all(int *count);
 const matmul_kernels *matmul_kernels_chosen(void);
 
 /* The grain (items per chunk) for n items costing `item_work`
- * multiply-adds each: all n if the product is small, else chunks of about
- * MATMUL_CHUNK_WORK rounded up to a multiple of `block`, so that a kernel's
- * register tiles are whole inside every chunk but the last. Results never
- * depend on it (see matmul.h). */
-static inline int matmul_grain(int n, long item_work, int block)
+ * multiply-adds each on the threads of `par`: all n if the product is
+ * small, else an even share per thread (see MATMUL_MAX_CHUNK_WORK), rounded
+ * up to a multiple of `block` so that a kernel's register tiles are whole
+ * inside every chunk but the last. Results never depend on it (matmul.h). */
+static inline int matmul_grain(const parallel *par, int n, long item_work, int block)
 {
-    if ((long)n * item_work < MATMUL_MIN_PARALLEL_WORK) return n < 1 ? 1 : n;
-    int grain = parallel_grain(item_work, MATMUL_CHUNK_WORK);
+    int grain = parallel_split(par, n, item_work, MATMUL_MIN_PARALLEL_WORK);
+    if (grain >= n) return grain;
+    long total = (long)n * item_work, per_thread = total / parallel_threads(par);
+    if (per_thread > MATMUL_MAX_CHUNK_WORK) { /* several chunks a thread */
+        long pieces = (per_thread + MATMUL_MAX_CHUNK_WORK - 1) / MATMUL_MAX_CHUNK_WORK;
+        grain = (int)((grain + pieces - 1) / pieces);
+    }
     return grain > (1 << 30) - block ? grain : (grain + block - 1) / block * block;
 }
 

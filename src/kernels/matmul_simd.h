@@ -175,7 +175,7 @@ static void SIMD_NAME(matmul_forward)(float *out, const float *in, const float *
     simd_product p = {.out = out, .in = in, .w = w, .b = b, .batch = batch, .n_in = n_in,
                       .n_out = n_out};
     nonzero_columns(&p);
-    parallel_for(par, n_out, matmul_grain(n_out, (long)batch * n_in, FWD_J), forward_rows, &p);
+    parallel_for(par, n_out, matmul_grain(par, n_out, (long)batch * n_in, FWD_J), forward_rows, &p);
 }
 
 /* ---- backward_params: dw += delta^T in, db += sum_x delta --------------- */
@@ -307,7 +307,7 @@ static void SIMD_NAME(matmul_backward_params)(float *dw, float *db, const float 
     simd_product p = {.out = dw, .db = db, .delta = delta, .in = in, .batch = batch,
                       .n_in = n_in, .n_out = n_out};
     nonzero_columns(&p);
-    parallel_for(par, n_out, matmul_grain(n_out, (long)batch * n_in, BP_J), backward_params_rows,
+    parallel_for(par, n_out, matmul_grain(par, n_out, (long)batch * n_in, BP_J), backward_params_rows,
                  &p);
 }
 
@@ -319,7 +319,7 @@ static void SIMD_NAME(matmul_backward_params_step)(float *w, float *b, const flo
     simd_product p = {.out = w, .db = b, .delta = delta, .in = in, .step = step,
                       .batch = batch, .n_in = n_in, .n_out = n_out};
     nonzero_columns(&p);
-    parallel_for(par, n_out, matmul_grain(n_out, (long)batch * n_in, BP_J), backward_params_step_rows,
+    parallel_for(par, n_out, matmul_grain(par, n_out, (long)batch * n_in, BP_J), backward_params_step_rows,
                  &p);
 }
 
@@ -391,7 +391,7 @@ static void SIMD_NAME(matmul_backward_input)(float *d_in, const float *delta, co
     simd_product p = {.out = d_in, .delta = delta, .w = w, .batch = batch, .n_in = n_in,
                       .n_out = n_out};
     /* Columns in blocks of at least 64 keep the vectors full. */
-    int grain = matmul_grain(n_in, (long)batch * n_out, 64);
+    int grain = matmul_grain(par, n_in, (long)batch * n_out, 64);
     parallel_for(par, n_in, grain, backward_input_columns, &p);
 }
 

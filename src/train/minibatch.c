@@ -25,16 +25,17 @@ static void gather_rows(void *ctx, int i0, int i1)
     }
 }
 
-/* A chunk converts at least this many pixels, a few microseconds: at
- * mini-batch 10 (7,840 pixels) the copy stays on the calling thread. */
-enum { MIN_CHUNK_PIXELS = 16384 };
+/* A batch of fewer pixels, a few microseconds of work, is copied on the
+ * calling thread: at mini-batch 10 (7,840 pixels) it is. */
+enum { MIN_PARALLEL_PIXELS = 32768 };
 
 void gather_batch(float *x, uint8_t *labels, const nndl_dataset *ds,
                   const uint32_t *order, size_t first, int n, parallel *par)
 {
     size_t pixels = (size_t)nndl_dataset_rows(ds) * nndl_dataset_cols(ds);
     gather_job job = {x, labels, ds, order, first, pixels};
-    parallel_for(par, n, parallel_grain((long)pixels, MIN_CHUNK_PIXELS), gather_rows, &job);
+    parallel_for(par, n, parallel_split(par, n, (long)pixels, MIN_PARALLEL_PIXELS), gather_rows,
+                 &job);
 }
 
 void prefetch_batch(const nndl_dataset *ds, const uint32_t *order, size_t first, int n)
