@@ -13,6 +13,7 @@
  *   vfma(a, b, c)             a * b + c, fused
  *   vmul, vsub                a * b and a - b, each rounded
  *   vnonzero                  whether any lane is nonzero (or NaN)
+ *   vor                       the bitwise or of the lanes' bits
  *   dvec, DW                  a vector of doubles and its number of lanes
  *   dset1, dmul, dsub         as for vec
  *   dfma(a, b, c), dfms       a * b + c and a * b - c, fused
@@ -72,10 +73,23 @@ static inline int lanes_to_alignment(const float *p, int n)
     return lanes < n ? lanes : n;
 }
 
+/* Whether any example has a nonzero input in columns [k, k + lanes):
+ * the bits of all of them or'ed, then one test, so that a column of
+ * vectors costs a single branch. (Or-ing only ever gives +-0 from +-0.) */
+static int column_nonzero(const simd_product *p, int k, int lanes)
+{
+    vec any = vzero();
+    const float *in = p->in + k;
+    for (int x = 0; x < p->batch; x++, in += p->n_in)
+        any = vor(any, lanes == W ? vload(in) : vload_n(in, lanes));
+    return vnonzero(any);
+}
+
 /* Sets p->k_lo and p->k_hi so that every input in (B, n_in) is zero outside
  * columns [k_lo, k_hi): k_lo is a multiple of W, k_hi one or n_in. MNIST
  * digits leave the first and last few rows of their 28 x 28 pixels blank,
- * some 25% of a batch of 10 images, and the products of layer 1 skip them.
+ * some 15% of the columns of a batch of 10 images (8% of 100), and the
+ * products of layer 1 skip them.
  *
  * Skipping changes no result. In the forward product each lane's sum
  * starts at +0, and adding w * 0 = +-0 to +0 gives +0: a blank prefix adds
@@ -87,20 +101,10 @@ static inline int lanes_to_alignment(const float *p, int n)
 static void nonzero_columns(simd_product *p)
 {
     const int n = p->n_in, full = n - n % W;
-    int lo = full, hi = 0;
-    for (int x = 0; x < p->batch; x++) {
-        const float *row = p->in + (size_t)x * n;
-        int k = 0;
-        while (k < lo && !vnonzero(vload(row + k))) k += W;
-        lo = k < lo ? k : lo;
-        if (full < n && vnonzero(vload_n(row + full, n - full))) {
-            hi = n;
-        } else {
-            int e = full;
-            while (e > hi && e > lo && !vnonzero(vload(row + e - W))) e -= W;
-            hi = e > hi ? e : hi;
-        }
-    }
+    int lo = 0, hi = n;
+    while (lo < full && !column_nonzero(p, lo, W)) lo += W;
+    if (full == n || !column_nonzero(p, full, n - full))
+        for (hi = full; hi > lo && !column_nonzero(p, hi - W, W);) hi -= W;
     p->k_lo = lo < hi ? lo : 0;
     p->k_hi = lo < hi ? hi : 0;
 }
