@@ -291,7 +291,7 @@ TEST(kernels_are_bit_identical_for_1_and_2_threads)
     /* shapes large enough to split into several chunks, with edge tiles */
     static const int shapes[][3] = {
         {10, 784, 30}, {100, 784, 100}, {17, 784, 31}, {13, 1000, 7}, {100, 100, 100},
-        {3, 33, 1000}, {11, 4099, 3},
+        {3, 33, 1000}, {11, 4099, 3}, {100, 784, 37}, {300, 4099, 3},
     };
     int n;
     const matmul_kernels *const *all = matmul_kernels_all(&n);
@@ -358,4 +358,66 @@ TEST(kernels_sigmoid_matches_the_reference)
     }
     free(x);
     free(want);
+}
+
+/* The fast products skip input columns that are zero in every example
+ * (blank margins of images). Against the same product where one more
+ * example, last and with delta 0, makes every column nonzero, so that
+ * nothing is skipped: the same bits. Its terms add +0 to every sum. */
+static void check_blank_columns(const matmul_kernels *k, int batch, int n_in, int n_out,
+                                int lead, int trail, int offset)
+{
+    operands o;
+    REQUIRE(operands_init(&o, batch + 1, n_in, n_out, offset));
+    size_t oi = (size_t)n_out * n_in, bo = (size_t)batch * n_out;
+    for (int x = 0; x < batch; x++)
+        for (int i = 0; i < n_in; i++)
+            if (i < lead || i >= n_in - trail) o.in[(size_t)x * n_in + i] = 0;
+    memset(o.delta + bo, 0, (size_t)n_out * sizeof(float));
+    float *copy = malloc((2 * oi + bo + 3 * (size_t)n_out) * sizeof(float));
+    REQUIRE(copy);
+    float *dw = copy, *w = dw + oi, *out = w + oi, *db = out + bo, *b = db + n_out,
+          *b0 = b + n_out;
+    memcpy(dw, o.dw, oi * sizeof(float));
+    memcpy(db, o.db, (size_t)n_out * sizeof(float));
+    memcpy(w, o.w, oi * sizeof(float));
+    memcpy(b, o.b, (size_t)n_out * sizeof(float));
+    memcpy(b0, o.b, (size_t)n_out * sizeof(float));
+
+    /* skipping: the blank examples alone */
+    k->forward(out, o.in, o.w, b0, batch, n_in, n_out, NULL);
+    k->backward_params(dw, db, o.delta, o.in, batch, n_in, n_out, NULL);
+    k->backward_params_step(w, b, o.delta, o.in, 0.01f, batch, n_in, n_out, NULL);
+    /* not skipping: with the full example */
+    k->forward(o.out, o.in, o.w, b0, batch + 1, n_in, n_out, NULL);
+    k->backward_params(o.dw, o.db, o.delta, o.in, batch + 1, n_in, n_out, NULL);
+    k->backward_params_step(o.w, o.b, o.delta, o.in, 0.01f, batch + 1, n_in, n_out, NULL);
+    if (memcmp(out, o.out, bo * sizeof(float)) || memcmp(dw, o.dw, oi * sizeof(float)) ||
+        memcmp(db, o.db, (size_t)n_out * sizeof(float)) ||
+        memcmp(w, o.w, oi * sizeof(float)) || memcmp(b, o.b, (size_t)n_out * sizeof(float)))
+        test_fail(__FILE__, __LINE__, "%s: skipping blank columns changed a result, batch %d, "
+                  "%d -> %d, blank %d + %d, offset %d", k->name, batch, n_in, n_out, lead,
+                  trail, offset);
+    free(copy);
+    operands_free(&o);
+}
+
+TEST(kernels_skipping_blank_columns_changes_no_result)
+{
+    static const int shapes[][3] = {{10, 784, 30}, {100, 784, 100}, {7, 31, 13}, {3, 100, 5}};
+    static const int blanks[][2] = {{0, 0}, {80, 80}, {100, 90}, {5, 3}, {16, 0}, {0, 17}};
+    int n;
+    const matmul_kernels *const *all = matmul_kernels_all(&n);
+    for (int i = 0; i < n; i++) {
+        if (!all[i]->supported()) continue;
+        for (int s = 0; s < COUNT(shapes); s++)
+            for (int e = 0; e < COUNT(blanks); e++) {
+                int lead = blanks[e][0], trail = blanks[e][1];
+                if (lead + trail > shapes[s][1]) lead = trail = shapes[s][1] / 3;
+                check_blank_columns(all[i], shapes[s][0], shapes[s][1], shapes[s][2], lead,
+                                    trail, (s + e) % 2 ? 5 : 0);
+            }
+    }
+    /* a whole batch of blank inputs: z = b, and no weight moves */
+    check_blank_columns(matmul_kernels_chosen(), 4, 784, 10, 784, 0, 0);
 }

@@ -19,8 +19,6 @@
 #define KERNEL(name) name##_ref_f32
 #endif
 
-enum { MIN_CHUNK_WORK = MATMUL_MIN_CHUNK_WORK };
-
 typedef struct product {
     real *out, *dw, *db;
     const real *in, *w, *b, *delta;
@@ -50,7 +48,7 @@ void KERNEL(matmul_forward)(real *out, const real *in, const real *w, const real
 {
     product p = {.out = out, .in = in, .w = w, .b = b, .batch = batch, .n_in = n_in,
                  .n_out = n_out};
-    parallel_for(par, n_out, parallel_grain((long)batch * n_in, MIN_CHUNK_WORK), forward_rows,
+    parallel_for(par, n_out, matmul_grain(par, n_out, (long)batch * n_in, 1), forward_rows,
                  &p);
 }
 
@@ -78,7 +76,7 @@ void KERNEL(matmul_backward_params)(real *dw, real *db, const real *delta, const
 {
     product p = {.dw = dw, .db = db, .delta = delta, .in = in, .batch = batch, .n_in = n_in,
                  .n_out = n_out};
-    parallel_for(par, n_out, parallel_grain((long)batch * n_in, MIN_CHUNK_WORK),
+    parallel_for(par, n_out, matmul_grain(par, n_out, (long)batch * n_in, 1),
                  backward_params_rows, &p);
 }
 
@@ -122,7 +120,7 @@ void KERNEL(matmul_backward_params_step)(real *w, real *b, const real *delta, co
 {
     product p = {.dw = w, .db = b, .delta = delta, .in = in, .step = step, .batch = batch,
                  .n_in = n_in, .n_out = n_out};
-    parallel_for(par, n_out, parallel_grain((long)batch * n_in, MIN_CHUNK_WORK),
+    parallel_for(par, n_out, matmul_grain(par, n_out, (long)batch * n_in, 1),
                  backward_params_step_rows, &p);
 }
 
@@ -149,7 +147,7 @@ void KERNEL(matmul_backward_input)(real *d_in, const real *delta, const real *w,
     product p = {.out = d_in, .delta = delta, .w = w, .batch = batch, .n_in = n_in,
                  .n_out = n_out};
     /* Columns in blocks of at least 64 keep the inner loop long. */
-    int grain = parallel_grain((long)batch * n_out, MIN_CHUNK_WORK);
+    int grain = matmul_grain(par, n_in, (long)batch * n_out, 1);
     parallel_for(par, n_in, grain < 64 ? 64 : grain, backward_input_columns, &p);
 }
 

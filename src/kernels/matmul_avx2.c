@@ -25,6 +25,11 @@ static inline void vstore_n(float *p, vec v, int n) { _mm256_maskstore_ps(p, fir
 static inline vec vfma(vec a, vec b, vec c) { return _mm256_fmadd_ps(a, b, c); }
 static inline vec vmul(vec a, vec b) { return _mm256_mul_ps(a, b); }
 static inline vec vsub(vec a, vec b) { return _mm256_sub_ps(a, b); }
+static inline int vnonzero(vec v)
+{
+    return _mm256_movemask_ps(_mm256_cmp_ps(v, vzero(), _CMP_NEQ_UQ)) != 0;
+}
+static inline vec vor(vec a, vec b) { return _mm256_or_ps(a, b); }
 static inline float vsum(vec v)
 {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));

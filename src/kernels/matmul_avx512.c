@@ -21,6 +21,11 @@ static inline void vstore_n(float *p, vec v, int n) { _mm512_mask_storeu_ps(p, f
 static inline vec vfma(vec a, vec b, vec c) { return _mm512_fmadd_ps(a, b, c); }
 static inline vec vmul(vec a, vec b) { return _mm512_mul_ps(a, b); }
 static inline vec vsub(vec a, vec b) { return _mm512_sub_ps(a, b); }
+static inline int vnonzero(vec v) { return _mm512_cmp_ps_mask(v, vzero(), _CMP_NEQ_UQ) != 0; }
+static inline vec vor(vec a, vec b)
+{
+    return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(a), _mm512_castps_si512(b)));
+}
 /* Halves, then quarters, ... spelled out rather than _mm512_reduce_add_ps,
  * whose order is each compiler's own: the kernels then give the same sums
  * whichever compiler built them. */

@@ -19,12 +19,21 @@
 
 #include "kernels/parallel.h"
 
-/* A chunk of work is at least this many multiply-adds, some 5 us at 200
- * GFLOP/s. Handing a chunk to another core costs microseconds: with 16,384
- * two threads were slower than one at mini-batch 10 (0.054 against 0.044
- * s/epoch for [784,30,10]), so small products stay on the calling thread
- * and a second thread works only on large ones (batch 100: 1.4-1.5x). */
-enum { MATMUL_MIN_CHUNK_WORK = 1 << 20 };
+/* A product of fewer multiply-adds than this, some 10 us at 200 GFLOP/s,
+ * runs on the calling thread: handing a chunk to another core costs
+ * microseconds, and with 16,384 two threads were slower than one at
+ * mini-batch 10 (0.054 against 0.044 s/epoch for [784,30,10]). */
+#ifndef MATMUL_MIN_PARALLEL_WORK
+#define MATMUL_MIN_PARALLEL_WORK (1L << 20)
+#endif
+/* A larger product is cut into one chunk per thread, or into a multiple
+ * of that so that no chunk exceeds this many multiply-adds (some 80 us).
+ * Chunks of 15 neurons (2^20 multiply-adds) left one thread 4 of 7 at batch
+ * 100, for 1.47x on two threads; chunks of 10, 5 each, still cost a claim
+ * and a wait for the last one each: halves were 1-2% faster again. */
+#ifndef MATMUL_MAX_CHUNK_WORK
+#define MATMUL_MAX_CHUNK_WORK (1L << 23)
+#endif
 
 typedef void (*matmul_forward_fn)(float *out, const float *in, const float *w, const float *b,
                                   int batch, int n_in, int n_out, parallel *par);
@@ -74,12 +83,20 @@ const matmul_kernels *const *matmul_kernels_all(int *count);
 /* The set matmul_*_f32 use: the first supported one of matmul_kernels_all. */
 const matmul_kernels *matmul_kernels_chosen(void);
 
-/* The grain (items per chunk) for items costing `item_work` multiply-adds
- * each, rounded up to a multiple of `block` so that a kernel's register
- * tiles are whole inside every chunk but the last. */
-static inline int matmul_grain(long item_work, int block)
+/* The grain (items per chunk) for n items costing `item_work`
+ * multiply-adds each on the threads of `par`: all n if the product is
+ * small, else an even share per thread (see MATMUL_MAX_CHUNK_WORK), rounded
+ * up to a multiple of `block` so that a kernel's register tiles are whole
+ * inside every chunk but the last. Results never depend on it (matmul.h). */
+static inline int matmul_grain(const parallel *par, int n, long item_work, int block)
 {
-    int grain = parallel_grain(item_work, MATMUL_MIN_CHUNK_WORK);
+    int grain = parallel_split(par, n, item_work, MATMUL_MIN_PARALLEL_WORK);
+    if (grain >= n) return grain;
+    long total = (long)n * item_work, per_thread = total / parallel_threads(par);
+    if (per_thread > MATMUL_MAX_CHUNK_WORK) { /* several chunks a thread */
+        long pieces = (per_thread + MATMUL_MAX_CHUNK_WORK - 1) / MATMUL_MAX_CHUNK_WORK;
+        grain = (int)((grain + pieces - 1) / pieces);
+    }
     return grain > (1 << 30) - block ? grain : (grain + block - 1) / block * block;
 }
 

@@ -12,6 +12,8 @@
  *                             zeroes the others and touches no memory past n
  *   vfma(a, b, c)             a * b + c, fused
  *   vmul, vsub                a * b and a - b, each rounded
+ *   vnonzero                  whether any lane is nonzero (or NaN)
+ *   vor                       the bitwise or of the lanes' bits
  *   dvec, DW                  a vector of doubles and its number of lanes
  *   dset1, dmul, dsub         as for vec
  *   dfma(a, b, c), dfms       a * b + c and a * b - c, fused
@@ -58,6 +60,7 @@ typedef struct simd_product {
     const float *in, *w, *b, *delta;
     float step;
     int batch, n_in, n_out;
+    int k_lo, k_hi; /* forward and backward_params: see nonzero_columns */
 } simd_product;
 
 /* How many floats from p to the next multiple of the vector size, at most
@@ -68,6 +71,42 @@ static inline int lanes_to_alignment(const float *p, int n)
     if (misaligned == 0 || misaligned % sizeof(float)) return 0;
     int lanes = (int)((sizeof(vec) - misaligned) / sizeof(float));
     return lanes < n ? lanes : n;
+}
+
+/* Whether any example has a nonzero input in columns [k, k + lanes):
+ * the bits of all of them or'ed, then one test, so that a column of
+ * vectors costs a single branch. (Or-ing only ever gives +-0 from +-0.) */
+static int column_nonzero(const simd_product *p, int k, int lanes)
+{
+    vec any = vzero();
+    const float *in = p->in + k;
+    for (int x = 0; x < p->batch; x++, in += p->n_in)
+        any = vor(any, lanes == W ? vload(in) : vload_n(in, lanes));
+    return vnonzero(any);
+}
+
+/* Sets p->k_lo and p->k_hi so that every input in (B, n_in) is zero outside
+ * columns [k_lo, k_hi): k_lo is a multiple of W, k_hi one or n_in. MNIST
+ * digits leave the first and last few rows of their 28 x 28 pixels blank,
+ * some 15% of the columns of a batch of 10 images (8% of 100), and the
+ * products of layer 1 skip them.
+ *
+ * Skipping changes no result. In the forward product each lane's sum
+ * starts at +0, and adding w * 0 = +-0 to +0 gives +0: a blank prefix adds
+ * nothing. After it, x + (+-0) = x for every nonzero x, so a blank suffix
+ * adds nothing either; only a sum that is exactly -0 would become +0, which
+ * needs every product before it to underflow. In backward_params the
+ * skipped elements receive d * 0 = +-0 summed from +0, that is +0:
+ * dw + (+0) = dw, and w - step * (+0) = w. A NaN input counts as nonzero. */
+static void nonzero_columns(simd_product *p)
+{
+    const int n = p->n_in, full = n - n % W;
+    int lo = 0, hi = n;
+    while (lo < full && !column_nonzero(p, lo, W)) lo += W;
+    if (full == n || !column_nonzero(p, full, n - full))
+        for (hi = full; hi > lo && !column_nonzero(p, hi - W, W);) hi -= W;
+    p->k_lo = lo < hi ? lo : 0;
+    p->k_hi = lo < hi ? hi : 0;
 }
 
 /* ---- forward: out = in w^T + b ---------------------------------------- */
@@ -83,8 +122,8 @@ SIMD_ALWAYS_INLINE void forward_tile(const simd_product *p, int j, int x, int nj
     vec acc[TILE_MAX][TILE_MAX];
     for (int a = 0; a < nj; a++)
         for (int e = 0; e < nx; e++) acc[a][e] = vzero();
-    int k = 0;
-    for (; k + W <= n; k += W) {
+    int k = p->k_lo;
+    for (; k + W <= p->k_hi; k += W) {
         vec wv[TILE_MAX];
         for (int a = 0; a < nj; a++) wv[a] = vload(w + (size_t)a * n + k);
         for (int e = 0; e < nx; e++) {
@@ -92,7 +131,7 @@ SIMD_ALWAYS_INLINE void forward_tile(const simd_product *p, int j, int x, int nj
             for (int a = 0; a < nj; a++) acc[a][e] = vfma(wv[a], iv, acc[a][e]);
         }
     }
-    if (k < n) { /* the last n - k < W inputs: the other lanes load zeros */
+    if (k < p->k_hi) { /* the last n - k < W inputs: the other lanes load zeros */
         vec wv[TILE_MAX];
         for (int a = 0; a < nj; a++) wv[a] = vload_n(w + (size_t)a * n + k, n - k);
         for (int e = 0; e < nx; e++) {
@@ -139,7 +178,8 @@ static void SIMD_NAME(matmul_forward)(float *out, const float *in, const float *
 {
     simd_product p = {.out = out, .in = in, .w = w, .b = b, .batch = batch, .n_in = n_in,
                       .n_out = n_out};
-    parallel_for(par, n_out, matmul_grain((long)batch * n_in, FWD_J), forward_rows, &p);
+    nonzero_columns(&p);
+    parallel_for(par, n_out, matmul_grain(par, n_out, (long)batch * n_in, FWD_J), forward_rows, &p);
 }
 
 /* ---- backward_params: dw += delta^T in, db += sum_x delta --------------- */
@@ -220,24 +260,25 @@ SIMD_ALWAYS_INLINE void backward_params_rows_any(const simd_product *p, int j0, 
                                                  int step)
 {
     float *dw = p->out;
-    const int n = p->n_in;
     /* A first, partial vector makes the loads of in aligned (when its rows
      * are), which matters more than the alignment of dw: in is loaded once
      * per example, dw once in all. Lanes hold separate elements, so where
      * the vectors start changes no result. */
-    int k = lanes_to_alignment(p->in, n);
-    if (k > 0)
+    const int lo = p->k_lo, hi = p->k_hi; /* the columns in is not all zero */
+    int k = lo + lanes_to_alignment(p->in + lo, hi - lo);
+    if (k > lo)
         for (int j = j0; j < j1; j += BP_J)
-            backward_params_tile_any(p, dw, j, 0, j1 - j < BP_J ? j1 - j : BP_J, 1, k, step);
+            backward_params_tile_any(p, dw, j, lo, j1 - j < BP_J ? j1 - j : BP_J, 1, k - lo,
+                                     step);
     /* k outermost: the slab in[.][k..k + BP_V W) stays in L1 for all j */
-    for (; k + BP_V * W <= n; k += BP_V * W)
+    for (; k + BP_V * W <= hi; k += BP_V * W)
         for (int j = j0; j < j1; j += BP_J)
             backward_params_tile_any(p, dw, j, k, j1 - j < BP_J ? j1 - j : BP_J, BP_V, W,
                                      step);
-    for (; k < n; k += W)
+    for (; k < hi; k += W)
         for (int j = j0; j < j1; j += BP_J)
             backward_params_tile_any(p, dw, j, k, j1 - j < BP_J ? j1 - j : BP_J, 1,
-                                     n - k < W ? n - k : W, step);
+                                     hi - k < W ? hi - k : W, step);
     /* BP3: the same order as the reference; eq. 21 with `step`, in two
      * statements so that no compiler fuses them, as in the tiles */
     for (int j = j0; j < j1; j++) {
@@ -269,7 +310,8 @@ static void SIMD_NAME(matmul_backward_params)(float *dw, float *db, const float 
 {
     simd_product p = {.out = dw, .db = db, .delta = delta, .in = in, .batch = batch,
                       .n_in = n_in, .n_out = n_out};
-    parallel_for(par, n_out, matmul_grain((long)batch * n_in, BP_J), backward_params_rows,
+    nonzero_columns(&p);
+    parallel_for(par, n_out, matmul_grain(par, n_out, (long)batch * n_in, BP_J), backward_params_rows,
                  &p);
 }
 
@@ -280,7 +322,8 @@ static void SIMD_NAME(matmul_backward_params_step)(float *w, float *b, const flo
 {
     simd_product p = {.out = w, .db = b, .delta = delta, .in = in, .step = step,
                       .batch = batch, .n_in = n_in, .n_out = n_out};
-    parallel_for(par, n_out, matmul_grain((long)batch * n_in, BP_J), backward_params_step_rows,
+    nonzero_columns(&p);
+    parallel_for(par, n_out, matmul_grain(par, n_out, (long)batch * n_in, BP_J), backward_params_step_rows,
                  &p);
 }
 
@@ -352,7 +395,7 @@ static void SIMD_NAME(matmul_backward_input)(float *d_in, const float *delta, co
     simd_product p = {.out = d_in, .delta = delta, .w = w, .batch = batch, .n_in = n_in,
                       .n_out = n_out};
     /* Columns in blocks of at least 64 keep the vectors full. */
-    int grain = matmul_grain((long)batch * n_out, 64);
+    int grain = matmul_grain(par, n_in, (long)batch * n_out, 64);
     parallel_for(par, n_in, grain, backward_input_columns, &p);
 }
 

@@ -149,6 +149,16 @@ int parallel_grain(long item_work, long min_work)
     return grain < 1 ? 1 : grain > (1 << 30) ? 1 << 30 : (int)grain;
 }
 
+int parallel_threads(const parallel *p) { return p ? p->n_workers + 1 : 1; }
+
+int parallel_split(const parallel *p, int n, long item_work, long min_total)
+{
+    int threads = parallel_threads(p);
+    if (n < 1) return 1;
+    if (threads < 2 || (long)n * item_work < min_total) return n;
+    return (n + threads - 1) / threads;
+}
+
 static double seconds_now(void)
 {
     struct timespec ts;

@@ -34,4 +34,14 @@ void parallel_for(parallel *p, int n, int grain, parallel_fn fn, void *ctx);
  * costs `item_work` units. */
 int parallel_grain(long item_work, long min_work);
 
+/* The number of threads of the pool, the caller's included; 1 for NULL. */
+int parallel_threads(const parallel *p);
+
+/* The grain that splits n items of `item_work` units each into one chunk
+ * per thread of p, or leaves them in one chunk when all of them come to
+ * less than `min_total` units. Even shares that each thread claims once
+ * beat many small chunks: every chunk costs a claim, and the last one
+ * keeps the other threads waiting. */
+int parallel_split(const parallel *p, int n, long item_work, long min_total);
+
 #endif

@@ -17,8 +17,8 @@ static void activate_rows(void *ctx, int x0, int x1)
                               job->width);
 }
 
-/* An exp costs some 20 cycles: chunks of 4096 of them are worth a thread. */
-enum { MIN_CHUNK_ACTIVATIONS = 4096 };
+/* An exp costs some 20 cycles: 4096 of them are worth a second thread. */
+enum { MIN_PARALLEL_ACTIVATIONS = 4096 };
 
 static void dense_forward(const layer *l, const real *params, const real *in,
                           real *out, int batch, parallel *par)
@@ -27,8 +27,8 @@ static void dense_forward(const layer *l, const real *params, const real *in,
     RNAME(matmul_forward)(out, in, params + l->weights, params + l->biases,
                           batch, l->n_in, l->n_out, par);
     activation_job job = {l->act, out, l->n_out};
-    parallel_for(par, batch, parallel_grain(l->n_out, MIN_CHUNK_ACTIVATIONS), activate_rows,
-                 &job);
+    parallel_for(par, batch, parallel_split(par, batch, l->n_out, MIN_PARALLEL_ACTIVATIONS),
+                 activate_rows, &job);
 }
 
 static void dense_backward_params(const layer *l, real *grad, const real *delta,

@@ -5,13 +5,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernels/parallel.h"
 #include "nndl.h"
 
 /* Writes images order[first .. first+n) of ds (or first .. first+n when
  * order is NULL) as rows of x, pixels scaled from 0..255 to [0,1], and
- * their labels to `labels`. x is (n, rows*cols). */
+ * their labels to `labels`. x is (n, rows*cols). Large batches are split
+ * over the threads of `par` (which may be NULL). */
 void gather_batch(float *x, uint8_t *labels, const nndl_dataset *ds,
-                  const uint32_t *order, size_t first, int n);
+                  const uint32_t *order, size_t first, int n, parallel *par);
 
 /* Asks the memory system for the images of a later batch while this one
  * trains: shuffled images are scattered over tens of megabytes. */
