@@ -1,6 +1,7 @@
 /* The float matrix kernels: every implementation this CPU runs agrees with
  * the reference, accumulates where it should, and gives bit-identical
- * results with one thread or two; their sigmoids match the reference's. */
+ * results with one thread or two; their sigmoids match the reference's;
+ * their sparse products of a first layer match their dense ones. */
 #include <float.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -155,7 +156,8 @@ TEST(kernels_dispatcher_chooses_a_supported_set)
     REQUIRE(chosen && n >= 1);
     CHECK(chosen->supported());
     CHECK(chosen->forward && chosen->backward_params && chosen->backward_params_step &&
-          chosen->backward_input);
+          chosen->backward_input && chosen->forward_sparse &&
+          chosen->backward_params_step_sparse);
     CHECK(all[n - 1] == &matmul_kernels_ref);
     /* the first supported set in the list, and the same one every time */
     int first = 0;
@@ -420,4 +422,146 @@ TEST(kernels_skipping_blank_columns_changes_no_result)
     }
     /* a whole batch of blank inputs: z = b, and no weight moves */
     check_blank_columns(matmul_kernels_chosen(), 4, 784, 10, 784, 0, 0);
+}
+
+/* ---- The sparse products of a first layer ---- */
+
+/* Zeroes about 4 in 5 of x[0..n), as a digit's blank pixels, and whole
+ * runs of them, so that some columns are zero in every example. */
+static void make_sparse(float *x, size_t n, unsigned seed)
+{
+    unsigned s = seed * 2654435761u + 7;
+    for (size_t i = 0; i < n; i++) {
+        s = s * 1664525u + 1013904223u;
+        if ((s >> 16) % 5 != 0 || (i / 13) % 3 == 0) x[i] = 0;
+    }
+}
+
+/* w (n_out, n_in) transposed into wt (n_in, stride), padding lanes 0. */
+static float *transposed(const float *w, int n_in, int n_out, int stride)
+{
+    float *wt = calloc((size_t)n_in * stride, sizeof(float));
+    if (!wt) return NULL;
+    for (int j = 0; j < n_out; j++)
+        for (int k = 0; k < n_in; k++) wt[(size_t)k * stride + j] = w[(size_t)j * n_in + k];
+    return wt;
+}
+
+/* The sparse products of `k` against its dense ones and the reference's
+ * sparse forward: the forward agrees to rounding (another order of
+ * summing), the step bit for bit (the same operations). */
+static void check_sparse(const matmul_kernels *k, int batch, int n_in, int n_out, int offset)
+{
+    operands o;
+    REQUIRE(operands_init(&o, batch, n_in, n_out, offset));
+    make_sparse(o.in, (size_t)batch * n_in, (unsigned)(batch + n_in + n_out));
+    const int stride = (n_out + MATMUL_SPARSE_ALIGN - 1) / MATMUL_SPARSE_ALIGN *
+                       MATMUL_SPARSE_ALIGN;
+    size_t bo = (size_t)batch * n_out, oi = (size_t)n_out * n_in;
+    float *wt = transposed(o.w, n_in, n_out, stride);
+    float *want = malloc(bo * sizeof(float)), *b = malloc((size_t)n_out * sizeof(float));
+    double *scale = malloc(bo * sizeof(double));
+    REQUIRE(wt && want && b && scale);
+
+    /* forward: the dense product, the reference's sparse one and k's */
+    for (int x = 0; x < batch; x++)
+        for (int j = 0; j < n_out; j++) {
+            double s = fabs(o.b[j]);
+            for (int i = 0; i < n_in; i++)
+                s += fabs((double)o.in[(size_t)x * n_in + i] * o.w[(size_t)j * n_in + i]);
+            scale[(size_t)x * n_out + j] = s;
+        }
+    matmul_forward_ref_f32(want, o.in, o.w, o.b, batch, n_in, n_out, NULL);
+    k->forward_sparse(o.out, o.in, wt, o.b, batch, n_in, n_out, stride, NULL);
+    if (!close_enough(o.out, want, scale, bo))
+        test_fail(__FILE__, __LINE__, "%s forward_sparse against forward, batch %d, %d -> %d",
+                  k->name, batch, n_in, n_out);
+    matmul_forward_sparse_ref_f32(want, o.in, wt, o.b, batch, n_in, n_out, stride, NULL);
+    if (!close_enough(o.out, want, scale, bo))
+        test_fail(__FILE__, __LINE__, "%s forward_sparse against the reference's, batch %d, "
+                  "%d -> %d", k->name, batch, n_in, n_out);
+
+    /* step: the dense step of the same set, transposed, bit for bit */
+    const float step = 0.37f / (float)batch;
+    memcpy(b, o.b, (size_t)n_out * sizeof(float));
+    k->backward_params_step(o.w, o.b, o.delta, o.in, step, batch, n_in, n_out, NULL);
+    k->backward_params_step_sparse(wt, b, o.delta, o.in, step, batch, n_in, n_out, stride,
+                                   NULL);
+    float *back = transposed(wt, stride, n_in, n_in); /* (stride, n_in): w and padding */
+    REQUIRE(back);
+    int same = memcmp(back, o.w, oi * sizeof(float)) == 0 &&
+               memcmp(b, o.b, (size_t)n_out * sizeof(float)) == 0;
+    for (size_t i = oi; i < (size_t)stride * n_in; i++) same &= back[i] == 0;
+    if (!same)
+        test_fail(__FILE__, __LINE__, "%s backward_params_step_sparse differs from the dense "
+                  "step, batch %d, %d -> %d, offset %d", k->name, batch, n_in, n_out, offset);
+    free(back);
+    free(wt);
+    free(want);
+    free(b);
+    free(scale);
+    operands_free(&o);
+}
+
+TEST(kernels_sparse_products_match_the_dense_ones)
+{
+    static const int sparse_n_ins[] = {1, 7, 16, 31, 784, 1000};
+    int n;
+    const matmul_kernels *const *all = matmul_kernels_all(&n);
+    for (int i = 0; i < n; i++) {
+        if (!all[i]->supported()) continue;
+        for (int bi = 0; bi < COUNT(batches); bi++)
+            for (int ii = 0; ii < COUNT(sparse_n_ins); ii++)
+                for (int oi = 0; oi < COUNT(n_outs); oi++)
+                    check_sparse(all[i], batches[bi], sparse_n_ins[ii], n_outs[oi],
+                                 (bi + ii + oi) % 3 == 0 ? 0 : 1 + (bi + oi) % 15);
+    }
+}
+
+TEST(kernels_sparse_products_are_bit_identical_for_1_and_2_threads)
+{
+    parallel *par = parallel_create(2, NULL);
+    REQUIRE(par);
+    static const int shapes[][3] = {{10, 784, 30}, {100, 784, 100}, {17, 784, 31},
+                                    {300, 1000, 7}, {64, 4096, 10}, {100, 33, 130}};
+    int n;
+    const matmul_kernels *const *all = matmul_kernels_all(&n);
+    for (int i = 0; i < n; i++) {
+        if (!all[i]->supported()) continue;
+        for (int s = 0; s < COUNT(shapes); s++) {
+            int batch = shapes[s][0], n_in = shapes[s][1], n_out = shapes[s][2];
+            int stride = (n_out + MATMUL_SPARSE_ALIGN - 1) / MATMUL_SPARSE_ALIGN *
+                         MATMUL_SPARSE_ALIGN;
+            operands o;
+            REQUIRE(operands_init(&o, batch, n_in, n_out, 0));
+            make_sparse(o.in, (size_t)batch * n_in, (unsigned)s);
+            float *wt1 = transposed(o.w, n_in, n_out, stride);
+            float *wt2 = transposed(o.w, n_in, n_out, stride);
+            float *b2 = malloc((size_t)n_out * sizeof(float));
+            float *out2 = malloc((size_t)batch * n_out * sizeof(float));
+            REQUIRE(wt1 && wt2 && b2 && out2);
+            memcpy(b2, o.b, (size_t)n_out * sizeof(float));
+            int same = 1;
+            for (int rep = 0; rep < 3; rep++) { /* the step changes what the next reads */
+                all[i]->forward_sparse(o.out, o.in, wt1, o.b, batch, n_in, n_out, stride, NULL);
+                all[i]->forward_sparse(out2, o.in, wt2, b2, batch, n_in, n_out, stride, par);
+                same &= memcmp(o.out, out2, (size_t)batch * n_out * sizeof(float)) == 0;
+                all[i]->backward_params_step_sparse(wt1, o.b, o.delta, o.in, 0.01f, batch,
+                                                    n_in, n_out, stride, NULL);
+                all[i]->backward_params_step_sparse(wt2, b2, o.delta, o.in, 0.01f, batch,
+                                                    n_in, n_out, stride, par);
+            }
+            same &= memcmp(wt1, wt2, (size_t)n_in * stride * sizeof(float)) == 0 &&
+                    memcmp(o.b, b2, (size_t)n_out * sizeof(float)) == 0;
+            if (!same)
+                test_fail(__FILE__, __LINE__, "%s: sparse products differ with 2 threads, "
+                          "batch %d, %d -> %d", all[i]->name, batch, n_in, n_out);
+            free(wt1);
+            free(wt2);
+            free(b2);
+            free(out2);
+            operands_free(&o);
+        }
+    }
+    parallel_free(par);
 }

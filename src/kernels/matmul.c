@@ -24,6 +24,7 @@ typedef struct product {
     const real *in, *w, *b, *delta;
     real step;
     int batch, n_in, n_out;
+    int stride; /* of the transposed weights of the sparse products */
 } product;
 
 /* Neurons j in [j0, j1): z_j = w_j . a + b_j for every example. */
@@ -149,6 +150,79 @@ void KERNEL(matmul_backward_input)(real *d_in, const real *delta, const real *w,
     /* Columns in blocks of at least 64 keep the inner loop long. */
     int grain = matmul_grain(par, n_in, (long)batch * n_out, 1);
     parallel_for(par, n_in, grain < 64 ? 64 : grain, backward_input_columns, &p);
+}
+
+/* Examples x in [x0, x1): z_xj = b_j + the sum over nonzero in_xk of
+ * in_xk w_jk, the i-th nonzero term into partial sum i mod 4. */
+static void forward_sparse_rows(void *ctx, int x0, int x1)
+{
+    const product *p = ctx;
+    for (int x = x0; x < x1; x++) {
+        const real *a = p->in + (size_t)x * p->n_in;
+        for (int j = 0; j < p->n_out; j++) {
+            real s[4] = {0, 0, 0, 0};
+            int i = 0;
+            for (int k = 0; k < p->n_in; k++)
+                if (a[k] != 0) s[i++ % 4] += a[k] * p->w[(size_t)k * p->stride + j];
+            p->out[(size_t)x * p->n_out + j] = ((s[0] + s[1]) + (s[2] + s[3])) + p->b[j];
+        }
+    }
+}
+
+/* out (B, n_out), in (B, n_in), wt (n_in, stride), b (n_out) */
+void KERNEL(matmul_forward_sparse)(real *out, const real *in, const real *wt, const real *b,
+                                   int batch, int n_in, int n_out, int stride, parallel *par)
+{
+    product p = {.out = out, .in = in, .w = wt, .b = b, .batch = batch, .n_in = n_in,
+                 .n_out = n_out, .stride = stride};
+    /* work: a quarter of the inputs nonzero, as in MNIST */
+    parallel_for(par, batch, matmul_grain(par, batch, (long)n_in * n_out / 4, 1),
+                 forward_sparse_rows, &p);
+}
+
+/* Inputs k in [k0, k1) that are nonzero in some example: w_.k -= step
+ * sum_x in_xk delta_x., summed and applied as in backward_params_step_rows. */
+static void backward_params_step_sparse_columns(void *ctx, int k0, int k1)
+{
+    const product *p = ctx;
+    for (int k = k0; k < k1; k++) {
+        int any = 0;
+        for (int x = 0; x < p->batch; x++) any |= p->in[(size_t)x * p->n_in + k] != 0;
+        if (!any) continue;
+        real *wk = p->dw + (size_t)k * p->stride;
+        for (int j = 0; j < p->n_out; j++) {
+            real g = 0;
+            for (int x = 0; x < p->batch; x++)
+                g += p->delta[(size_t)x * p->n_out + j] * p->in[(size_t)x * p->n_in + k];
+            real change = p->step * g; /* eq. 20, rounded twice */
+            wk[j] -= change;
+        }
+    }
+}
+
+/* eq. 21 for the sparse step: b_j -= step sum_x delta_xj, as in
+ * backward_params_step_rows. */
+static void step_biases(real *b, const real *delta, real step, int batch, int n_out)
+{
+    for (int j = 0; j < n_out; j++) {
+        real dbj = 0;
+        for (int x = 0; x < batch; x++) dbj += delta[(size_t)x * n_out + j];
+        real change = step * dbj;
+        b[j] -= change;
+    }
+}
+
+/* wt (n_in, stride), b (n_out), delta (B, n_out), in (B, n_in); updates wt and b */
+void KERNEL(matmul_backward_params_step_sparse)(real *wt, real *b, const real *delta,
+                                                const real *in, real step, int batch, int n_in,
+                                                int n_out, int stride, parallel *par)
+{
+    product p = {.dw = wt, .delta = delta, .in = in, .step = step, .batch = batch,
+                 .n_in = n_in, .n_out = n_out, .stride = stride};
+    /* work: half the columns nonzero in some example of a batch of 10 */
+    parallel_for(par, n_in, matmul_grain(par, n_in, (long)batch * n_out / 2, 64),
+                 backward_params_step_sparse_columns, &p);
+    step_biases(b, delta, step, batch, n_out);
 }
 
 /* For z below about -88 (float), exp(-z) is +inf and 1/inf = 0: the limit,

@@ -46,6 +46,36 @@ void RNAME(matmul_backward_params_step)(real *w, real *b, const real *delta, con
 void RNAME(matmul_backward_input)(real *d_in, const real *delta, const real *w,
                                   int batch, int n_in, int n_out, parallel *par);
 
+/* The two products of a first layer, whose inputs are mostly zeros (some
+ * 80% of MNIST's pixels are 0), with the weights transposed so that an
+ * input's weights to every neuron lie together: wt (n_in, stride) holds
+ * w_jk at wt[k stride + j]. stride is at least n_out and a multiple of
+ * MATMUL_SPARSE_ALIGN; the padding lanes j >= n_out are read but reach no
+ * output (keep them finite). n_in is at most MATMUL_SPARSE_MAX_IN (the fast
+ * kernels keep one example's nonzero columns on the stack). */
+#define MATMUL_SPARSE_ALIGN 16
+#define MATMUL_SPARSE_MAX_IN 4096
+
+/* out = in wt + b over the nonzero inputs only, as in matmul_forward.
+ * out (B, n_out), in (B, n_in), wt (n_in, stride), b (n_out).
+ * z_xj sums in_xk w_jk over the nonzero in_xk in order of k, the i-th of
+ * them into partial sum s_(i mod 4), then z_xj = ((s0 + s1) + (s2 + s3))
+ * + b_j: four chains of additions in flight rather than one, in an order
+ * that depends on the example alone. A zero input adds nothing, so this
+ * differs from matmul_forward only by rounding. */
+void RNAME(matmul_forward_sparse)(real *out, const real *in, const real *wt, const real *b,
+                                  int batch, int n_in, int n_out, int stride, parallel *par);
+
+/* matmul_backward_params_step on the transposed weights, visiting only the
+ * columns k where some in_xk is nonzero (elsewhere the step changes
+ * nothing). wt (n_in, stride), b (n_out), delta (B, n_out), in (B, n_in).
+ * Each weight takes the same operations in the same order as in that
+ * kernel of the same set (matmul_kernels.h), so the two agree bit for bit:
+ * the dense and the sparse training steps only differ in the forward sum. */
+void RNAME(matmul_backward_params_step_sparse)(real *wt, real *b, const real *delta,
+                                               const real *in, real step, int batch, int n_in,
+                                               int n_out, int stride, parallel *par);
+
 /* values = sigma(values) = 1 / (1 + e^-values), elementwise: the sigmoid
  * of eq. 3 that follows the forward product. In float every kernel set
  * gives the reference's results bit for bit (see matmul_simd.h). */

@@ -25,9 +25,21 @@ static inline void vstore_n(float *p, vec v, int n) { _mm256_maskstore_ps(p, fir
 static inline vec vfma(vec a, vec b, vec c) { return _mm256_fmadd_ps(a, b, c); }
 static inline vec vmul(vec a, vec b) { return _mm256_mul_ps(a, b); }
 static inline vec vsub(vec a, vec b) { return _mm256_sub_ps(a, b); }
+static inline vec vadd(vec a, vec b) { return _mm256_add_ps(a, b); }
 static inline int vnonzero(vec v)
 {
     return _mm256_movemask_ps(_mm256_cmp_ps(v, vzero(), _CMP_NEQ_UQ)) != 0;
+}
+/* k + l for each lane l of v that is nonzero (or NaN), in order, packed
+ * into dst (room for W); returns their number. Without branches. */
+static inline int vnonzero_indices(int *dst, vec v, int k)
+{
+    int nonzero = _mm256_movemask_ps(_mm256_cmp_ps(v, vzero(), _CMP_NEQ_UQ)), n = 0;
+    for (int l = 0; l < W; l++) {
+        dst[n] = k + l;
+        n += (nonzero >> l) & 1;
+    }
+    return n;
 }
 static inline vec vor(vec a, vec b) { return _mm256_or_ps(a, b); }
 static inline float vsum(vec v)
@@ -67,6 +79,8 @@ static inline dvec dexp2_table(dvec z, const uint64_t *table)
 #define BP_V 3
 #define BI_X 3
 #define BI_V 3
+#define SPARSE_ACC 8
+#define SPARSE_V 2
 
 static int avx2_supported(void)
 {

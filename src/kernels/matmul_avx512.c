@@ -21,7 +21,19 @@ static inline void vstore_n(float *p, vec v, int n) { _mm512_mask_storeu_ps(p, f
 static inline vec vfma(vec a, vec b, vec c) { return _mm512_fmadd_ps(a, b, c); }
 static inline vec vmul(vec a, vec b) { return _mm512_mul_ps(a, b); }
 static inline vec vsub(vec a, vec b) { return _mm512_sub_ps(a, b); }
+static inline vec vadd(vec a, vec b) { return _mm512_add_ps(a, b); }
 static inline int vnonzero(vec v) { return _mm512_cmp_ps_mask(v, vzero(), _CMP_NEQ_UQ) != 0; }
+/* k + l for each lane l of v that is nonzero (or NaN), in order, packed
+ * into dst (room for W); returns their number. */
+static inline int vnonzero_indices(int *dst, vec v, int k)
+{
+    __mmask16 nonzero = _mm512_cmp_ps_mask(v, vzero(), _CMP_NEQ_UQ);
+    __m512i lanes = _mm512_add_epi32(_mm512_set1_epi32(k), _mm512_setr_epi32(
+        0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+    /* compressed in a register, then stored whole: fast on every CPU */
+    _mm512_storeu_si512(dst, _mm512_maskz_compress_epi32(nonzero, lanes));
+    return __builtin_popcount(nonzero);
+}
 static inline vec vor(vec a, vec b)
 {
     return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(a), _mm512_castps_si512(b)));
@@ -71,6 +83,10 @@ static inline dvec dexp2_table(dvec z, const uint64_t *table)
 #define BP_V 4
 #define BI_X 5
 #define BI_V 4
+/* The sparse products: up to 4 vectors of outputs, by 4 chains (forward)
+ * or by 16 accumulators in all (step). */
+#define SPARSE_ACC 16
+#define SPARSE_V 4
 
 static int avx512_supported(void)
 {

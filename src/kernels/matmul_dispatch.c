@@ -15,6 +15,8 @@ const matmul_kernels matmul_kernels_ref = {
     .backward_params_step = matmul_backward_params_step_ref_f32,
     .backward_input = matmul_backward_input_ref_f32,
     .sigmoid = sigmoid_ref_f32,
+    .forward_sparse = matmul_forward_sparse_ref_f32,
+    .backward_params_step_sparse = matmul_backward_params_step_sparse_ref_f32,
 };
 
 static const matmul_kernels *const all_kernels[] = {
@@ -70,3 +72,17 @@ void matmul_backward_input_f32(float *d_in, const float *delta, const float *w, 
 }
 
 void sigmoid_f32(float *values, size_t n) { matmul_kernels_chosen()->sigmoid(values, n); }
+
+void matmul_forward_sparse_f32(float *out, const float *in, const float *wt, const float *b,
+                               int batch, int n_in, int n_out, int stride, parallel *par)
+{
+    matmul_kernels_chosen()->forward_sparse(out, in, wt, b, batch, n_in, n_out, stride, par);
+}
+
+void matmul_backward_params_step_sparse_f32(float *wt, float *b, const float *delta,
+                                            const float *in, float step, int batch, int n_in,
+                                            int n_out, int stride, parallel *par)
+{
+    matmul_kernels_chosen()->backward_params_step_sparse(wt, b, delta, in, step, batch, n_in,
+                                                         n_out, stride, par);
+}

@@ -1,6 +1,6 @@
 /* The float kernels behind matmul.h, and how one set is chosen.
  *
- * The float build of matmul_forward_f32 and its two siblings dispatches, once
+ * The float build of matmul_forward_f32 and its siblings dispatches, once
  * per process, to the fastest set of kernels this CPU runs: hand-vectorized
  * AVX-512 or AVX2+FMA (matmul_avx512.c, matmul_avx2.c), else the plain C
  * kernels of matmul.c, which stay the algorithmic reference and the
@@ -44,6 +44,13 @@ typedef void (*matmul_backward_params_step_fn)(float *w, float *b, const float *
                                                const float *in, float step, int batch, int n_in,
                                                int n_out, parallel *par);
 typedef void (*sigmoid_fn)(float *values, size_t n);
+typedef void (*matmul_forward_sparse_fn)(float *out, const float *in, const float *wt,
+                                         const float *b, int batch, int n_in, int n_out,
+                                         int stride, parallel *par);
+typedef void (*matmul_backward_params_step_sparse_fn)(float *wt, float *b, const float *delta,
+                                                      const float *in, float step, int batch,
+                                                      int n_in, int n_out, int stride,
+                                                      parallel *par);
 typedef void (*matmul_backward_input_fn)(float *d_in, const float *delta, const float *w,
                                          int batch, int n_in, int n_out, parallel *par);
 
@@ -56,6 +63,8 @@ typedef struct matmul_kernels {
     matmul_backward_params_step_fn backward_params_step;
     matmul_backward_input_fn backward_input;
     sigmoid_fn sigmoid; /* the activation after the forward product */
+    matmul_forward_sparse_fn forward_sparse;
+    matmul_backward_params_step_sparse_fn backward_params_step_sparse;
 } matmul_kernels;
 
 /* The plain C kernels of matmul.c in float, under their own names. */
@@ -69,6 +78,12 @@ void matmul_backward_params_step_ref_f32(float *w, float *b, const float *delta,
 void matmul_backward_input_ref_f32(float *d_in, const float *delta, const float *w, int batch,
                                    int n_in, int n_out, parallel *par);
 void sigmoid_ref_f32(float *values, size_t n);
+void matmul_forward_sparse_ref_f32(float *out, const float *in, const float *wt, const float *b,
+                                   int batch, int n_in, int n_out, int stride, parallel *par);
+void matmul_backward_params_step_sparse_ref_f32(float *wt, float *b, const float *delta,
+                                                const float *in, float step, int batch,
+                                                int n_in, int n_out, int stride,
+                                                parallel *par);
 
 extern const matmul_kernels matmul_kernels_ref;
 #if defined(__x86_64__) || defined(__i386__)

@@ -11,8 +11,10 @@
  *   vload_n, vstore_n         the first n lanes (1 <= n <= W); vload_n
  *                             zeroes the others and touches no memory past n
  *   vfma(a, b, c)             a * b + c, fused
- *   vmul, vsub                a * b and a - b, each rounded
+ *   vmul, vsub, vadd          a * b, a - b and a + b, each rounded
  *   vnonzero                  whether any lane is nonzero (or NaN)
+ *   vnonzero_indices(d, v, k) k + l for the nonzero (or NaN) lanes l of v,
+ *                             in order, into d[0..W); returns their count
  *   vor                       the bitwise or of the lanes' bits
  *   dvec, DW                  a vector of doubles and its number of lanes
  *   dset1, dmul, dsub         as for vec
@@ -26,6 +28,8 @@
  *   FWD_J, FWD_X              forward tile: neurons x examples
  *   BP_J, BP_V                backward_params tile: neurons x vectors of k
  *   BI_X, BI_V                backward_input tile: examples x vectors of k
+ *   SPARSE_V                  sparse tiles: 4 chains or columns x SPARSE_V
+ *                             vectors of outputs
  *                             (FWD_J, FWD_X, BP_J and BI_X at most TILE_MAX)
  *   SIMD_NAME(x), SIMD_TABLE  names for the entry points and the table
  *
@@ -49,6 +53,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "kernels/matmul.h"
 #include "kernels/matmul_kernels.h"
 
 #define SIMD_ALWAYS_INLINE static inline __attribute__((always_inline))
@@ -61,6 +66,7 @@ typedef struct simd_product {
     float step;
     int batch, n_in, n_out;
     int k_lo, k_hi; /* forward and backward_params: see nonzero_columns */
+    int stride;     /* the sparse products: of the transposed weights */
 } simd_product;
 
 /* How many floats from p to the next multiple of the vector size, at most
@@ -399,6 +405,182 @@ static void SIMD_NAME(matmul_backward_input)(float *d_in, const float *delta, co
     parallel_for(par, n_in, grain, backward_input_columns, &p);
 }
 
+/* ---- the sparse products of a first layer (matmul.h) ------------------- */
+
+enum { SPARSE_CHAINS = 4 };
+
+/* The indices of the nonzero (or NaN) values of row[0..n), in order, into
+ * idx (room for n + W); returns their number. */
+static int nonzero_indices(int *idx, const float *row, int n)
+{
+    int m = 0, k = 0;
+    for (; k + W <= n; k += W) m += vnonzero_indices(idx + m, vload(row + k), k);
+    if (k < n) m += vnonzero_indices(idx + m, vload_n(row + k, n - k), k);
+    return m;
+}
+
+/* acc[c][v] += row[k] wt[k][v0 + v] for one nonzero input k, in chain c. */
+#define SPARSE_TERM(c, k)                                                         \
+    do {                                                                          \
+        const float *wk_ = wt + (size_t)(k) * p->stride;                          \
+        vec a_ = vset1(row[k]);                                                   \
+        for (int v = 0; v < nv; v++) acc[c][v] = vfma(a_, vload(wk_ + v * W), acc[c][v]); \
+    } while (0)
+
+/* z of one example for output vectors [v0, v0 + nv) (the last one `last`
+ * lanes), from its m nonzero inputs idx: the i-th into chain i mod 4. */
+SIMD_ALWAYS_INLINE void forward_sparse_tile(const simd_product *p, const float *row,
+                                            const int *idx, int m, float *out, int v0, int nv,
+                                            int last)
+{
+    const float *wt = p->w + (size_t)v0 * W;
+    vec acc[SPARSE_CHAINS][SPARSE_V];
+    for (int c = 0; c < SPARSE_CHAINS; c++)
+        for (int v = 0; v < nv; v++) acc[c][v] = vzero();
+    int i = 0;
+    for (; i + SPARSE_CHAINS <= m; i += SPARSE_CHAINS) {
+        SPARSE_TERM(0, idx[i]);
+        SPARSE_TERM(1, idx[i + 1]);
+        SPARSE_TERM(2, idx[i + 2]);
+        SPARSE_TERM(3, idx[i + 3]);
+    }
+    if (i < m) SPARSE_TERM(0, idx[i]);
+    if (i + 1 < m) SPARSE_TERM(1, idx[i + 1]);
+    if (i + 2 < m) SPARSE_TERM(2, idx[i + 2]);
+    for (int v = 0; v < nv; v++) {
+        int j = (v0 + v) * W, lanes = v == nv - 1 ? last : W;
+        vec z = vadd(vadd(acc[0][v], acc[1][v]), vadd(acc[2][v], acc[3][v]));
+        if (lanes == W) vstore(out + j, vadd(z, vload(p->b + j)));
+        else vstore_n(out + j, vadd(z, vload_n(p->b + j, lanes)), lanes);
+    }
+}
+#undef SPARSE_TERM
+
+/* Examples x in [x0, x1). */
+static void forward_sparse_rows(void *ctx, int x0, int x1)
+{
+    const simd_product *p = ctx;
+    const int n_vec = (p->n_out + W - 1) / W, last = p->n_out - (n_vec - 1) * W;
+    int idx[MATMUL_SPARSE_MAX_IN + W];
+    for (int x = x0; x < x1; x++) {
+        const float *row = p->in + (size_t)x * p->n_in;
+        float *out = p->out + (size_t)x * p->n_out;
+        int m = nonzero_indices(idx, row, p->n_in);
+        for (int v0 = 0; v0 < n_vec; v0 += SPARSE_V) {
+            int nv = n_vec - v0 < SPARSE_V ? n_vec - v0 : SPARSE_V;
+            int lanes = v0 + nv == n_vec ? last : W;
+#define FS_CASE(V)                                                                  \
+    case V:                                                                         \
+        if ((V) <= SPARSE_V) forward_sparse_tile(p, row, idx, m, out, v0, V, lanes); \
+        break;
+            switch (nv) {
+                FS_CASE(1) FS_CASE(2) FS_CASE(3) FS_CASE(4)
+            }
+#undef FS_CASE
+        }
+    }
+}
+
+/* out (B, n_out), in (B, n_in), wt (n_in, stride), b (n_out) */
+static void SIMD_NAME(matmul_forward_sparse)(float *out, const float *in, const float *wt,
+                                             const float *b, int batch, int n_in, int n_out,
+                                             int stride, parallel *par)
+{
+    simd_product p = {.out = out, .in = in, .w = wt, .b = b, .batch = batch, .n_in = n_in,
+                      .n_out = n_out, .stride = stride};
+    /* work: a quarter of the inputs nonzero, as in MNIST */
+    parallel_for(par, batch, matmul_grain(par, batch, (long)n_in * n_out / 4, 1),
+                 forward_sparse_rows, &p);
+}
+
+/* Columns cols[0..nc) of wt, output vectors [v0, v0 + nv) (the last one
+ * `last` lanes): g = sum_x in_xk delta_x in order of x from zero, then
+ * wt_k -= step g, rounded twice: backward_params_tile's operations. */
+SIMD_ALWAYS_INLINE void step_sparse_tile(const simd_product *p, const int *cols, int nc,
+                                         int v0, int nv, int last)
+{
+    vec acc[SPARSE_ACC][SPARSE_V];
+    for (int c = 0; c < nc; c++)
+        for (int v = 0; v < nv; v++) acc[c][v] = vzero();
+    for (int x = 0; x < p->batch; x++) {
+        const float *d = p->delta + (size_t)x * p->n_out + (size_t)v0 * W;
+        const float *row = p->in + (size_t)x * p->n_in;
+        vec dv[SPARSE_V];
+        for (int v = 0; v < nv - 1; v++) dv[v] = vload(d + v * W);
+        dv[nv - 1] = last == W ? vload(d + (nv - 1) * W) : vload_n(d + (nv - 1) * W, last);
+        for (int c = 0; c < nc; c++) {
+            vec a = vset1(row[cols[c]]);
+            for (int v = 0; v < nv; v++) acc[c][v] = vfma(dv[v], a, acc[c][v]);
+        }
+    }
+    const vec s = vset1(p->step);
+    for (int c = 0; c < nc; c++) {
+        float *wk = p->out + (size_t)cols[c] * p->stride + (size_t)v0 * W;
+        for (int v = 0; v < nv; v++) vstore(wk + v * W, vsub(vload(wk + v * W), vmul(s, acc[c][v])));
+    }
+}
+
+/* Columns cols[0..nc) for every output vector: SPARSE_ACC / nv at a time
+ * (accumulators enough to hide the latency of the additions), then one by
+ * one. */
+static void step_sparse_columns_list(const simd_product *p, const int *cols, int nc)
+{
+    const int n_vec = (p->n_out + W - 1) / W, last = p->n_out - (n_vec - 1) * W;
+    for (int v0 = 0; v0 < n_vec; v0 += SPARSE_V) {
+        int nv = n_vec - v0 < SPARSE_V ? n_vec - v0 : SPARSE_V;
+        int lanes = v0 + nv == n_vec ? last : W;
+        int c = 0;
+#define SS_CASE(V)                                                                   \
+    case V:                                                                          \
+        if ((V) <= SPARSE_V) {                                                       \
+            for (; c + SPARSE_ACC / (V) <= nc; c += SPARSE_ACC / (V))                \
+                step_sparse_tile(p, cols + c, SPARSE_ACC / (V), v0, V, lanes);       \
+            for (; c < nc; c++) step_sparse_tile(p, cols + c, 1, v0, V, lanes);      \
+        }                                                                            \
+        break;
+        switch (nv) {
+            SS_CASE(1) SS_CASE(2) SS_CASE(3) SS_CASE(4)
+        }
+#undef SS_CASE
+    }
+}
+
+/* Inputs k in [k0, k1) that are nonzero in some example (k0 a multiple of W). */
+static void step_sparse_columns(void *ctx, int k0, int k1)
+{
+    const simd_product *p = ctx;
+    int cols[MATMUL_SPARSE_MAX_IN + W], nc = 0;
+    for (int k = k0; k < k1; k += W) {
+        int lanes = k1 - k < W ? k1 - k : W;
+        vec any = vzero();
+        const float *in = p->in + k;
+        for (int x = 0; x < p->batch; x++, in += p->n_in)
+            any = vor(any, lanes == W ? vload(in) : vload_n(in, lanes));
+        nc += vnonzero_indices(cols + nc, any, k);
+    }
+    step_sparse_columns_list(p, cols, nc);
+}
+
+/* wt (n_in, stride), b (n_out), delta (B, n_out), in (B, n_in); updates wt and b */
+static void SIMD_NAME(matmul_backward_params_step_sparse)(float *wt, float *b,
+                                                          const float *delta, const float *in,
+                                                          float step, int batch, int n_in,
+                                                          int n_out, int stride, parallel *par)
+{
+    simd_product p = {.out = wt, .delta = delta, .in = in, .step = step, .batch = batch,
+                      .n_in = n_in, .n_out = n_out, .stride = stride};
+    /* work: half the columns nonzero in some example of a batch of 10 */
+    parallel_for(par, n_in, matmul_grain(par, n_in, (long)batch * n_out / 2, 64),
+                 step_sparse_columns, &p);
+    /* eq. 21 as in backward_params_rows_any */
+    for (int j = 0; j < n_out; j++) {
+        float sum = 0;
+        for (int x = 0; x < batch; x++) sum += delta[(size_t)x * n_out + j];
+        float change = step * sum;
+        b[j] -= change;
+    }
+}
+
 /* ---- sigmoid: 1 / (1 + e^-z) ------------------------------------------- */
 
 /* e^x for float x, computed as glibc's expf (2.27 and later, whose
@@ -471,4 +653,6 @@ const matmul_kernels SIMD_TABLE = {
     .backward_params_step = SIMD_NAME(matmul_backward_params_step),
     .backward_input = SIMD_NAME(matmul_backward_input),
     .sigmoid = SIMD_NAME(sigmoid),
+    .forward_sparse = SIMD_NAME(matmul_forward_sparse),
+    .backward_params_step_sparse = SIMD_NAME(matmul_backward_params_step_sparse),
 };
