@@ -5,6 +5,7 @@
 
 #include "common/alloc.h"
 #include "common/error.h"
+#include "kernels/matmul.h"
 #include "net/activation.h"
 #include "net/cost.h"
 #include "net/layer.h"
@@ -44,7 +45,44 @@ nndl_status RNAME(batch_buffers_init)(batch_buffers *b, const nndl_net *net,
 void RNAME(batch_buffers_free)(batch_buffers *b)
 {
     alloc_free(b->block);
+    alloc_free(b->w1t);
     memset(b, 0, sizeof *b);
+}
+
+nndl_status RNAME(batch_buffers_init_w1t)(batch_buffers *b, const nndl_net *net,
+                                          nndl_error *err)
+{
+    const layer *ly = &net->layers[0];
+    if (!RNAME(layer_table)[ly->kind].forward_sparse || ly->n_in > MATMUL_SPARSE_MAX_IN)
+        return NNDL_OK;
+    int stride = (ly->n_out + MATMUL_SPARSE_ALIGN - 1) / MATMUL_SPARSE_ALIGN *
+                 MATMUL_SPARSE_ALIGN;
+    /* zeroed: the padding lanes stay 0 */
+    b->w1t = alloc_aligned((size_t)ly->n_in * stride, sizeof(real));
+    if (!b->w1t)
+        return error_set(err, NNDL_ERR_NOMEM, "out of memory for %d x %d weights", ly->n_in,
+                         stride);
+    b->w1t_stride = stride;
+    return NNDL_OK;
+}
+
+void RNAME(batch_buffers_load_w1t)(batch_buffers *b, const nndl_net *net, const real *params)
+{
+    const layer *ly = &net->layers[0];
+    const real *w = params + ly->weights;
+    for (int j = 0; j < ly->n_out; j++)
+        for (int k = 0; k < ly->n_in; k++)
+            b->w1t[(size_t)k * b->w1t_stride + j] = w[(size_t)j * ly->n_in + k];
+}
+
+void RNAME(batch_buffers_store_w1t)(const batch_buffers *b, const nndl_net *net,
+                                    real *params)
+{
+    const layer *ly = &net->layers[0];
+    real *w = params + ly->weights;
+    for (int j = 0; j < ly->n_out; j++)
+        for (int k = 0; k < ly->n_in; k++)
+            w[(size_t)j * ly->n_in + k] = b->w1t[(size_t)k * b->w1t_stride + j];
 }
 
 void RNAME(dropout_draw_masks)(batch_buffers *b, const nndl_net *net, int batch,
@@ -65,7 +103,11 @@ static void forward(const nndl_net *net, const real *params, batch_buffers *b, i
         const layer *ly = &net->layers[l];
         const real *in = use_masks ? RNAME(layer_input)(b, l) : b->a[l];
         /* a^{l+1} = sigma(w^{l+1} a^l + b^{l+1}): eq. 25 */
-        RNAME(layer_table)[ly->kind].forward(ly, params, in, b->a[l + 1], batch, par);
+        if (l == 0 && b->w1t)
+            RNAME(layer_table)[ly->kind].forward_sparse(ly, params, b->w1t, b->w1t_stride, in,
+                                                        b->a[1], batch, par);
+        else
+            RNAME(layer_table)[ly->kind].forward(ly, params, in, b->a[l + 1], batch, par);
         if (use_masks && b->mask[l + 1]) {
             size_t n = (size_t)batch * ly->n_out;
             for (size_t i = 0; i < n; i++) b->kept[l + 1][i] = b->a[l + 1][i] * b->mask[l + 1][i];
@@ -114,7 +156,11 @@ static void backward(const nndl_net *net, const real *params, batch_buffers *b,
                                        n);
         }
         /* BP3, BP4 and eq. 20, 21, now that BP2 is done with w^l */
-        if (stepped) ops->backward_params_step(ly, stepped, b->delta[l], in, step, batch, par);
+        if (stepped && l == 1 && b->w1t)
+            ops->backward_params_step_sparse(ly, stepped, b->w1t, b->w1t_stride, b->delta[1],
+                                             in, step, batch, par);
+        else if (stepped)
+            ops->backward_params_step(ly, stepped, b->delta[l], in, step, batch, par);
     }
 }
 

@@ -22,6 +22,13 @@ struct RNAME(batch_buffers) {
     real *mask[NNDL_MAX_LAYERS];
     real *kept[NNDL_MAX_LAYERS];
     real *block;                  /* the one allocation behind them all */
+    /* Layer 1's weights transposed, (n_in, w1t_stride): w_jk at
+     * w1t[k w1t_stride + j], the layout of the sparse products that skip
+     * zero inputs (matmul_forward_sparse); or NULL. While it is set, the
+     * passes below read and step layer 1's weights here and not in params
+     * (its biases stay there): see batch_buffers_load_w1t. */
+    real *w1t;
+    int w1t_stride;
 };
 
 /* Allocates buffers for `capacity` examples, with room for dropout masks
@@ -29,6 +36,19 @@ struct RNAME(batch_buffers) {
 nndl_status RNAME(batch_buffers_init)(batch_buffers *b, const nndl_net *net,
                                       int capacity, int dropout, nndl_error *err);
 void RNAME(batch_buffers_free)(batch_buffers *b);
+
+/* Allocates b->w1t, for training on inputs that are mostly zeros (images),
+ * if layer 1 has sparse products and at most MATMUL_SPARSE_MAX_IN inputs;
+ * otherwise leaves it NULL. */
+nndl_status RNAME(batch_buffers_init_w1t)(batch_buffers *b, const nndl_net *net,
+                                          nndl_error *err);
+
+/* b->w1t = layer 1's weights in params, transposed. */
+void RNAME(batch_buffers_load_w1t)(batch_buffers *b, const nndl_net *net, const real *params);
+
+/* Layer 1's weights in params = b->w1t, transposed back. */
+void RNAME(batch_buffers_store_w1t)(const batch_buffers *b, const nndl_net *net,
+                                    real *params);
 
 /* Draws new dropout masks for `batch` examples: each hidden neuron of each
  * example is dropped with probability p. */

@@ -20,15 +20,31 @@ static void activate_rows(void *ctx, int x0, int x1)
 /* An exp costs some 20 cycles: 4096 of them are worth a second thread. */
 enum { MIN_PARALLEL_ACTIVATIONS = 4096 };
 
+/* a = sigma(z) for the weighted inputs out holds */
+static void activate(const layer *l, real *out, int batch, parallel *par)
+{
+    activation_job job = {l->act, out, l->n_out};
+    parallel_for(par, batch, parallel_split(par, batch, l->n_out, MIN_PARALLEL_ACTIVATIONS),
+                 activate_rows, &job);
+}
+
 static void dense_forward(const layer *l, const real *params, const real *in,
                           real *out, int batch, parallel *par)
 {
     /* z = w a + b, then a = sigma(z): eq. 25 */
     RNAME(matmul_forward)(out, in, params + l->weights, params + l->biases,
                           batch, l->n_in, l->n_out, par);
-    activation_job job = {l->act, out, l->n_out};
-    parallel_for(par, batch, parallel_split(par, batch, l->n_out, MIN_PARALLEL_ACTIVATIONS),
-                 activate_rows, &job);
+    activate(l, out, batch, par);
+}
+
+static void dense_forward_sparse(const layer *l, const real *params, const real *wt,
+                                 int stride, const real *in, real *out, int batch,
+                                 parallel *par)
+{
+    /* eq. 25 as above, the zero inputs skipped */
+    RNAME(matmul_forward_sparse)(out, in, wt, params + l->biases, batch, l->n_in, l->n_out,
+                                 stride, par);
+    activate(l, out, batch, par);
 }
 
 static void dense_backward_params(const layer *l, real *grad, const real *delta,
@@ -47,6 +63,15 @@ static void dense_backward_params_step(const layer *l, real *params, const real 
                                        step, batch, l->n_in, l->n_out, par);
 }
 
+static void dense_backward_params_step_sparse(const layer *l, real *params, real *wt,
+                                              int stride, const real *delta, const real *in,
+                                              real step, int batch, parallel *par)
+{
+    /* eq. 20, 21 as above, on the transposed weights */
+    RNAME(matmul_backward_params_step_sparse)(wt, params + l->biases, delta, in, step, batch,
+                                              l->n_in, l->n_out, stride, par);
+}
+
 static void dense_backward_input(const layer *l, const real *params, const real *delta,
                                  real *d_in, int batch, parallel *par)
 {
@@ -56,5 +81,6 @@ static void dense_backward_input(const layer *l, const real *params, const real 
 
 const layer_ops RNAME(layer_table)[] = {
     [LAYER_DENSE] = {dense_forward, dense_backward_params, dense_backward_params_step,
-                     dense_backward_input},
+                     dense_backward_input, dense_forward_sparse,
+                     dense_backward_params_step_sparse},
 };

@@ -26,6 +26,15 @@ typedef struct layer_ops {
     /* d_in = dC/da of the layer below: the (w^T delta) part of BP2. */
     void (*backward_input)(const layer *l, const real *params, const real *delta,
                            real *d_in, int batch, parallel *par);
+    /* forward and backward_params_step for a first layer, whose input is
+     * mostly zeros, with its weights transposed in wt (n_in, stride) and
+     * its other parameters in params: they skip the zero inputs (see
+     * matmul_forward_sparse). NULL where a kind has no such form. */
+    void (*forward_sparse)(const layer *l, const real *params, const real *wt, int stride,
+                           const real *in, real *out, int batch, parallel *par);
+    void (*backward_params_step_sparse)(const layer *l, real *params, real *wt, int stride,
+                                        const real *delta, const real *in, real step,
+                                        int batch, parallel *par);
 } layer_ops;
 
 extern const layer_ops RNAME(layer_table)[];

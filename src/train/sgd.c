@@ -21,7 +21,9 @@ struct nndl_trainer {
     float *grad;           /* dC/dparams of a batch, params layout; NULL for the
                               plain step, which never stores the gradient */
     float *velocity;       /* momentum's v (eq. 107), params layout; or NULL */
-    batch_buffers buffers; /* activations and errors of one mini-batch */
+    batch_buffers buffers; /* activations and errors of one mini-batch; for the
+                              plain step, also layer 1's weights transposed
+                              during an epoch (buffers.w1t) */
     uint8_t *labels;       /* labels of one mini-batch */
     uint32_t *order;       /* this epoch's order of the training examples */
     size_t order_capacity;
@@ -79,7 +81,8 @@ nndl_trainer *nndl_trainer_create(nndl_net *net, const nndl_sgd_config *config,
     if (config->momentum > 0 && !(t->velocity = alloc_zeroed(net->n_params, sizeof(float))))
         goto nomem;
     if (batch_buffers_init_f32(&t->buffers, net, config->batch_size, config->dropout > 0,
-                               err) != NNDL_OK) {
+                               err) != NNDL_OK ||
+        (plain_step(config) && batch_buffers_init_w1t_f32(&t->buffers, net, err) != NNDL_OK)) {
         nndl_trainer_free(t);
         return NULL;
     }
@@ -168,6 +171,10 @@ nndl_status nndl_trainer_epoch(nndl_trainer *t, const nndl_dataset *training,
 
     const int m = t->config.batch_size;
     parallel *par = net_parallel(net);
+    /* The plain step trains layer 1 in the transposed copy, whose products
+     * skip the zero pixels, and puts it back before anyone else can see the
+     * weights: nothing below returns early. */
+    if (t->buffers.w1t) batch_buffers_load_w1t_f32(&t->buffers, net, net->params);
     for (size_t first = 0; first < n; first += (size_t)m) {
         /* The last mini-batch holds the remainder, as in network.py. */
         int size = n - first < (size_t)m ? (int)(n - first) : m;
@@ -186,6 +193,7 @@ nndl_status nndl_trainer_epoch(nndl_trainer *t, const nndl_dataset *training,
         }
         if (progress) progress(first + (size_t)size, n, user);
     }
+    if (t->buffers.w1t) batch_buffers_store_w1t_f32(&t->buffers, net, net->params);
     if (!all_finite(net->params, net->n_params))
         return error_set(err, NNDL_ERR_DIVERGED, "weights became NaN or infinite");
     return NNDL_OK;
