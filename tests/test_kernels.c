@@ -523,7 +523,7 @@ TEST(kernels_sparse_products_are_bit_identical_for_1_and_2_threads)
     parallel *par = parallel_create(2, NULL);
     REQUIRE(par);
     static const int shapes[][3] = {{10, 784, 30}, {100, 784, 100}, {17, 784, 31},
-                                    {300, 1000, 7}, {64, 4096, 10}, {100, 33, 130}};
+                                    {300, 1000, 7}, {300, 4096, 10}, {100, 33, 130}};
     int n;
     const matmul_kernels *const *all = matmul_kernels_all(&n);
     for (int i = 0; i < n; i++) {

@@ -219,8 +219,10 @@ void KERNEL(matmul_backward_params_step_sparse)(real *wt, real *b, const real *d
 {
     product p = {.dw = wt, .delta = delta, .in = in, .step = step, .batch = batch,
                  .n_in = n_in, .n_out = n_out, .stride = stride};
-    /* work: half the columns nonzero in some example of a batch of 10 */
-    parallel_for(par, n_in, matmul_grain(par, n_in, (long)batch * n_out / 2, 64),
+    /* work: counted at a quarter of the dense step's (some half of the
+     * columns are nonzero in a batch of 10, more in larger ones): split in
+     * two, [784,30,10] at batch 100 took 0.040 s/epoch against 0.036 whole */
+    parallel_for(par, n_in, matmul_grain(par, n_in, (long)batch * n_out / 4, 64),
                  backward_params_step_sparse_columns, &p);
     step_biases(b, delta, step, batch, n_out);
 }

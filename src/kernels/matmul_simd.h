@@ -569,8 +569,10 @@ static void SIMD_NAME(matmul_backward_params_step_sparse)(float *wt, float *b,
 {
     simd_product p = {.out = wt, .delta = delta, .in = in, .step = step, .batch = batch,
                       .n_in = n_in, .n_out = n_out, .stride = stride};
-    /* work: half the columns nonzero in some example of a batch of 10 */
-    parallel_for(par, n_in, matmul_grain(par, n_in, (long)batch * n_out / 2, 64),
+    /* work: counted at a quarter of the dense step's (some half of the
+     * columns are nonzero in a batch of 10, more in larger ones): split in
+     * two, [784,30,10] at batch 100 took 0.040 s/epoch against 0.036 whole */
+    parallel_for(par, n_in, matmul_grain(par, n_in, (long)batch * n_out / 4, 64),
                  step_sparse_columns, &p);
     /* eq. 21 as in backward_params_rows_any */
     for (int j = 0; j < n_out; j++) {
