@@ -278,7 +278,9 @@ typedef struct nndl_sgd_config {
 NNDL_API nndl_sgd_config nndl_sgd_config_default(int batch_size, float eta);
 
 /* Called every few mini-batches during an epoch with the number of
- * examples done so far and the epoch's total. */
+ * examples done so far and the epoch's total. The network's parameters are
+ * complete only between epochs (the trainer may keep some of them in its
+ * own layout until the epoch returns): read or save them then. */
 typedef void (*nndl_progress_fn)(size_t done, size_t total, void *user);
 
 typedef struct nndl_trainer nndl_trainer;
