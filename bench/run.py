@@ -442,7 +442,10 @@ on the 10,000 test images.
   300) = 4.794 GFLOP per epoch, whatever the mini-batch size. The update
   (2 FLOP per parameter per mini-batch: +5% at batch 10, +0.5% at batch 100)
   and the activations are not counted, so the rates are slight
-  underestimates.
+  underestimates. nndl's plain step skips the zero pixels (some 80% of an
+  MNIST image) in layer 1's forward product and weight gradient, so it
+  does fewer multiply-adds than are counted here: its GFLOP/s are those
+  of the dense products it replaces, and it can beat the floor.
 - **of sgemm**: that rate as a fraction of the sgemm rate at the same
   thread count; the **floor** is the epoch's FLOPs at the sgemm rate.
 - **nndl is**: the peer's time divided by nndl's.
@@ -504,32 +507,37 @@ NNDL_DATA=/path/to/data perf record -g -o perf.data build/nndl train \\
 perf report -i perf.data --no-children --sort sym
 ```
 
-Shares of all samples of that run, from three runs on 2026-11-28 while
+Shares of all samples of that run, from two runs on 2026-11-28 while
 other processes shared the machine (written by hand, not measured by this
 bench run):
 
 | Function | Work | Share |
 |---|---|---:|
-| `forward_tile_any` | forward product, eq. 25 (mostly the 784 to 30 layer) | 30% |
-| `backward_params_step_rows` | BP3, BP4 and the step of eq. 20, 21 in one pass | 30% |
-| `gather_batch` | shuffled images, bytes to floats | 7% |
-| `prefetch_batch` | asking for the next batch's images | 3-8% |
-| `avx512_sigmoid` | the sigmoid after each product | 3% |
-| `backward_input_tile_any` | BP2 for the 30 hidden neurons | 1.5% |
-| `cost_output_delta_f32` | BP1 | 1% |
-| libz and the kernel | reading and unpacking MNIST before the first epoch | 15% |
+| `step_sparse_columns` | BP3, BP4 and the step of eq. 20, 21 for layer 1, in one pass over the pixel columns nonzero in the batch | 28-29% |
+| `forward_sparse_rows` | forward product of layer 1 (eq. 25) over each image's nonzero pixels | 25% |
+| `gather_batch` | shuffled images, bytes to floats | 7-8% |
+| `avx512_sigmoid` | the sigmoid after each product | 4-5% |
+| `forward_tile_any` | forward product of the 30 to 10 layer | 3% |
+| `prefetch_batch` | asking for the next batch's images | 2% |
+| `backward_input_tile_any` | BP2 for the 30 hidden neurons | 2% |
+| `backward_params_step_rows` | BP3, BP4 and the step for the 30 to 10 layer | 1.5-2% |
+| libz and the kernel | reading and unpacking MNIST before the first epoch | 19% |
 
-The two products are some 72% of the training time; everything else in
-an epoch is the input. Training reads 50,000 images in shuffled order from
+Layer 1's two products are some two thirds of the training time, although
+they skip the zero pixels: some 80% of an image's 784. The forward product
+takes only each image's nonzero pixels (some 150), but listing them costs
+about as much as the multiply-adds (half of its samples in `perf
+annotate`; listing every image twice made an epoch 0.0034 s slower). The
+step visits only the columns nonzero in some image of the batch (about 380
+of 784 at mini-batch 10) but in each of them takes every image, zero or
+not, in fixed tiles without branches: 3,800 products of a pixel and a
+vector of errors per batch, against the 1,500 that are nonzero. Training reads 50,000 images in shuffled order from
 39 MB, and each batch's 10 images are 130 cache lines that miss every
 cache: without `prefetch_batch` an epoch is 1.2x slower, but the prefetch
 issues all 130 misses at once, which fill the core's miss buffers and
 stall it (2-3% of the samples on a quiet machine, 8% when other processes
 load the memory system). Spreading those requests over the batch's
-arithmetic is the next thing to try. Inside the forward product, the
-horizontal sums of its 25 accumulators per 5 x 5 tile take roughly a tenth
-of its samples (`perf annotate`); the order of those sums is fixed so that results stay
-bit-identical across threads and kernel sets.
+arithmetic is the next thing to try.
 
 perf's `-g` call graphs are incomplete here (nndl is built with -O3,
 without frame pointers), so the table is self time per function; the
