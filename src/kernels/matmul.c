@@ -157,13 +157,18 @@ void KERNEL(matmul_backward_input)(real *d_in, const real *delta, const real *w,
 static void forward_sparse_rows(void *ctx, int x0, int x1)
 {
     const product *p = ctx;
+    int nonzero[MATMUL_SPARSE_MAX_IN];
     for (int x = x0; x < x1; x++) {
         const real *a = p->in + (size_t)x * p->n_in;
+        int m = 0;
+        for (int k = 0; k < p->n_in; k++)
+            if (a[k] != 0) nonzero[m++] = k;
         for (int j = 0; j < p->n_out; j++) {
             real s[4] = {0, 0, 0, 0};
-            int i = 0;
-            for (int k = 0; k < p->n_in; k++)
-                if (a[k] != 0) s[i++ % 4] += a[k] * p->w[(size_t)k * p->stride + j];
+            for (int i = 0; i < m; i++) {
+                int k = nonzero[i];
+                s[i % 4] += a[k] * p->w[(size_t)k * p->stride + j];
+            }
             p->out[(size_t)x * p->n_out + j] = ((s[0] + s[1]) + (s[2] + s[3])) + p->b[j];
         }
     }
@@ -181,21 +186,31 @@ void KERNEL(matmul_forward_sparse)(real *out, const real *in, const real *wt, co
 }
 
 /* Inputs k in [k0, k1) that are nonzero in some example: w_.k -= step
- * sum_x in_xk delta_x., summed and applied as in backward_params_step_rows. */
+ * sum_x in_xk delta_x., summed and applied as in backward_params_step_rows,
+ * a block of neurons at a time. */
 static void backward_params_step_sparse_columns(void *ctx, int k0, int k1)
 {
+    enum { BLOCK = 64 };
     const product *p = ctx;
     for (int k = k0; k < k1; k++) {
         int any = 0;
         for (int x = 0; x < p->batch; x++) any |= p->in[(size_t)x * p->n_in + k] != 0;
         if (!any) continue;
         real *wk = p->dw + (size_t)k * p->stride;
-        for (int j = 0; j < p->n_out; j++) {
-            real g = 0;
-            for (int x = 0; x < p->batch; x++)
-                g += p->delta[(size_t)x * p->n_out + j] * p->in[(size_t)x * p->n_in + k];
-            real change = p->step * g; /* eq. 20, rounded twice */
-            wk[j] -= change;
+        for (int j0 = 0; j0 < p->n_out; j0 += BLOCK) {
+            int n = p->n_out - j0 < BLOCK ? p->n_out - j0 : BLOCK;
+            real g[BLOCK] = {0};
+            for (int x = 0; x < p->batch; x++) {
+                real a = p->in[(size_t)x * p->n_in + k];
+                const real *d = p->delta + (size_t)x * p->n_out + j0;
+#pragma omp simd
+                for (int j = 0; j < n; j++) g[j] += d[j] * a;
+            }
+#pragma omp simd
+            for (int j = 0; j < n; j++) {
+                real change = p->step * g[j]; /* eq. 20, rounded twice */
+                wk[j0 + j] -= change;
+            }
         }
     }
 }
