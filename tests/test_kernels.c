@@ -565,3 +565,63 @@ TEST(kernels_sparse_products_are_bit_identical_for_1_and_2_threads)
     }
     parallel_free(par);
 }
+
+/* out (batch, width) of the product `which` (0 forward, 1 forward_sparse,
+ * 2 backward_input) for rows [x0, x1) of o, written at their place in out. */
+static void rows_of(const matmul_kernels *k, int which, const operands *o, const float *wt,
+                    int stride, float *out, int x0, int x1)
+{
+    int n = x1 - x0;
+    if (which == 0)
+        k->forward(out + (size_t)x0 * o->n_out, o->in + (size_t)x0 * o->n_in, o->w, o->b, n,
+                   o->n_in, o->n_out, NULL);
+    else if (which == 1)
+        k->forward_sparse(out + (size_t)x0 * o->n_out, o->in + (size_t)x0 * o->n_in, wt, o->b,
+                          n, o->n_in, o->n_out, stride, NULL);
+    else
+        k->backward_input(out + (size_t)x0 * o->n_in, o->delta + (size_t)x0 * o->n_out, o->w,
+                          n, o->n_in, o->n_out, NULL);
+}
+
+TEST(kernels_give_an_example_the_same_sums_in_any_split_of_a_batch)
+{
+    /* The trainer hands each thread whole examples (backprop.c): every
+     * example must come out the same whichever examples share its call. */
+    static const int shapes[][3] = {{100, 784, 100}, {10, 784, 30}, {17, 100, 10},
+                                    {33, 31, 130}};
+    static const char *const names[] = {"forward", "forward_sparse", "backward_input"};
+    int n;
+    const matmul_kernels *const *all = matmul_kernels_all(&n);
+    for (int i = 0; i < n; i++) {
+        if (!all[i]->supported()) continue;
+        for (int s = 0; s < COUNT(shapes); s++) {
+            int batch = shapes[s][0], n_in = shapes[s][1], n_out = shapes[s][2];
+            int stride = (n_out + MATMUL_SPARSE_ALIGN - 1) / MATMUL_SPARSE_ALIGN *
+                         MATMUL_SPARSE_ALIGN;
+            operands o;
+            REQUIRE(operands_init(&o, batch, n_in, n_out, 0));
+            make_sparse(o.in, (size_t)batch * n_in, (unsigned)s + 3);
+            float *wt = transposed(o.w, n_in, n_out, stride);
+            size_t size = (size_t)batch * (n_in > n_out ? n_in : n_out) * sizeof(float);
+            float *whole = malloc(size), *split = malloc(size);
+            REQUIRE(wt && whole && split);
+            for (int which = 0; which < 3; which++) {
+                size_t used = (size_t)batch * (which == 2 ? n_in : n_out) * sizeof(float);
+                rows_of(all[i], which, &o, wt, stride, whole, 0, batch);
+                for (int cut = 1; cut < batch; cut += batch / 3 + 1) {
+                    memset(split, 0xff, size);
+                    rows_of(all[i], which, &o, wt, stride, split, 0, cut);
+                    rows_of(all[i], which, &o, wt, stride, split, cut, batch);
+                    if (memcmp(whole, split, used) != 0)
+                        test_fail(__FILE__, __LINE__,
+                                  "%s %s: rows differ when batch %d is cut at %d, %d -> %d",
+                                  all[i]->name, names[which], batch, cut, n_in, n_out);
+                }
+            }
+            free(wt);
+            free(whole);
+            free(split);
+            operands_free(&o);
+        }
+    }
+}

@@ -95,22 +95,28 @@ void RNAME(dropout_draw_masks)(batch_buffers *b, const nndl_net *net, int batch,
     }
 }
 
-static void forward(const nndl_net *net, const real *params, batch_buffers *b, int batch,
+/* Eq. 25, layer by layer, for examples [x0, x1) of the batch. Every
+ * product gives an example the same sums whichever examples share its call
+ * (matmul.h), so these rows come out the same in any split of a batch. */
+static void forward(const nndl_net *net, const real *params, batch_buffers *b, int x0, int x1,
                     parallel *par, int use_masks)
 {
-    assert(batch <= b->capacity);
+    assert(x1 <= b->capacity);
+    const int n = x1 - x0;
     for (int l = 0; l < net->n_layers; l++) {
         const layer *ly = &net->layers[l];
-        const real *in = use_masks ? RNAME(layer_input)(b, l) : b->a[l];
+        const real *in = (use_masks ? RNAME(layer_input)(b, l) : b->a[l]) + (size_t)x0 * ly->n_in;
+        real *out = b->a[l + 1] + (size_t)x0 * ly->n_out;
         /* a^{l+1} = sigma(w^{l+1} a^l + b^{l+1}): eq. 25 */
         if (l == 0 && b->w1t)
             RNAME(layer_table)[ly->kind].forward_sparse(ly, params, b->w1t, b->w1t_stride, in,
-                                                        b->a[1], batch, par);
+                                                        out, n, par);
         else
-            RNAME(layer_table)[ly->kind].forward(ly, params, in, b->a[l + 1], batch, par);
+            RNAME(layer_table)[ly->kind].forward(ly, params, in, out, n, par);
         if (use_masks && b->mask[l + 1]) {
-            size_t n = (size_t)batch * ly->n_out;
-            for (size_t i = 0; i < n; i++) b->kept[l + 1][i] = b->a[l + 1][i] * b->mask[l + 1][i];
+            size_t first = (size_t)x0 * ly->n_out, last = (size_t)x1 * ly->n_out;
+            for (size_t i = first; i < last; i++)
+                b->kept[l + 1][i] = b->a[l + 1][i] * b->mask[l + 1][i];
         }
     }
 }
@@ -118,48 +124,91 @@ static void forward(const nndl_net *net, const real *params, batch_buffers *b, i
 void RNAME(feedforward_batch)(const nndl_net *net, const real *params,
                               batch_buffers *b, int batch, parallel *par)
 {
-    forward(net, params, b, batch, par, 0);
+    forward(net, params, b, 0, batch, par, 0);
 }
 
 void RNAME(feedforward_training)(const nndl_net *net, const real *params,
                                  batch_buffers *b, int batch, parallel *par)
 {
-    forward(net, params, b, batch, par, 1);
+    forward(net, params, b, 0, batch, par, 1);
 }
 
-/* BP1, then BP2-BP4 layer by layer from the output down. With grad, the
- * gradient is added to it; otherwise `stepped` (params itself) takes the
- * step layer by layer. BP2 of layer l reads w^l, so it comes before w^l
- * changes. */
-static void backward(const nndl_net *net, const real *params, batch_buffers *b,
-                     const uint8_t *labels, int batch, real *grad, real *stepped, real step,
-                     parallel *par)
+/* BP1, then BP2 from the output layer down, for examples [x0, x1): the
+ * errors delta^L .. delta^1 of those examples, which like their
+ * activations depend on nothing else. */
+static void errors(const nndl_net *net, const real *params, batch_buffers *b,
+                   const uint8_t *labels, int x0, int x1)
 {
-    int L = net->n_layers;
+    const int L = net->n_layers, n = x1 - x0;
     /* BP1: delta^L = grad_a C (.) sigma'(z^L) */
-    RNAME(cost_output_delta)(net->cost, net->layers[L - 1].act, b->delta[L], b->a[L],
-                             labels, batch, net->sizes[L]);
+    size_t out = (size_t)x0 * net->sizes[L];
+    RNAME(cost_output_delta)(net->cost, net->layers[L - 1].act, b->delta[L] + out,
+                             b->a[L] + out, labels + x0, n, net->sizes[L]);
+    for (int l = L; l > 1; l--) { /* the input layer has no error to compute */
+        const layer *ly = &net->layers[l - 1];
+        size_t first = (size_t)x0 * net->sizes[l - 1], count = (size_t)n * net->sizes[l - 1];
+        real *below = b->delta[l - 1] + first;
+        /* BP2: delta^{l-1} = ((w^l)^T delta^l) (.) sigma'(z^{l-1}) */
+        RNAME(layer_table)[ly->kind].backward_input(
+            ly, params, b->delta[l] + (size_t)x0 * net->sizes[l], below, n, NULL);
+        if (b->mask[l - 1]) /* a dropped neuron passes no error back */
+            for (size_t i = 0; i < count; i++) below[i] *= b->mask[l - 1][first + i];
+        RNAME(activation_backward)(net->layers[l - 2].act, below, b->a[l - 1] + first, count);
+    }
+}
 
-    for (int l = L; l >= 1; l--) {
+typedef struct pass_job {
+    const nndl_net *net;
+    const real *params;
+    batch_buffers *b;
+    const uint8_t *labels;
+} pass_job;
+
+/* Examples [x0, x1): forward with dropout, then their errors. */
+static void pass_rows(void *ctx, int x0, int x1)
+{
+    const pass_job *job = ctx;
+    forward(job->net, job->params, job->b, x0, x1, NULL, 1);
+    errors(job->net, job->params, job->b, job->labels, x0, x1);
+}
+
+/* Multiply-adds in a batch's pass worth a second thread. */
+enum { MIN_PARALLEL_PASS_WORK = 1 << 20 };
+
+/* The forward pass and BP1-BP2 for the whole batch, each thread taking
+ * whole examples: one hand-over between threads instead of one per
+ * product, and every example's activations and errors stay in the cache
+ * of the thread that made them. */
+static void forward_and_errors(const nndl_net *net, const real *params, batch_buffers *b,
+                               const uint8_t *labels, int batch, parallel *par)
+{
+    long work = 0; /* multiply-adds per example, forward and BP2 */
+    for (int l = 0; l < net->n_layers; l++) {
+        long product = (long)net->layers[l].n_in * net->layers[l].n_out;
+        work += l == 0 ? (b->w1t ? product / 4 : product) : 2 * product;
+    }
+    pass_job job = {net, params, b, labels};
+    parallel_for(par, batch, parallel_split(par, batch, work, MIN_PARALLEL_PASS_WORK), pass_rows,
+                 &job);
+}
+
+/* BP3 and BP4 for every layer, the products split over the threads by
+ * weights. With grad, the gradient is added to it; otherwise `stepped`
+ * (params itself) takes the plain step of eq. 20 and 21. */
+static void weights(const nndl_net *net, batch_buffers *b, int batch, real *grad,
+                    real *stepped, real step, parallel *par)
+{
+    for (int l = net->n_layers; l >= 1; l--) {
         const layer *ly = &net->layers[l - 1];
         const layer_ops *ops = &RNAME(layer_table)[ly->kind];
         const real *in = RNAME(layer_input)(b, l - 1);
         /* BP3, BP4: dC/db^l = delta^l, dC/dw^l = delta^l (a^{l-1})^T */
-        if (grad) ops->backward_params(ly, grad, b->delta[l], in, batch, par);
-        if (l > 1) { /* the input layer has no error to compute */
-            /* BP2: delta^{l-1} = ((w^l)^T delta^l) (.) sigma'(z^{l-1}) */
-            ops->backward_input(ly, params, b->delta[l], b->delta[l - 1], batch, par);
-            size_t n = (size_t)batch * net->sizes[l - 1];
-            if (b->mask[l - 1]) /* a dropped neuron passes no error back */
-                for (size_t i = 0; i < n; i++) b->delta[l - 1][i] *= b->mask[l - 1][i];
-            RNAME(activation_backward)(net->layers[l - 2].act, b->delta[l - 1], b->a[l - 1],
-                                       n);
-        }
-        /* BP3, BP4 and eq. 20, 21, now that BP2 is done with w^l */
-        if (stepped && l == 1 && b->w1t)
+        if (grad)
+            ops->backward_params(ly, grad, b->delta[l], in, batch, par);
+        else if (l == 1 && b->w1t)
             ops->backward_params_step_sparse(ly, stepped, b->w1t, b->w1t_stride, b->delta[1],
                                              in, step, batch, par);
-        else if (stepped)
+        else
             ops->backward_params_step(ly, stepped, b->delta[l], in, step, batch, par);
     }
 }
@@ -168,13 +217,14 @@ void RNAME(backprop_batch)(const nndl_net *net, const real *params,
                            batch_buffers *b, const uint8_t *labels, int batch,
                            real *grad, parallel *par)
 {
-    forward(net, params, b, batch, par, 1);
-    backward(net, params, b, labels, batch, grad, NULL, 0, par);
+    forward_and_errors(net, params, b, labels, batch, par);
+    weights(net, b, batch, grad, NULL, 0, par);
 }
 
 void RNAME(backprop_step_batch)(const nndl_net *net, real *params, batch_buffers *b,
                                 const uint8_t *labels, int batch, real step, parallel *par)
 {
-    forward(net, params, b, batch, par, 1);
-    backward(net, params, b, labels, batch, NULL, params, step, par);
+    /* every error before any step: BP2 reads the weights the step changes */
+    forward_and_errors(net, params, b, labels, batch, par);
+    weights(net, b, batch, NULL, params, step, par);
 }
