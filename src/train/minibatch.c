@@ -9,6 +9,8 @@ typedef struct gather_job {
     const nndl_dataset *ds;
     const uint32_t *order;
     size_t first, pixels;
+    int n; /* examples in this batch */
+    int prefetch; /* whether to prefetch the next batch */
 } gather_job;
 
 /* Examples [i0, i1) of the batch: each is its own row of x. */
@@ -23,6 +25,14 @@ static void gather_rows(void *ctx, int i0, int i1)
         for (size_t k = 0; k < job->pixels; k++) row[k] = img[k] * (1.0f / 255.0f);
         job->labels[i] = all_labels[idx];
     }
+    if (!job->prefetch) return;
+    /* The same share of the next batch: shuffled images are scattered over
+     * tens of megabytes, and asking for them now hides the wait. */
+    size_t count = nndl_dataset_count(job->ds);
+    for (int i = i0; i < i1 && job->first + (size_t)job->n + (size_t)i < count; i++) {
+        const uint8_t *img = nndl_dataset_image(job->ds, job->order[job->first + job->n + i]);
+        for (size_t k = 0; k < job->pixels; k += 64) __builtin_prefetch(img + k);
+    }
 }
 
 /* A batch of fewer pixels, a few microseconds of work, is copied on the
@@ -33,19 +43,9 @@ void gather_batch(float *x, uint8_t *labels, const nndl_dataset *ds,
                   const uint32_t *order, size_t first, int n, parallel *par)
 {
     size_t pixels = (size_t)nndl_dataset_rows(ds) * nndl_dataset_cols(ds);
-    gather_job job = {x, labels, ds, order, first, pixels};
+    gather_job job = {x, labels, ds, order, first, pixels, n, order != NULL};
     parallel_for(par, n, parallel_split(par, n, (long)pixels, MIN_PARALLEL_PIXELS), gather_rows,
                  &job);
-}
-
-void prefetch_batch(const nndl_dataset *ds, const uint32_t *order, size_t first, int n)
-{
-    size_t pixels = (size_t)nndl_dataset_rows(ds) * nndl_dataset_cols(ds);
-    size_t count = nndl_dataset_count(ds);
-    for (int i = 0; i < n && first + (size_t)i < count; i++) {
-        const uint8_t *img = nndl_dataset_image(ds, order[first + i]);
-        for (size_t k = 0; k < pixels; k += 64) __builtin_prefetch(img + k);
-    }
 }
 
 nndl_status check_net_fits_data(const nndl_net *net, const nndl_dataset *ds,

@@ -11,13 +11,11 @@
 /* Writes images order[first .. first+n) of ds (or first .. first+n when
  * order is NULL) as rows of x, pixels scaled from 0..255 to [0,1], and
  * their labels to `labels`. x is (n, rows*cols). Large batches are split
- * over the threads of `par` (which may be NULL). */
+ * over the threads of `par` (which may be NULL). With an order, it also
+ * asks the memory system for the next n images of the order, which the
+ * next batch will gather. */
 void gather_batch(float *x, uint8_t *labels, const nndl_dataset *ds,
                   const uint32_t *order, size_t first, int n, parallel *par);
-
-/* Asks the memory system for the images of a later batch while this one
- * trains: shuffled images are scattered over tens of megabytes. */
-void prefetch_batch(const nndl_dataset *ds, const uint32_t *order, size_t first, int n);
 
 /* NNDL_ERR_ARG unless the network fits the data: input layer of rows*cols
  * neurons and an output neuron for every label. `what` names the data. */

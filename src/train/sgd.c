@@ -179,7 +179,6 @@ nndl_status nndl_trainer_epoch(nndl_trainer *t, const nndl_dataset *training,
         /* The last mini-batch holds the remainder, as in network.py. */
         int size = n - first < (size_t)m ? (int)(n - first) : m;
         gather_batch(t->buffers.a[0], t->labels, training, t->order, first, size, par);
-        prefetch_batch(training, t->order, first + (size_t)size, m);
         if (t->config.dropout > 0)
             dropout_draw_masks_f32(&t->buffers, net, size, t->config.dropout, &t->dropout_rng);
         if (!t->grad) {
