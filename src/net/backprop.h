@@ -78,8 +78,8 @@ void RNAME(backprop_batch)(const nndl_net *net, const real *params,
                            real *grad, parallel *par);
 
 /* The same, then the plain step of eq. 20 and 21, p -> p - step dC/dp with
- * step = eta/m, applied layer by layer as soon as BP2 has passed it; the
- * gradient is never stored. The parameters end bit-identical to
+ * step = eta/m, applied inside each layer's BP3/BP4 product once every
+ * error is known; the gradient is never stored. The parameters end bit-identical to
  * backprop_batch onto a zero gradient followed by that step. */
 void RNAME(backprop_step_batch)(const nndl_net *net, real *params, batch_buffers *b,
                                 const uint8_t *labels, int batch, real step, parallel *par);
