@@ -142,7 +142,7 @@ clean:
 .PHONY: bench bench-deps
 # Builds only what it runs (build/nndl, build/libnndl.a), not the tests.
 bench: deps bench-deps
-	@$(MAKE) --no-print-directory $(CLI) $(LIB) $(BUILD)/bench/infer
+	@$(MAKE) --no-print-directory $(CLI) $(LIB) $(BUILD)/bench/infer $(BUILD)/bench/core_latency
 	/usr/bin/python3 bench/run.py
 
 # Installs the peers' Debian packages (numpy, PyTorch, threadpoolctl,
@@ -153,6 +153,10 @@ bench-deps:
 $(BUILD)/bench/infer: bench/infer.c include/nndl.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -Isrc,$(CFLAGS)) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+$(BUILD)/bench/core_latency: bench/core_latency.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
 # make valgrind: short runs of the tool under valgrind's memcheck
 # (scripts/valgrind.sh), built without -march=native.

@@ -38,6 +38,7 @@ ROOT = common.ROOT
 BENCH = os.path.join(ROOT, "bench")
 NNDL = os.path.join(ROOT, "build", "nndl")
 INFER = os.path.join(ROOT, "build", "bench", "infer")
+CORE_LATENCY = os.path.join(ROOT, "build", "bench", "core_latency")
 PYTHON = "/usr/bin/python3"  # Debian's, where python3-numpy and -torch install
 
 ETA = 0.5
@@ -102,6 +103,11 @@ def nndl_train(sizes, batch, threads, workdir, env, save=None):
             "accuracy": epochs[-1]["evaluation_accuracy"],
             "accuracy_after": f"after {len(epochs)} epochs",
             "timed": f"median of {len(epochs)} epochs"}
+
+
+def round_trip_ns():
+    """The time a cache line takes from one core to the other and back."""
+    return run_json([CORE_LATENCY], dict(os.environ))["round_trip_ns"]
 
 
 def peer(script, options, sizes, batch, threads):
@@ -218,7 +224,7 @@ def main():
     parser.add_argument("--threads", default="1,2", help="thread counts, comma-separated")
     args = parser.parse_args()
     thread_counts = [int(t) for t in args.threads.split(",")]
-    for path in (NNDL, INFER):
+    for path in (NNDL, INFER, CORE_LATENCY):
         if not os.access(path, os.X_OK):
             sys.exit(f"bench: {path} missing: run `make bench`")
 
@@ -240,7 +246,10 @@ def main():
             for title, sizes, batch in RECIPES:
                 save = model if (sizes, batch, t) == ("784,100,10", 10, thread_counts[0]) \
                     else None
+                before = round_trip_ns() if t > 1 else None
                 rows = [("nndl", nndl_train(sizes, batch, t, workdir, nndl_env, save))]
+                if t > 1:
+                    rows[0][1]["round_trip_ns"] = (before, round_trip_ns())
                 for key, name, script, options in PEERS:
                     rows.append((name, peer(script, options, sizes, batch, t)))
                 res["runs"][(title, t)] = rows
@@ -302,16 +311,18 @@ def render(res, thread_counts):
     scaling = ""
     if 1 in thread_counts and 2 in thread_counts:
         names = [n for n, _ in runs[(RECIPES[0][0], 1)]]
-        scaling = ["| Recipe | " + " | ".join(names) + " |",
-                   "|---|" + "---:|" * len(names)]
+        scaling = ["| Recipe | " + " | ".join(names) + " | cores' round trip |",
+                   "|---|" + "---:|" * (len(names) + 1)]
         torch_worse = []
         for title, _, _ in RECIPES:
             one, two = runs[(title, 1)], runs[(title, 2)]
             ratios = [a[1]["seconds"] / b[1]["seconds"] for a, b in zip(one, two)]
-            scaling.append(f"| {title} | " + " | ".join(f"{r:.2f}x" for r in ratios) + " |")
+            trip = "{} / {} ns".format(*two[0][1]["round_trip_ns"])
+            scaling.append(f"| {title} | " + " | ".join(f"{r:.2f}x" for r in ratios) +
+                           f" | {trip} |")
             if ratios[2] < 0.9:
                 torch_worse.append(title)
-        scaling = "\n".join(scaling)
+        scaling = "\n".join(scaling) + ROUND_TRIP_NOTE
         if torch_worse:
             scaling += ("\n\nPyTorch was slower with 2 threads than with 1 on "
                         + "; ".join(torch_worse) + ". Its OpenMP threads (libgomp) spin "
@@ -349,8 +360,10 @@ def render(res, thread_counts):
         f"{f100 / (sg[t1] * 1e9):.4f} s) | {met(over_floor <= 1.3)} |"]
     if 2 in thread_counts and 1 in thread_counts:
         scale = secs(r100b[0], 1) / secs(r100b[0], 2)
+        trip = runs[(r100b[0], 2)][0][1]["round_trip_ns"]
         targets.append(f"| [784,100,10] batch 100: 2 threads >= 1.7x as fast as 1 | "
-                       f"{scale:.2f}x ({secs(r100b[0], 1):.3f} s, {secs(r100b[0], 2):.3f} s) | "
+                       f"{scale:.2f}x ({secs(r100b[0], 1):.3f} s, {secs(r100b[0], 2):.3f} s; "
+                       f"cores' round trip {trip[0]} / {trip[1]} ns) | "
                        f"{met(scale >= 1.7)} |")
     targets.append(f"| peak memory of `nndl {' '.join(CHAPTER1)}` < 100 MB | "
                    f"{mb:.1f} MB (max RSS) | {met(mb < 100)} |")
@@ -389,6 +402,24 @@ def render(res, thread_counts):
         book_examples=BOOK_EXAMPLES, book_scale=50000 / BOOK_EXAMPLES, eta=ETA,
         serve=serve_load.table(res["serve"]), serve_seconds=serve_load.SECONDS,
         serve_connections=serve_load.CONNECTIONS)
+
+
+ROUND_TRIP_NOTE = """
+
+The last column is the time a cache line takes from one core to the other
+and back (`build/bench/core_latency`, `bench/core_latency.c`), measured
+just before and just after nndl's 2-thread run. On a virtual machine the
+host may place the two virtual CPUs on cores that share a cache (some
+100 ns) or on cores that do not (400 ns and more), and move them from
+minute to minute. Whatever one thread writes and the other reads pays that
+price: in nndl, layer 1's weights, which both threads read in the forward
+pass and each steps a share of, and the batch's pixels, which the weight
+step reads by columns. On 2026-11-28 this machine switched between the
+two every minute or so; alternating `build/bench/core_latency` with
+`nndl train --sizes 784,100,10 --batch 100 --threads 2` (cross-entropy,
+eta 0.5, 6 epochs) 25 times, nndl took 0.035-0.037 s per epoch after round
+trips of 80-160 ns and 0.059-0.061 s after most of 400-630 ns, against
+0.060 s with 1 thread (written by hand, not measured by this run)."""
 
 
 TEMPLATE = """# Performance: nndl against peers on the same machine
@@ -507,21 +538,20 @@ NNDL_DATA=/path/to/data perf record -g -o perf.data build/nndl train \\
 perf report -i perf.data --no-children --sort sym
 ```
 
-Shares of all samples of that run, from two runs on 2026-11-28 while
-other processes shared the machine (written by hand, not measured by this
+Shares of all samples of that run, from two runs on 2026-11-28 on an
+otherwise idle machine (written by hand, not measured by this
 bench run):
 
 | Function | Work | Share |
 |---|---|---:|
 | `step_sparse_columns` | BP3, BP4 and the step of eq. 20, 21 for layer 1, in one pass over the pixel columns nonzero in the batch | 28-29% |
-| `forward_sparse_rows` | forward product of layer 1 (eq. 25) over each image's nonzero pixels | 25% |
-| `gather_batch` | shuffled images, bytes to floats | 7-8% |
+| `forward_sparse_rows` | forward product of layer 1 (eq. 25) over each image's nonzero pixels | 26% |
+| `gather_rows` | shuffled images, bytes to floats, and the prefetch of the next batch's | 10% |
 | `avx512_sigmoid` | the sigmoid after each product | 4-5% |
-| `forward_tile_any` | forward product of the 30 to 10 layer | 3% |
-| `prefetch_batch` | asking for the next batch's images | 2% |
-| `backward_input_tile_any` | BP2 for the 30 hidden neurons | 2% |
+| `forward_tile_any` | forward product of the 30 to 10 layer | 2.5-3% |
+| `backward_input_tile_any` | BP2 for the 30 hidden neurons | 1.5-2% |
 | `backward_params_step_rows` | BP3, BP4 and the step for the 30 to 10 layer | 1.5-2% |
-| libz and the kernel | reading and unpacking MNIST before the first epoch | 19% |
+| libz and the kernel | reading and unpacking MNIST before the first epoch | 18-19% |
 
 Layer 1's two products are some two thirds of the training time, although
 they skip the zero pixels: some 80% of an image's 784. The forward product
@@ -533,11 +563,11 @@ of 784 at mini-batch 10) but in each of them takes every image, zero or
 not, in fixed tiles without branches: 3,800 products of a pixel and a
 vector of errors per batch, against the 1,500 that are nonzero. Training reads 50,000 images in shuffled order from
 39 MB, and each batch's 10 images are 130 cache lines that miss every
-cache: without `prefetch_batch` an epoch is 1.2x slower, but the prefetch
+cache: without the prefetch an epoch is 1.2x slower, but the prefetch
 issues all 130 misses at once, which fill the core's miss buffers and
-stall it (2-3% of the samples on a quiet machine, 8% when other processes
-load the memory system). Spreading those requests over the batch's
-arithmetic is the next thing to try.
+stall it (a good part of `gather_rows`' samples; more when other
+processes load the memory system). Spreading those requests over the
+batch's arithmetic is the next thing to try.
 
 perf's `-g` call graphs are incomplete here (nndl is built with -O3,
 without frame pointers), so the table is self time per function; the
