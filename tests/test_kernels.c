@@ -472,11 +472,24 @@ static void check_sparse(const matmul_kernels *k, int batch, int n_in, int n_out
             scale[(size_t)x * n_out + j] = s;
         }
     matmul_forward_ref_f32(want, o.in, o.w, o.b, batch, n_in, n_out, NULL);
-    k->forward_sparse(o.out, o.in, wt, o.b, batch, n_in, n_out, stride, NULL);
+    k->forward_sparse(o.out, o.in, wt, o.b, batch, n_in, 0, n_in, n_out, stride, NULL);
     if (!close_enough(o.out, want, scale, bo))
         test_fail(__FILE__, __LINE__, "%s forward_sparse against forward, batch %d, %d -> %d",
                   k->name, batch, n_in, n_out);
-    matmul_forward_sparse_ref_f32(want, o.in, wt, o.b, batch, n_in, n_out, stride, NULL);
+    /* in the two parts of training, added up with the bias */
+    const int split = matmul_sparse_split(n_in);
+    float *part2 = malloc(bo * sizeof(float));
+    REQUIRE(part2);
+    k->forward_sparse(o.out, o.in, wt, NULL, batch, n_in, 0, split, n_out, stride, NULL);
+    k->forward_sparse(part2, o.in, wt, NULL, batch, n_in, split, n_in, n_out, stride, NULL);
+    for (size_t i = 0; i < bo; i++) o.out[i] = (o.out[i] + part2[i]) + o.b[i % n_out];
+    if (!close_enough(o.out, want, scale, bo))
+        test_fail(__FILE__, __LINE__, "%s forward_sparse in two parts against forward, "
+                  "batch %d, %d -> %d", k->name, batch, n_in, n_out);
+    free(part2);
+    matmul_forward_sparse_ref_f32(want, o.in, wt, o.b, batch, n_in, 0, n_in, n_out, stride,
+                                  NULL);
+    k->forward_sparse(o.out, o.in, wt, o.b, batch, n_in, 0, n_in, n_out, stride, NULL);
     if (!close_enough(o.out, want, scale, bo))
         test_fail(__FILE__, __LINE__, "%s forward_sparse against the reference's, batch %d, "
                   "%d -> %d", k->name, batch, n_in, n_out);
@@ -485,8 +498,13 @@ static void check_sparse(const matmul_kernels *k, int batch, int n_in, int n_out
     const float step = 0.37f / (float)batch;
     memcpy(b, o.b, (size_t)n_out * sizeof(float));
     k->backward_params_step(o.w, o.b, o.delta, o.in, step, batch, n_in, n_out, NULL);
-    k->backward_params_step_sparse(wt, b, o.delta, o.in, step, batch, n_in, n_out, stride,
-                                   NULL);
+    /* in training's two parts of the weights, then the biases */
+    k->backward_params_step_sparse(wt, NULL, o.delta, o.in, step, batch, n_in, 0,
+                                   matmul_sparse_split(n_in), n_out, stride, NULL);
+    k->backward_params_step_sparse(wt, NULL, o.delta, o.in, step, batch, n_in,
+                                   matmul_sparse_split(n_in), n_in, n_out, stride, NULL);
+    k->backward_params_step_sparse(wt, b, o.delta, o.in, step, batch, n_in, 0, 0, n_out,
+                                   stride, NULL);
     float *back = transposed(wt, stride, n_in, n_in); /* (stride, n_in): w and padding */
     REQUIRE(back);
     int same = memcmp(back, o.w, oi * sizeof(float)) == 0 &&
@@ -543,13 +561,15 @@ TEST(kernels_sparse_products_are_bit_identical_for_1_and_2_threads)
             memcpy(b2, o.b, (size_t)n_out * sizeof(float));
             int same = 1;
             for (int rep = 0; rep < 3; rep++) { /* the step changes what the next reads */
-                all[i]->forward_sparse(o.out, o.in, wt1, o.b, batch, n_in, n_out, stride, NULL);
-                all[i]->forward_sparse(out2, o.in, wt2, b2, batch, n_in, n_out, stride, par);
+                all[i]->forward_sparse(o.out, o.in, wt1, o.b, batch, n_in, 0, n_in, n_out,
+                                       stride, NULL);
+                all[i]->forward_sparse(out2, o.in, wt2, b2, batch, n_in, 0, n_in, n_out, stride,
+                                       par);
                 same &= memcmp(o.out, out2, (size_t)batch * n_out * sizeof(float)) == 0;
                 all[i]->backward_params_step_sparse(wt1, o.b, o.delta, o.in, 0.01f, batch,
-                                                    n_in, n_out, stride, NULL);
+                                                    n_in, 0, n_in, n_out, stride, NULL);
                 all[i]->backward_params_step_sparse(wt2, b2, o.delta, o.in, 0.01f, batch,
-                                                    n_in, n_out, stride, par);
+                                                    n_in, 0, n_in, n_out, stride, par);
             }
             same &= memcmp(wt1, wt2, (size_t)n_in * stride * sizeof(float)) == 0 &&
                     memcmp(o.b, b2, (size_t)n_out * sizeof(float)) == 0;
@@ -577,7 +597,7 @@ static void rows_of(const matmul_kernels *k, int which, const operands *o, const
                    o->n_in, o->n_out, NULL);
     else if (which == 1)
         k->forward_sparse(out + (size_t)x0 * o->n_out, o->in + (size_t)x0 * o->n_in, wt, o->b,
-                          n, o->n_in, o->n_out, stride, NULL);
+                          n, o->n_in, 0, o->n_in, o->n_out, stride, NULL);
     else
         k->backward_input(out + (size_t)x0 * o->n_in, o->delta + (size_t)x0 * o->n_out, o->w,
                           n, o->n_in, o->n_out, NULL);

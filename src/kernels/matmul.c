@@ -25,6 +25,7 @@ typedef struct product {
     real step;
     int batch, n_in, n_out;
     int stride; /* of the transposed weights of the sparse products */
+    int k0, k1; /* the inputs of a sparse product */
 } product;
 
 /* Neurons j in [j0, j1): z_j = w_j . a + b_j for every example. */
@@ -152,8 +153,9 @@ void KERNEL(matmul_backward_input)(real *d_in, const real *delta, const real *w,
     parallel_for(par, n_in, grain < 64 ? 64 : grain, backward_input_columns, &p);
 }
 
-/* Examples x in [x0, x1): z_xj = b_j + the sum over nonzero in_xk of
- * in_xk w_jk, the i-th nonzero term into partial sum i mod 4. */
+/* Examples x in [x0, x1): out_xj = the sum over the nonzero in_xk, k in
+ * [k0, k1), of in_xk w_jk, the i-th nonzero term into partial sum i mod 4;
+ * plus b_j if there is b. */
 static void forward_sparse_rows(void *ctx, int x0, int x1)
 {
     const product *p = ctx;
@@ -161,7 +163,7 @@ static void forward_sparse_rows(void *ctx, int x0, int x1)
     for (int x = x0; x < x1; x++) {
         const real *a = p->in + (size_t)x * p->n_in;
         int m = 0;
-        for (int k = 0; k < p->n_in; k++)
+        for (int k = p->k0; k < p->k1; k++)
             if (a[k] != 0) nonzero[m++] = k;
         for (int j = 0; j < p->n_out; j++) {
             real s[4] = {0, 0, 0, 0};
@@ -169,30 +171,32 @@ static void forward_sparse_rows(void *ctx, int x0, int x1)
                 int k = nonzero[i];
                 s[i % 4] += a[k] * p->w[(size_t)k * p->stride + j];
             }
-            p->out[(size_t)x * p->n_out + j] = ((s[0] + s[1]) + (s[2] + s[3])) + p->b[j];
+            real z = (s[0] + s[1]) + (s[2] + s[3]);
+            p->out[(size_t)x * p->n_out + j] = p->b ? z + p->b[j] : z;
         }
     }
 }
 
-/* out (B, n_out), in (B, n_in), wt (n_in, stride), b (n_out) */
+/* out (B, n_out), in (B, n_in), wt (n_in, stride), b (n_out) or NULL */
 void KERNEL(matmul_forward_sparse)(real *out, const real *in, const real *wt, const real *b,
-                                   int batch, int n_in, int n_out, int stride, parallel *par)
+                                   int batch, int n_in, int k0, int k1, int n_out, int stride,
+                                   parallel *par)
 {
     product p = {.out = out, .in = in, .w = wt, .b = b, .batch = batch, .n_in = n_in,
-                 .n_out = n_out, .stride = stride};
+                 .n_out = n_out, .stride = stride, .k0 = k0, .k1 = k1};
     /* work: a quarter of the inputs nonzero, as in MNIST */
-    parallel_for(par, batch, matmul_grain(par, batch, (long)n_in * n_out / 4, 1),
+    parallel_for(par, batch, matmul_grain(par, batch, (long)(k1 - k0) * n_out / 4, 1),
                  forward_sparse_rows, &p);
 }
 
-/* Inputs k in [k0, k1) that are nonzero in some example: w_.k -= step
+/* Inputs k0 + [c0, c1) that are nonzero in some example: w_.k -= step
  * sum_x in_xk delta_x., summed and applied as in backward_params_step_rows,
  * a block of neurons at a time. */
-static void backward_params_step_sparse_columns(void *ctx, int k0, int k1)
+static void backward_params_step_sparse_columns(void *ctx, int c0, int c1)
 {
     enum { BLOCK = 64 };
     const product *p = ctx;
-    for (int k = k0; k < k1; k++) {
+    for (int k = p->k0 + c0; k < p->k0 + c1; k++) {
         int any = 0;
         for (int x = 0; x < p->batch; x++) any |= p->in[(size_t)x * p->n_in + k] != 0;
         if (!any) continue;
@@ -227,19 +231,21 @@ static void step_biases(real *b, const real *delta, real step, int batch, int n_
     }
 }
 
-/* wt (n_in, stride), b (n_out), delta (B, n_out), in (B, n_in); updates wt and b */
+/* wt (n_in, stride), b (n_out) or NULL, delta (B, n_out), in (B, n_in);
+ * updates wt's rows [k0, k1) and b */
 void KERNEL(matmul_backward_params_step_sparse)(real *wt, real *b, const real *delta,
                                                 const real *in, real step, int batch, int n_in,
-                                                int n_out, int stride, parallel *par)
+                                                int k0, int k1, int n_out, int stride,
+                                                parallel *par)
 {
     product p = {.dw = wt, .delta = delta, .in = in, .step = step, .batch = batch,
-                 .n_in = n_in, .n_out = n_out, .stride = stride};
+                 .n_in = n_in, .n_out = n_out, .stride = stride, .k0 = k0, .k1 = k1};
     /* work: counted at a quarter of the dense step's (some half of the
      * columns are nonzero in a batch of 10, more in larger ones): split in
      * two, [784,30,10] at batch 100 took 0.040 s/epoch against 0.036 whole */
-    parallel_for(par, n_in, matmul_grain(par, n_in, (long)batch * n_out / 4, 64),
+    parallel_for(par, k1 - k0, matmul_grain(par, k1 - k0, (long)batch * n_out / 4, 64),
                  backward_params_step_sparse_columns, &p);
-    step_biases(b, delta, step, batch, n_out);
+    if (b) step_biases(b, delta, step, batch, n_out);
 }
 
 /* For z below about -88 (float), exp(-z) is +inf and 1/inf = 0: the limit,

@@ -56,25 +56,42 @@ void RNAME(matmul_backward_input)(real *d_in, const real *delta, const real *w,
 #define MATMUL_SPARSE_ALIGN 16
 #define MATMUL_SPARSE_MAX_IN 4096
 
-/* out = in wt + b over the nonzero inputs only, as in matmul_forward.
- * out (B, n_out), in (B, n_in), wt (n_in, stride), b (n_out).
- * z_xj sums in_xk w_jk over the nonzero in_xk in order of k, the i-th of
- * them into partial sum s_(i mod 4), then z_xj = ((s0 + s1) + (s2 + s3))
- * + b_j: four chains of additions in flight rather than one, in an order
- * that depends on the example alone. A zero input adds nothing, so this
- * differs from matmul_forward only by rounding. */
+/* A part of the product of a first layer: for the inputs k in [k0, k1),
+ * out_xj = sum over the nonzero in_xk of in_xk w_jk (plus b_j, when b is
+ * not NULL). out (B, n_out), in (B, n_in), wt (n_in, stride), b (n_out).
+ * The sum runs over the nonzero in_xk in order of k, the i-th of them
+ * into partial sum s_(i mod 4), then ((s0 + s1) + (s2 + s3)): four chains
+ * of additions in flight rather than one, in an order that depends on the
+ * example alone. A zero input adds nothing, so over all inputs and with b
+ * this differs from matmul_forward only by rounding. Training sums a first
+ * layer in the two parts of matmul_sparse_split and adds them,
+ * z = (part 1 + part 2) + b, so that each of two threads can take one
+ * part, and the weights of its inputs, all the way through a batch. */
 void RNAME(matmul_forward_sparse)(real *out, const real *in, const real *wt, const real *b,
-                                  int batch, int n_in, int n_out, int stride, parallel *par);
+                                  int batch, int n_in, int k0, int k1, int n_out, int stride,
+                                  parallel *par);
 
-/* matmul_backward_params_step on the transposed weights, visiting only the
- * columns k where some in_xk is nonzero (elsewhere the step changes
+/* matmul_backward_params_step on the transposed weights, for the inputs k
+ * in [k0, k1) and (when b is not NULL) the biases, visiting only the
+ * columns where some in_xk is nonzero (elsewhere the step changes
  * nothing). wt (n_in, stride), b (n_out), delta (B, n_out), in (B, n_in).
  * Each weight takes the same operations in the same order as in that
  * kernel of the same set (matmul_kernels.h), so the two agree bit for bit:
  * the dense and the sparse training steps only differ in the forward sum. */
 void RNAME(matmul_backward_params_step_sparse)(real *wt, real *b, const real *delta,
                                                const real *in, real step, int batch, int n_in,
-                                               int n_out, int stride, parallel *par);
+                                               int k0, int k1, int n_out, int stride,
+                                               parallel *par);
+
+/* Where a first layer of n_in inputs splits into the two parts of its
+ * sparse products: about half of the inputs, rounded up to a multiple of
+ * MATMUL_SPARSE_ALIGN (400 of MNIST's 784, with 48% of the nonzero
+ * pixels). The same for any number of threads, so that results are too. */
+static inline int matmul_sparse_split(int n_in)
+{
+    int half = (n_in / 2 + MATMUL_SPARSE_ALIGN - 1) / MATMUL_SPARSE_ALIGN * MATMUL_SPARSE_ALIGN;
+    return half < n_in ? half : n_in;
+}
 
 /* values = sigma(values) = 1 / (1 + e^-values), elementwise: the sigmoid
  * of eq. 3 that follows the forward product. In float every kernel set

@@ -74,15 +74,18 @@ void matmul_backward_input_f32(float *d_in, const float *delta, const float *w, 
 void sigmoid_f32(float *values, size_t n) { matmul_kernels_chosen()->sigmoid(values, n); }
 
 void matmul_forward_sparse_f32(float *out, const float *in, const float *wt, const float *b,
-                               int batch, int n_in, int n_out, int stride, parallel *par)
+                               int batch, int n_in, int k0, int k1, int n_out, int stride,
+                               parallel *par)
 {
-    matmul_kernels_chosen()->forward_sparse(out, in, wt, b, batch, n_in, n_out, stride, par);
+    matmul_kernels_chosen()->forward_sparse(out, in, wt, b, batch, n_in, k0, k1, n_out, stride,
+                                            par);
 }
 
 void matmul_backward_params_step_sparse_f32(float *wt, float *b, const float *delta,
                                             const float *in, float step, int batch, int n_in,
-                                            int n_out, int stride, parallel *par)
+                                            int k0, int k1, int n_out, int stride,
+                                            parallel *par)
 {
     matmul_kernels_chosen()->backward_params_step_sparse(wt, b, delta, in, step, batch, n_in,
-                                                         n_out, stride, par);
+                                                         k0, k1, n_out, stride, par);
 }

@@ -45,12 +45,12 @@ typedef void (*matmul_backward_params_step_fn)(float *w, float *b, const float *
                                                int n_out, parallel *par);
 typedef void (*sigmoid_fn)(float *values, size_t n);
 typedef void (*matmul_forward_sparse_fn)(float *out, const float *in, const float *wt,
-                                         const float *b, int batch, int n_in, int n_out,
-                                         int stride, parallel *par);
+                                         const float *b, int batch, int n_in, int k0, int k1,
+                                         int n_out, int stride, parallel *par);
 typedef void (*matmul_backward_params_step_sparse_fn)(float *wt, float *b, const float *delta,
                                                       const float *in, float step, int batch,
-                                                      int n_in, int n_out, int stride,
-                                                      parallel *par);
+                                                      int n_in, int k0, int k1, int n_out,
+                                                      int stride, parallel *par);
 typedef void (*matmul_backward_input_fn)(float *d_in, const float *delta, const float *w,
                                          int batch, int n_in, int n_out, parallel *par);
 
@@ -79,10 +79,11 @@ void matmul_backward_input_ref_f32(float *d_in, const float *delta, const float 
                                    int n_in, int n_out, parallel *par);
 void sigmoid_ref_f32(float *values, size_t n);
 void matmul_forward_sparse_ref_f32(float *out, const float *in, const float *wt, const float *b,
-                                   int batch, int n_in, int n_out, int stride, parallel *par);
+                                   int batch, int n_in, int k0, int k1, int n_out, int stride,
+                                   parallel *par);
 void matmul_backward_params_step_sparse_ref_f32(float *wt, float *b, const float *delta,
                                                 const float *in, float step, int batch,
-                                                int n_in, int n_out, int stride,
+                                                int n_in, int k0, int k1, int n_out, int stride,
                                                 parallel *par);
 
 extern const matmul_kernels matmul_kernels_ref;

@@ -67,6 +67,7 @@ typedef struct simd_product {
     int batch, n_in, n_out;
     int k_lo, k_hi; /* forward and backward_params: see nonzero_columns */
     int stride;     /* the sparse products: of the transposed weights */
+    int k0, k1;     /* the sparse products: their inputs */
 } simd_product;
 
 /* How many floats from p to the next multiple of the vector size, at most
@@ -428,12 +429,13 @@ static int nonzero_indices(int *idx, const float *row, int n)
     } while (0)
 
 /* z of one example for output vectors [v0, v0 + nv) (the last one `last`
- * lanes), from its m nonzero inputs idx: the i-th into chain i mod 4. */
+ * lanes), from its m nonzero inputs idx into row and w (the rows of wt
+ * from the first input of the part on): the i-th into chain i mod 4. */
 SIMD_ALWAYS_INLINE void forward_sparse_tile(const simd_product *p, const float *row,
-                                            const int *idx, int m, float *out, int v0, int nv,
-                                            int last)
+                                            const float *w, const int *idx, int m, float *out,
+                                            int v0, int nv, int last)
 {
-    const float *wt = p->w + (size_t)v0 * W;
+    const float *wt = w + (size_t)v0 * W;
     vec acc[SPARSE_CHAINS][SPARSE_V];
     for (int c = 0; c < SPARSE_CHAINS; c++)
         for (int v = 0; v < nv; v++) acc[c][v] = vzero();
@@ -450,8 +452,9 @@ SIMD_ALWAYS_INLINE void forward_sparse_tile(const simd_product *p, const float *
     for (int v = 0; v < nv; v++) {
         int j = (v0 + v) * W, lanes = v == nv - 1 ? last : W;
         vec z = vadd(vadd(acc[0][v], acc[1][v]), vadd(acc[2][v], acc[3][v]));
-        if (lanes == W) vstore(out + j, vadd(z, vload(p->b + j)));
-        else vstore_n(out + j, vadd(z, vload_n(p->b + j, lanes)), lanes);
+        if (p->b) z = vadd(z, lanes == W ? vload(p->b + j) : vload_n(p->b + j, lanes));
+        if (lanes == W) vstore(out + j, z);
+        else vstore_n(out + j, z, lanes);
     }
 }
 #undef SPARSE_TERM
@@ -462,16 +465,17 @@ static void forward_sparse_rows(void *ctx, int x0, int x1)
     const simd_product *p = ctx;
     const int n_vec = (p->n_out + W - 1) / W, last = p->n_out - (n_vec - 1) * W;
     int idx[MATMUL_SPARSE_MAX_IN + W];
+    const float *w = p->w + (size_t)p->k0 * p->stride;
     for (int x = x0; x < x1; x++) {
-        const float *row = p->in + (size_t)x * p->n_in;
+        const float *row = p->in + (size_t)x * p->n_in + p->k0;
         float *out = p->out + (size_t)x * p->n_out;
-        int m = nonzero_indices(idx, row, p->n_in);
+        int m = nonzero_indices(idx, row, p->k1 - p->k0);
         for (int v0 = 0; v0 < n_vec; v0 += SPARSE_V) {
             int nv = n_vec - v0 < SPARSE_V ? n_vec - v0 : SPARSE_V;
             int lanes = v0 + nv == n_vec ? last : W;
 #define FS_CASE(V)                                                                  \
     case V:                                                                         \
-        if ((V) <= SPARSE_V) forward_sparse_tile(p, row, idx, m, out, v0, V, lanes); \
+        if ((V) <= SPARSE_V) forward_sparse_tile(p, row, w, idx, m, out, v0, V, lanes); \
         break;
             switch (nv) {
                 FS_CASE(1) FS_CASE(2) FS_CASE(3) FS_CASE(4)
@@ -481,15 +485,15 @@ static void forward_sparse_rows(void *ctx, int x0, int x1)
     }
 }
 
-/* out (B, n_out), in (B, n_in), wt (n_in, stride), b (n_out) */
+/* out (B, n_out), in (B, n_in), wt (n_in, stride), b (n_out) or NULL */
 static void SIMD_NAME(matmul_forward_sparse)(float *out, const float *in, const float *wt,
-                                             const float *b, int batch, int n_in, int n_out,
-                                             int stride, parallel *par)
+                                             const float *b, int batch, int n_in, int k0,
+                                             int k1, int n_out, int stride, parallel *par)
 {
     simd_product p = {.out = out, .in = in, .w = wt, .b = b, .batch = batch, .n_in = n_in,
-                      .n_out = n_out, .stride = stride};
+                      .n_out = n_out, .stride = stride, .k0 = k0, .k1 = k1};
     /* work: a quarter of the inputs nonzero, as in MNIST */
-    parallel_for(par, batch, matmul_grain(par, batch, (long)n_in * n_out / 4, 1),
+    parallel_for(par, batch, matmul_grain(par, batch, (long)(k1 - k0) * n_out / 4, 1),
                  forward_sparse_rows, &p);
 }
 
@@ -547,10 +551,11 @@ static void step_sparse_columns_list(const simd_product *p, int *cols, int nc)
     }
 }
 
-/* Inputs k in [k0, k1) that are nonzero in some example (k0 a multiple of W). */
-static void step_sparse_columns(void *ctx, int k0, int k1)
+/* Inputs p->k0 + [c0, c1) that are nonzero in some example. */
+static void step_sparse_columns(void *ctx, int c0, int c1)
 {
     const simd_product *p = ctx;
+    const int k0 = p->k0 + c0, k1 = p->k0 + c1;
     int cols[MATMUL_SPARSE_MAX_IN + W + SPARSE_ACC], nc = 0;
     for (int k = k0; k < k1; k += W) {
         int lanes = k1 - k < W ? k1 - k : W;
@@ -568,19 +573,22 @@ static void step_sparse_columns(void *ctx, int k0, int k1)
     step_sparse_columns_list(p, cols, nc);
 }
 
-/* wt (n_in, stride), b (n_out), delta (B, n_out), in (B, n_in); updates wt and b */
+/* wt (n_in, stride), b (n_out) or NULL, delta (B, n_out), in (B, n_in);
+ * updates wt's rows [k0, k1) and b */
 static void SIMD_NAME(matmul_backward_params_step_sparse)(float *wt, float *b,
                                                           const float *delta, const float *in,
                                                           float step, int batch, int n_in,
-                                                          int n_out, int stride, parallel *par)
+                                                          int k0, int k1, int n_out,
+                                                          int stride, parallel *par)
 {
     simd_product p = {.out = wt, .delta = delta, .in = in, .step = step, .batch = batch,
-                      .n_in = n_in, .n_out = n_out, .stride = stride};
+                      .n_in = n_in, .n_out = n_out, .stride = stride, .k0 = k0, .k1 = k1};
     /* work: counted at a quarter of the dense step's (some half of the
      * columns are nonzero in a batch of 10, more in larger ones): split in
      * two, [784,30,10] at batch 100 took 0.040 s/epoch against 0.036 whole */
-    parallel_for(par, n_in, matmul_grain(par, n_in, (long)batch * n_out / 4, 64),
+    parallel_for(par, k1 - k0, matmul_grain(par, k1 - k0, (long)batch * n_out / 4, 64),
                  step_sparse_columns, &p);
+    if (!b) return;
     /* eq. 21 as in backward_params_rows_any, W biases at a time: each lane
      * sums its delta_xj from zero in order of x, then b_j -= step sum */
     const vec s = vset1(step);

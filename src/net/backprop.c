@@ -46,6 +46,7 @@ void RNAME(batch_buffers_free)(batch_buffers *b)
 {
     alloc_free(b->block);
     alloc_free(b->w1t);
+    alloc_free(b->w1t_part[0]);
     memset(b, 0, sizeof *b);
 }
 
@@ -53,16 +54,25 @@ nndl_status RNAME(batch_buffers_init_w1t)(batch_buffers *b, const nndl_net *net,
                                           nndl_error *err)
 {
     const layer *ly = &net->layers[0];
-    if (!RNAME(layer_table)[ly->kind].forward_sparse || ly->n_in > MATMUL_SPARSE_MAX_IN)
+    if (!RNAME(layer_table)[ly->kind].forward_sparse_part || ly->n_in > MATMUL_SPARSE_MAX_IN)
         return NNDL_OK;
     int stride = (ly->n_out + MATMUL_SPARSE_ALIGN - 1) / MATMUL_SPARSE_ALIGN *
                  MATMUL_SPARSE_ALIGN;
+    /* each part on cache lines of its own: two threads write them */
+    size_t part = ((size_t)b->capacity * ly->n_out + 15) / 16 * 16;
     /* zeroed: the padding lanes stay 0 */
     b->w1t = alloc_aligned((size_t)ly->n_in * stride, sizeof(real));
-    if (!b->w1t)
+    b->w1t_part[0] = alloc_aligned(2 * part, sizeof(real));
+    if (!b->w1t || !b->w1t_part[0]) {
+        alloc_free(b->w1t);
+        alloc_free(b->w1t_part[0]);
+        b->w1t = b->w1t_part[0] = NULL;
         return error_set(err, NNDL_ERR_NOMEM, "out of memory for %d x %d weights", ly->n_in,
                          stride);
+    }
+    b->w1t_part[1] = b->w1t_part[0] + part;
     b->w1t_stride = stride;
+    b->w1t_split = matmul_sparse_split(ly->n_in);
     return NNDL_OK;
 }
 
@@ -108,10 +118,11 @@ static void forward(const nndl_net *net, const real *params, batch_buffers *b, i
         const real *in = (use_masks ? RNAME(layer_input)(b, l) : b->a[l]) + (size_t)x0 * ly->n_in;
         real *out = b->a[l + 1] + (size_t)x0 * ly->n_out;
         /* a^{l+1} = sigma(w^{l+1} a^l + b^{l+1}): eq. 25 */
-        if (l == 0 && b->w1t)
-            RNAME(layer_table)[ly->kind].forward_sparse(ly, params, b->w1t, b->w1t_stride, in,
-                                                        out, n, par);
-        else
+        if (l == 0 && b->w1t) { /* from the two parts, already summed */
+            size_t first = (size_t)x0 * ly->n_out;
+            RNAME(layer_table)[ly->kind].forward_sparse_finish(
+                ly, params, b->w1t_part[0] + first, b->w1t_part[1] + first, out, n);
+        } else
             RNAME(layer_table)[ly->kind].forward(ly, params, in, out, n, par);
         if (use_masks && b->mask[l + 1]) {
             size_t first = (size_t)x0 * ly->n_out, last = (size_t)x1 * ly->n_out;
@@ -121,15 +132,81 @@ static void forward(const nndl_net *net, const real *params, batch_buffers *b, i
     }
 }
 
+/* Multiply-adds worth a second thread. */
+enum { MIN_PARALLEL_WORK = 1 << 20 };
+
+/* Inputs [k0, k1) of layer 1, part `part` of its two. */
+static void part_inputs(const batch_buffers *b, const nndl_net *net, int part, int *k0, int *k1)
+{
+    *k0 = part == 0 ? 0 : b->w1t_split;
+    *k1 = part == 0 ? b->w1t_split : net->layers[0].n_in;
+}
+
+typedef struct layer1_job {
+    const nndl_net *net;
+    batch_buffers *b;
+    int batch;
+    real *params, step; /* for the step */
+} layer1_job;
+
+/* Parts [p0, p1) of layer 1's weighted input, for the whole batch. */
+static void forward_parts(void *ctx, int p0, int p1)
+{
+    const layer1_job *job = ctx;
+    const layer *ly = &job->net->layers[0];
+    for (int part = p0; part < p1; part++) {
+        int k0, k1;
+        part_inputs(job->b, job->net, part, &k0, &k1);
+        RNAME(layer_table)[ly->kind].forward_sparse_part(ly, job->b->w1t, job->b->w1t_stride,
+                                                         job->b->a[0], job->b->w1t_part[part],
+                                                         job->batch, k0, k1, NULL);
+    }
+}
+
+/* The step of parts [p0, p1) of layer 1's weights. */
+static void step_parts(void *ctx, int p0, int p1)
+{
+    const layer1_job *job = ctx;
+    const layer *ly = &job->net->layers[0];
+    for (int part = p0; part < p1; part++) {
+        int k0, k1;
+        part_inputs(job->b, job->net, part, &k0, &k1);
+        RNAME(layer_table)[ly->kind].backward_params_step_sparse(
+            ly, job->params, job->b->w1t, job->b->w1t_stride, job->b->delta[1],
+            job->b->a[0], job->step, job->batch, k0, k1, 0, NULL);
+    }
+}
+
+/* The grain that gives each thread one of layer 1's two parts when the
+ * batch is large enough, or both to the caller. */
+static int parts_grain(const nndl_net *net, const batch_buffers *b, int batch, parallel *par)
+{
+    /* multiply-adds of a part, counting a quarter of the inputs as nonzero */
+    long work = (long)batch * b->w1t_split * net->layers[0].n_out / 4;
+    return parallel_split(par, 2, work, MIN_PARALLEL_WORK);
+}
+
+/* With layer 1's weights transposed (b->w1t): its two parts of the
+ * weighted input, which forward() then adds up. Each part is one chunk:
+ * the thread that takes it reads only its inputs and their weights. */
+static void layer1_parts(const nndl_net *net, batch_buffers *b, int batch, parallel *par)
+{
+    if (!b->w1t) return;
+    layer1_job job = {net, b, batch, NULL, 0};
+    parallel_for(par, 2, parts_grain(net, b, batch, par), forward_parts, &job);
+}
+
 void RNAME(feedforward_batch)(const nndl_net *net, const real *params,
                               batch_buffers *b, int batch, parallel *par)
 {
+    layer1_parts(net, b, batch, par);
     forward(net, params, b, 0, batch, par, 0);
 }
 
 void RNAME(feedforward_training)(const nndl_net *net, const real *params,
                                  batch_buffers *b, int batch, parallel *par)
 {
+    layer1_parts(net, b, batch, par);
     forward(net, params, b, 0, batch, par, 1);
 }
 
@@ -172,9 +249,6 @@ static void pass_rows(void *ctx, int x0, int x1)
     errors(job->net, job->params, job->b, job->labels, x0, x1);
 }
 
-/* Multiply-adds in a batch's pass worth a second thread. */
-enum { MIN_PARALLEL_PASS_WORK = 1 << 20 };
-
 /* The forward pass and BP1-BP2 for the whole batch, each thread taking
  * whole examples: one hand-over between threads instead of one per
  * product, and every example's activations and errors stay in the cache
@@ -182,13 +256,14 @@ enum { MIN_PARALLEL_PASS_WORK = 1 << 20 };
 static void forward_and_errors(const nndl_net *net, const real *params, batch_buffers *b,
                                const uint8_t *labels, int batch, parallel *par)
 {
+    layer1_parts(net, b, batch, par);
     long work = 0; /* multiply-adds per example, forward and BP2 */
     for (int l = 0; l < net->n_layers; l++) {
         long product = (long)net->layers[l].n_in * net->layers[l].n_out;
-        work += l == 0 ? (b->w1t ? product / 4 : product) : 2 * product;
+        work += l == 0 ? (b->w1t ? net->layers[l].n_out : product) : 2 * product;
     }
     pass_job job = {net, params, b, labels};
-    parallel_for(par, batch, parallel_split(par, batch, work, MIN_PARALLEL_PASS_WORK), pass_rows,
+    parallel_for(par, batch, parallel_split(par, batch, work, MIN_PARALLEL_WORK), pass_rows,
                  &job);
 }
 
@@ -205,10 +280,13 @@ static void weights(const nndl_net *net, batch_buffers *b, int batch, real *grad
         /* BP3, BP4: dC/db^l = delta^l, dC/dw^l = delta^l (a^{l-1})^T */
         if (grad)
             ops->backward_params(ly, grad, b->delta[l], in, batch, par);
-        else if (l == 1 && b->w1t)
+        else if (l == 1 && b->w1t) {
+            /* each part's weights by the thread that summed them forward */
+            layer1_job job = {net, b, batch, stepped, step};
+            parallel_for(par, 2, parts_grain(net, b, batch, par), step_parts, &job);
             ops->backward_params_step_sparse(ly, stepped, b->w1t, b->w1t_stride, b->delta[1],
-                                             in, step, batch, par);
-        else
+                                             in, step, batch, 0, 0, 1, par); /* biases */
+        } else
             ops->backward_params_step(ly, stepped, b->delta[l], in, step, batch, par);
     }
 }

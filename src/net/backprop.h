@@ -29,6 +29,12 @@ struct RNAME(batch_buffers) {
      * (its biases stay there): see batch_buffers_load_w1t. */
     real *w1t;
     int w1t_stride;
+    /* Layer 1 sums its weighted inputs in two parts, inputs [0, w1t_split)
+     * and [w1t_split, n_in) (matmul_sparse_split), each (capacity, n_out)
+     * without the bias, so that each of two threads can take one part of
+     * the inputs and their weights through the whole batch. */
+    int w1t_split;
+    real *w1t_part[2];
 };
 
 /* Allocates buffers for `capacity` examples, with room for dropout masks

@@ -37,14 +37,25 @@ static void dense_forward(const layer *l, const real *params, const real *in,
     activate(l, out, batch, par);
 }
 
-static void dense_forward_sparse(const layer *l, const real *params, const real *wt,
-                                 int stride, const real *in, real *out, int batch,
-                                 parallel *par)
+static void dense_forward_sparse_part(const layer *l, const real *wt, int stride,
+                                      const real *in, real *part, int batch, int k0, int k1,
+                                      parallel *par)
 {
-    /* eq. 25 as above, the zero inputs skipped */
-    RNAME(matmul_forward_sparse)(out, in, wt, params + l->biases, batch, l->n_in, l->n_out,
-                                 stride, par);
-    activate(l, out, batch, par);
+    /* a part of w a in eq. 25, the zero inputs skipped */
+    RNAME(matmul_forward_sparse)(part, in, wt, NULL, batch, l->n_in, k0, k1, l->n_out, stride,
+                                 par);
+}
+
+static void dense_forward_sparse_finish(const layer *l, const real *params, const real *part1,
+                                        const real *part2, real *out, int batch)
+{
+    /* z = (w a over part 1 + w a over part 2) + b, then a = sigma(z): eq. 25 */
+    const real *b = params + l->biases;
+    for (int x = 0; x < batch; x++) {
+        size_t row = (size_t)x * l->n_out;
+        for (int j = 0; j < l->n_out; j++) out[row + j] = (part1[row + j] + part2[row + j]) + b[j];
+    }
+    RNAME(activation_forward)(l->act, out, batch, l->n_out);
 }
 
 static void dense_backward_params(const layer *l, real *grad, const real *delta,
@@ -65,11 +76,13 @@ static void dense_backward_params_step(const layer *l, real *params, const real 
 
 static void dense_backward_params_step_sparse(const layer *l, real *params, real *wt,
                                               int stride, const real *delta, const real *in,
-                                              real step, int batch, parallel *par)
+                                              real step, int batch, int k0, int k1, int biases,
+                                              parallel *par)
 {
     /* eq. 20, 21 as above, on the transposed weights */
-    RNAME(matmul_backward_params_step_sparse)(wt, params + l->biases, delta, in, step, batch,
-                                              l->n_in, l->n_out, stride, par);
+    RNAME(matmul_backward_params_step_sparse)(wt, biases ? params + l->biases : NULL, delta,
+                                              in, step, batch, l->n_in, k0, k1, l->n_out,
+                                              stride, par);
 }
 
 static void dense_backward_input(const layer *l, const real *params, const real *delta,
@@ -81,6 +94,6 @@ static void dense_backward_input(const layer *l, const real *params, const real 
 
 const layer_ops RNAME(layer_table)[] = {
     [LAYER_DENSE] = {dense_forward, dense_backward_params, dense_backward_params_step,
-                     dense_backward_input, dense_forward_sparse,
-                     dense_backward_params_step_sparse},
+                     dense_backward_input, dense_forward_sparse_part,
+                     dense_forward_sparse_finish, dense_backward_params_step_sparse},
 };

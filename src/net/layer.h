@@ -26,15 +26,22 @@ typedef struct layer_ops {
     /* d_in = dC/da of the layer below: the (w^T delta) part of BP2. */
     void (*backward_input)(const layer *l, const real *params, const real *delta,
                            real *d_in, int batch, parallel *par);
-    /* forward and backward_params_step for a first layer, whose input is
+    /* The forward product and the step of a first layer, whose input is
      * mostly zeros, with its weights transposed in wt (n_in, stride) and
-     * its other parameters in params: they skip the zero inputs (see
-     * matmul_forward_sparse). NULL where a kind has no such form. */
-    void (*forward_sparse)(const layer *l, const real *params, const real *wt, int stride,
-                           const real *in, real *out, int batch, parallel *par);
+     * its other parameters in params; they skip the zero inputs and work
+     * on a part of the inputs, k in [k0, k1) (see matmul_forward_sparse).
+     * NULL where a kind has no such form.
+     * forward_sparse_part: part = that part of the weighted input, without
+     * the bias. forward_sparse_finish: out = act((part1 + part2) + b), for
+     * the two parts of matmul_sparse_split. backward_params_step_sparse:
+     * the step of that part's weights, and of the biases if `biases`. */
+    void (*forward_sparse_part)(const layer *l, const real *wt, int stride, const real *in,
+                                real *part, int batch, int k0, int k1, parallel *par);
+    void (*forward_sparse_finish)(const layer *l, const real *params, const real *part1,
+                                  const real *part2, real *out, int batch);
     void (*backward_params_step_sparse)(const layer *l, real *params, real *wt, int stride,
                                         const real *delta, const real *in, real step,
-                                        int batch, parallel *par);
+                                        int batch, int k0, int k1, int biases, parallel *par);
 } layer_ops;
 
 extern const layer_ops RNAME(layer_table)[];

@@ -11,6 +11,7 @@ typedef struct gather_job {
     size_t first, pixels;
     int n; /* examples in this batch */
     int prefetch; /* whether to prefetch the next batch */
+    int split; /* the first pixel of the second part, for gather_parts */
 } gather_job;
 
 /* Examples [i0, i1) of the batch: each is its own row of x. */
@@ -35,17 +36,48 @@ static void gather_rows(void *ctx, int i0, int i1)
     }
 }
 
+/* Parts [p0, p1) of two: the pixels [0, split) or [split, pixels) of
+ * every example, and from part 0 the labels. */
+static void gather_parts(void *ctx, int p0, int p1)
+{
+    const gather_job *job = ctx;
+    const uint8_t *all_labels = nndl_dataset_labels(job->ds);
+    size_t count = nndl_dataset_count(job->ds);
+    for (int part = p0; part < p1; part++) {
+        size_t k0 = part == 0 ? 0 : (size_t)job->split;
+        size_t k1 = part == 0 ? (size_t)job->split : job->pixels;
+        for (int i = 0; i < job->n; i++) {
+            size_t idx = job->order ? job->order[job->first + i] : job->first + i;
+            const uint8_t *img = nndl_dataset_image(job->ds, idx);
+            float *row = job->x + (size_t)i * job->pixels;
+            for (size_t k = k0; k < k1; k++) row[k] = img[k] * (1.0f / 255.0f);
+            if (part == 0) job->labels[i] = all_labels[idx];
+        }
+        if (!job->prefetch) continue;
+        /* this part of the next batch's images (see gather_rows) */
+        for (int i = 0; i < job->n && job->first + (size_t)job->n + (size_t)i < count; i++) {
+            const uint8_t *img =
+                nndl_dataset_image(job->ds, job->order[job->first + job->n + i]);
+            for (size_t k = k0; k < k1; k += 64) __builtin_prefetch(img + k);
+        }
+    }
+}
+
 /* A batch of fewer pixels, a few microseconds of work, is copied on the
  * calling thread: at mini-batch 10 (7,840 pixels) it is. */
 enum { MIN_PARALLEL_PIXELS = 32768 };
 
 void gather_batch(float *x, uint8_t *labels, const nndl_dataset *ds,
-                  const uint32_t *order, size_t first, int n, parallel *par)
+                  const uint32_t *order, size_t first, int n, int split, parallel *par)
 {
     size_t pixels = (size_t)nndl_dataset_rows(ds) * nndl_dataset_cols(ds);
-    gather_job job = {x, labels, ds, order, first, pixels, n, order != NULL};
-    parallel_for(par, n, parallel_split(par, n, (long)pixels, MIN_PARALLEL_PIXELS), gather_rows,
-                 &job);
+    gather_job job = {x, labels, ds, order, first, pixels, n, order != NULL, split};
+    if (split > 0 && (size_t)split < pixels)
+        parallel_for(par, 2, parallel_split(par, 2, (long)n * split, MIN_PARALLEL_PIXELS),
+                     gather_parts, &job);
+    else
+        parallel_for(par, n, parallel_split(par, n, (long)pixels, MIN_PARALLEL_PIXELS),
+                     gather_rows, &job);
 }
 
 nndl_status check_net_fits_data(const nndl_net *net, const nndl_dataset *ds,
