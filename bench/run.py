@@ -412,14 +412,16 @@ just before and just after nndl's 2-thread run. On a virtual machine the
 host may place the two virtual CPUs on cores that share a cache (some
 100 ns) or on cores that do not (400 ns and more), and move them from
 minute to minute. Whatever one thread writes and the other reads pays that
-price: in nndl, layer 1's weights, which both threads read in the forward
-pass and each steps a share of, and the batch's pixels, which the weight
-step reads by columns. On 2026-11-28 this machine switched between the
-two every minute or so; alternating `build/bench/core_latency` with
-`nndl train --sizes 784,100,10 --batch 100 --threads 2` (cross-entropy,
-eta 0.5, 6 epochs) 25 times, nndl took 0.035-0.037 s per epoch after round
-trips of 80-160 ns and 0.059-0.061 s after most of 400-630 ns, against
-0.060 s with 1 thread (written by hand, not measured by this run)."""
+price. nndl keeps layer 1's weights and the pixels they read with one
+thread (two parts of the pixels: see docs/ARCHITECTURE.md), but the sums
+of layer 1's two parts and the examples' errors still cross between the
+threads every batch. On 2026-11-28 this machine switched between the two states
+every minute or so; alternating `build/bench/core_latency` with
+`nndl train --sizes 784,100,10 --batch 100` on 2 threads and on 1
+(cross-entropy, eta 0.5, 6 epochs) 30 times, 2 threads took 0.030-0.035 s
+per epoch after most round trips of 110-155 ns and 0.052-0.055 s after most of
+390-415 ns, while 1 thread took 0.053-0.058 s throughout (written by hand,
+not measured by this run)."""
 
 
 TEMPLATE = """# Performance: nndl against peers on the same machine
@@ -544,13 +546,14 @@ bench run):
 
 | Function | Work | Share |
 |---|---|---:|
-| `step_sparse_columns` | BP3, BP4 and the step of eq. 20, 21 for layer 1, in one pass over the pixel columns nonzero in the batch | 28-29% |
-| `forward_sparse_rows` | forward product of layer 1 (eq. 25) over each image's nonzero pixels | 26% |
-| `gather_rows` | shuffled images, bytes to floats, and the prefetch of the next batch's | 10% |
-| `avx512_sigmoid` | the sigmoid after each product | 4-5% |
-| `forward_tile_any` | forward product of the 30 to 10 layer | 2.5-3% |
-| `backward_input_tile_any` | BP2 for the 30 hidden neurons | 1.5-2% |
+| `step_sparse_columns` | BP3, BP4 and the step of eq. 20, 21 for layer 1, in one pass over the pixel columns nonzero in the batch | 26-27% |
+| `forward_sparse_rows` | forward product of layer 1 (eq. 25) over each image's nonzero pixels, in two parts of the pixels | 26-28% |
+| `gather_parts` | shuffled images, bytes to floats, and the prefetch of the next batch's | 9% |
+| `avx512_sigmoid` | the sigmoid after each product | 3.5-4% |
+| `forward_tile_any` | forward product of the 30 to 10 layer | 3% |
+| `backward_input_tile_any` | BP2 for the 30 hidden neurons | 2.5-3% |
 | `backward_params_step_rows` | BP3, BP4 and the step for the 30 to 10 layer | 1.5-2% |
+| `dense_forward_sparse_finish` | adding layer 1's two parts and its biases | 1-1.5% |
 | libz and the kernel | reading and unpacking MNIST before the first epoch | 18-19% |
 
 Layer 1's two products are some two thirds of the training time, although
@@ -565,7 +568,7 @@ vector of errors per batch, against the 1,500 that are nonzero. Training reads 5
 39 MB, and each batch's 10 images are 130 cache lines that miss every
 cache: without the prefetch an epoch is 1.2x slower, but the prefetch
 issues all 130 misses at once, which fill the core's miss buffers and
-stall it (a good part of `gather_rows`' samples; more when other
+stall it (a good part of `gather_parts`' samples; more when other
 processes load the memory system). Spreading those requests over the
 batch's arithmetic is the next thing to try.
 
@@ -582,7 +585,7 @@ at 9%.
 make bench
 ```
 
-builds nndl and `build/bench/infer`, installs the peers' Debian packages
+builds nndl, `build/bench/infer` and `build/bench/core_latency`, installs the peers' Debian packages
 when missing (`bench/ensure-deps.sh`: python3-numpy, python3-torch,
 python3-threadpoolctl, libopenblas-dev, wrk), runs `/usr/bin/python3
 bench/run.py` and rewrites this file. It needs MNIST where nndl finds it

@@ -105,8 +105,8 @@ TEST(training_plain_step_on_sparse_inputs_matches_the_dense_step)
     /* The plain step trains layer 1 through its transposed weights and the
      * sparse products; with momentum, however small, the trainer takes the
      * dense path. A momentum of 1e-30 changes no weight (mu v is below
-     * float's resolution of eta g), so the two runs differ by the order of
-     * the forward sums only: by rounding. The network must hold the
+     * float's resolution of eta g), so the two runs differ by rounding only:
+     * the order of the forward sums, and the dense step's update loop. The network must hold the
      * sparse run's weights after the epoch, and they must have moved. */
     nndl_dataset *ds = mnist_head(1000, NULL);
     REQUIRE(ds);

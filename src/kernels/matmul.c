@@ -8,6 +8,7 @@
  * dispatch between them (matmul_dispatch.c). */
 #include "kernels/matmul.h"
 
+#include <assert.h>
 #include <stddef.h>
 
 #include "kernels/matmul_kernels.h"
@@ -182,6 +183,7 @@ void KERNEL(matmul_forward_sparse)(real *out, const real *in, const real *wt, co
                                    int batch, int n_in, int k0, int k1, int n_out, int stride,
                                    parallel *par)
 {
+    assert(k1 - k0 <= MATMUL_SPARSE_MAX_IN); /* nonzero lives on the stack */
     product p = {.out = out, .in = in, .w = wt, .b = b, .batch = batch, .n_in = n_in,
                  .n_out = n_out, .stride = stride, .k0 = k0, .k1 = k1};
     /* work: a quarter of the inputs nonzero, as in MNIST */
@@ -241,8 +243,9 @@ void KERNEL(matmul_backward_params_step_sparse)(real *wt, real *b, const real *d
     product p = {.dw = wt, .delta = delta, .in = in, .step = step, .batch = batch,
                  .n_in = n_in, .n_out = n_out, .stride = stride, .k0 = k0, .k1 = k1};
     /* work: counted at a quarter of the dense step's (some half of the
-     * columns are nonzero in a batch of 10, more in larger ones): split in
-     * two, [784,30,10] at batch 100 took 0.040 s/epoch against 0.036 whole */
+     * columns are nonzero in a batch of 10, more in larger ones). (Training
+     * calls this per part without a pool; when it split the step itself,
+     * [784,30,10] at batch 100 took 0.040 s/epoch split against 0.036 whole.) */
     parallel_for(par, k1 - k0, matmul_grain(par, k1 - k0, (long)batch * n_out / 4, 64),
                  backward_params_step_sparse_columns, &p);
     if (b) step_biases(b, delta, step, batch, n_out);

@@ -7,7 +7,9 @@
  * The work is split into fixed chunks of output rows or columns (see
  * parallel.h); each output element is summed by one thread in a fixed
  * order, so the results are bit-identical for every thread count. `par`
- * may be NULL for one thread.
+ * may be NULL for one thread. An example's outputs (forward products,
+ * backward_input) are also the same whichever examples share its call, so
+ * a caller may split a batch by examples and call each share alone.
  *
  * In double these are the plain C kernels of matmul.c; in float they run
  * the fastest kernels the CPU supports (see matmul_kernels.h), whose

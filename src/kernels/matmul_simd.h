@@ -28,8 +28,9 @@
  *   FWD_J, FWD_X              forward tile: neurons x examples
  *   BP_J, BP_V                backward_params tile: neurons x vectors of k
  *   BI_X, BI_V                backward_input tile: examples x vectors of k
- *   SPARSE_V                  sparse tiles: 4 chains or columns x SPARSE_V
- *                             vectors of outputs
+ *   SPARSE_V, SPARSE_ACC      sparse tiles: 4 chains or columns x SPARSE_V
+ *                             vectors of outputs (SPARSE_V 1 to 4), and the
+ *                             accumulators of the step's tiles
  *                             (FWD_J, FWD_X, BP_J and BI_X at most TILE_MAX)
  *   SIMD_NAME(x), SIMD_TABLE  names for the entry points and the table
  *
@@ -48,6 +49,7 @@
  * that split loads slow it little. The network's parameters and batch
  * buffers start on 64 bytes (alloc_aligned), so for 784-pixel rows every
  * load is whole anyway: some 2% of a [784,30,10] epoch. */
+#include <assert.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -409,6 +411,9 @@ static void SIMD_NAME(matmul_backward_input)(float *d_in, const float *delta, co
 /* ---- the sparse products of a first layer (matmul.h) ------------------- */
 
 enum { SPARSE_CHAINS = 4 };
+/* the tile switches below handle 1 to 4 vectors */
+_Static_assert(SPARSE_V >= 1 && SPARSE_V <= 4 && SPARSE_ACC >= SPARSE_V,
+               "sparse tiles of 1 to 4 vectors");
 
 /* The indices of the nonzero (or NaN) values of row[0..n), in order, into
  * idx (room for n + W); returns their number. */
@@ -490,6 +495,7 @@ static void SIMD_NAME(matmul_forward_sparse)(float *out, const float *in, const 
                                              const float *b, int batch, int n_in, int k0,
                                              int k1, int n_out, int stride, parallel *par)
 {
+    assert(k1 - k0 <= MATMUL_SPARSE_MAX_IN); /* idx lives on the stack */
     simd_product p = {.out = out, .in = in, .w = wt, .b = b, .batch = batch, .n_in = n_in,
                       .n_out = n_out, .stride = stride, .k0 = k0, .k1 = k1};
     /* work: a quarter of the inputs nonzero, as in MNIST */
@@ -584,8 +590,10 @@ static void SIMD_NAME(matmul_backward_params_step_sparse)(float *wt, float *b,
     simd_product p = {.out = wt, .delta = delta, .in = in, .step = step, .batch = batch,
                       .n_in = n_in, .n_out = n_out, .stride = stride, .k0 = k0, .k1 = k1};
     /* work: counted at a quarter of the dense step's (some half of the
-     * columns are nonzero in a batch of 10, more in larger ones): split in
-     * two, [784,30,10] at batch 100 took 0.040 s/epoch against 0.036 whole */
+     * columns are nonzero in a batch of 10, more in larger ones). (Training
+     * calls this per part without a pool; when it split the step itself,
+     * [784,30,10] at batch 100 took 0.040 s/epoch split against 0.036 whole.) */
+    assert(k1 - k0 <= MATMUL_SPARSE_MAX_IN);
     parallel_for(par, k1 - k0, matmul_grain(par, k1 - k0, (long)batch * n_out / 4, 64),
                  step_sparse_columns, &p);
     if (!b) return;

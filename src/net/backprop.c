@@ -305,7 +305,8 @@ static void forward_and_errors(const nndl_net *net, const real *params, batch_bu
     /* Multiply-adds per example, forward and BP2, counting layer 1's sparse
      * product (a quarter of its inputs nonzero) although its parts are
      * summed already: when they were split over the threads, the pass is
-     * too (at 2 x 5.7 us against 11.4 us for [784,100,10] at batch 100). */
+     * too. ([784,100,10] at batch 100: the pass took 11.4 us a batch on one
+     * thread, and splitting it made an epoch 0.0355 -> 0.0325 s.) */
     long work = 0;
     for (int l = 0; l < net->n_layers; l++) {
         long product = (long)net->layers[l].n_in * net->layers[l].n_out;
