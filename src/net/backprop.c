@@ -151,11 +151,18 @@ typedef struct layer1_job {
 
 /* The grain that gives each thread one of layer 1's two parts when the
  * batch is large enough, or both to the caller. */
-static int parts_grain(const nndl_net *net, const batch_buffers *b, int batch, parallel *par)
+static int parts_grain(const nndl_net *net, const batch_buffers *b, int batch,
+                       const parallel *par)
 {
     /* multiply-adds of a part, counting a quarter of the inputs as nonzero */
     long work = (long)batch * b->w1t_split * net->layers[0].n_out / 4;
     return parallel_split(par, 2, work, MIN_PARALLEL_WORK);
+}
+
+int RNAME(batch_buffers_parts_split)(const nndl_net *net, const batch_buffers *b, int batch,
+                                     const parallel *par)
+{
+    return b->w1t && parts_grain(net, b, batch, par) < 2;
 }
 
 /* Parts [p0, p1) of layer 1's weighted input, for the whole batch. */

@@ -56,6 +56,12 @@ void RNAME(batch_buffers_load_w1t)(batch_buffers *b, const nndl_net *net, const 
 void RNAME(batch_buffers_store_w1t)(const batch_buffers *b, const nndl_net *net,
                                     real *params);
 
+/* Whether a batch of `batch` examples splits layer 1's two parts (see
+ * w1t_split) over the threads of par: then each thread should also gather
+ * its part's pixels. */
+int RNAME(batch_buffers_parts_split)(const nndl_net *net, const batch_buffers *b, int batch,
+                                     const parallel *par);
+
 /* Draws new dropout masks for `batch` examples: each hidden neuron of each
  * example is dropped with probability p. */
 void RNAME(dropout_draw_masks)(batch_buffers *b, const nndl_net *net, int batch,
