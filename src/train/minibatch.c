@@ -14,26 +14,35 @@ typedef struct gather_job {
     int split; /* the first pixel of the second part, for gather_parts */
 } gather_job;
 
-/* Examples [i0, i1) of the batch: each is its own row of x. */
-static void gather_rows(void *ctx, int i0, int i1)
+/* Pixels [k0, k1) of examples [i0, i1) of the batch, each example its own
+ * row of x, and their labels if `with_labels`; then, with an order, a
+ * request for the same block of the next batch's images: shuffled images
+ * are scattered over tens of megabytes, and asking for them now hides the
+ * wait. */
+static void gather_block(const gather_job *job, int i0, int i1, size_t k0, size_t k1,
+                         int with_labels)
 {
-    const gather_job *job = ctx;
     const uint8_t *all_labels = nndl_dataset_labels(job->ds);
     for (int i = i0; i < i1; i++) {
         size_t idx = job->order ? job->order[job->first + i] : job->first + i;
         const uint8_t *img = nndl_dataset_image(job->ds, idx);
         float *row = job->x + (size_t)i * job->pixels;
-        for (size_t k = 0; k < job->pixels; k++) row[k] = img[k] * (1.0f / 255.0f);
-        job->labels[i] = all_labels[idx];
+        for (size_t k = k0; k < k1; k++) row[k] = img[k] * (1.0f / 255.0f);
+        if (with_labels) job->labels[i] = all_labels[idx];
     }
     if (!job->prefetch) return;
-    /* The same share of the next batch: shuffled images are scattered over
-     * tens of megabytes, and asking for them now hides the wait. */
     size_t count = nndl_dataset_count(job->ds);
     for (int i = i0; i < i1 && job->first + (size_t)job->n + (size_t)i < count; i++) {
         const uint8_t *img = nndl_dataset_image(job->ds, job->order[job->first + job->n + i]);
-        for (size_t k = 0; k < job->pixels; k += 64) __builtin_prefetch(img + k);
+        for (size_t k = k0; k < k1; k += 64) __builtin_prefetch(img + k);
     }
+}
+
+/* Examples [i0, i1), whole. */
+static void gather_rows(void *ctx, int i0, int i1)
+{
+    const gather_job *job = ctx;
+    gather_block(job, i0, i1, 0, job->pixels, 1);
 }
 
 /* Parts [p0, p1) of two: the pixels [0, split) or [split, pixels) of
@@ -41,26 +50,9 @@ static void gather_rows(void *ctx, int i0, int i1)
 static void gather_parts(void *ctx, int p0, int p1)
 {
     const gather_job *job = ctx;
-    const uint8_t *all_labels = nndl_dataset_labels(job->ds);
-    size_t count = nndl_dataset_count(job->ds);
-    for (int part = p0; part < p1; part++) {
-        size_t k0 = part == 0 ? 0 : (size_t)job->split;
-        size_t k1 = part == 0 ? (size_t)job->split : job->pixels;
-        for (int i = 0; i < job->n; i++) {
-            size_t idx = job->order ? job->order[job->first + i] : job->first + i;
-            const uint8_t *img = nndl_dataset_image(job->ds, idx);
-            float *row = job->x + (size_t)i * job->pixels;
-            for (size_t k = k0; k < k1; k++) row[k] = img[k] * (1.0f / 255.0f);
-            if (part == 0) job->labels[i] = all_labels[idx];
-        }
-        if (!job->prefetch) continue;
-        /* this part of the next batch's images (see gather_rows) */
-        for (int i = 0; i < job->n && job->first + (size_t)job->n + (size_t)i < count; i++) {
-            const uint8_t *img =
-                nndl_dataset_image(job->ds, job->order[job->first + job->n + i]);
-            for (size_t k = k0; k < k1; k += 64) __builtin_prefetch(img + k);
-        }
-    }
+    for (int part = p0; part < p1; part++)
+        gather_block(job, 0, job->n, part == 0 ? 0 : (size_t)job->split,
+                     part == 0 ? (size_t)job->split : job->pixels, part == 0);
 }
 
 /* A batch of fewer pixels, a few microseconds of work, is copied on the
