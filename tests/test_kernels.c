@@ -455,8 +455,7 @@ static void check_sparse(const matmul_kernels *k, int batch, int n_in, int n_out
     operands o;
     REQUIRE(operands_init(&o, batch, n_in, n_out, offset));
     make_sparse(o.in, (size_t)batch * n_in, (unsigned)(batch + n_in + n_out));
-    const int stride = (n_out + MATMUL_SPARSE_ALIGN - 1) / MATMUL_SPARSE_ALIGN *
-                       MATMUL_SPARSE_ALIGN;
+    const int stride = matmul_sparse_align(n_out);
     size_t bo = (size_t)batch * n_out, oi = (size_t)n_out * n_in;
     float *wt = transposed(o.w, n_in, n_out, stride);
     float *want = malloc(bo * sizeof(float)), *b = malloc((size_t)n_out * sizeof(float));
@@ -548,8 +547,7 @@ TEST(kernels_sparse_products_are_bit_identical_for_1_and_2_threads)
         if (!all[i]->supported()) continue;
         for (int s = 0; s < COUNT(shapes); s++) {
             int batch = shapes[s][0], n_in = shapes[s][1], n_out = shapes[s][2];
-            int stride = (n_out + MATMUL_SPARSE_ALIGN - 1) / MATMUL_SPARSE_ALIGN *
-                         MATMUL_SPARSE_ALIGN;
+            int stride = matmul_sparse_align(n_out);
             operands o;
             REQUIRE(operands_init(&o, batch, n_in, n_out, 0));
             make_sparse(o.in, (size_t)batch * n_in, (unsigned)s);
@@ -616,8 +614,7 @@ TEST(kernels_give_an_example_the_same_sums_in_any_split_of_a_batch)
         if (!all[i]->supported()) continue;
         for (int s = 0; s < COUNT(shapes); s++) {
             int batch = shapes[s][0], n_in = shapes[s][1], n_out = shapes[s][2];
-            int stride = (n_out + MATMUL_SPARSE_ALIGN - 1) / MATMUL_SPARSE_ALIGN *
-                         MATMUL_SPARSE_ALIGN;
+            int stride = matmul_sparse_align(n_out);
             operands o;
             REQUIRE(operands_init(&o, batch, n_in, n_out, 0));
             make_sparse(o.in, (size_t)batch * n_in, (unsigned)s + 3);

@@ -85,13 +85,20 @@ void RNAME(matmul_backward_params_step_sparse)(real *wt, real *b, const real *de
                                                int k0, int k1, int n_out, int stride,
                                                parallel *par);
 
+/* n rounded up to a multiple of MATMUL_SPARSE_ALIGN: the stride of the
+ * transposed weights of n_out neurons. */
+static inline int matmul_sparse_align(int n)
+{
+    return (n + MATMUL_SPARSE_ALIGN - 1) / MATMUL_SPARSE_ALIGN * MATMUL_SPARSE_ALIGN;
+}
+
 /* Where a first layer of n_in inputs splits into the two parts of its
  * sparse products: about half of the inputs, rounded up to a multiple of
  * MATMUL_SPARSE_ALIGN (400 of MNIST's 784, with 48% of the nonzero
  * pixels). The same for any number of threads, so that results are too. */
 static inline int matmul_sparse_split(int n_in)
 {
-    int half = (n_in / 2 + MATMUL_SPARSE_ALIGN - 1) / MATMUL_SPARSE_ALIGN * MATMUL_SPARSE_ALIGN;
+    int half = matmul_sparse_align(n_in / 2);
     return half < n_in ? half : n_in;
 }
 

@@ -56,8 +56,7 @@ nndl_status RNAME(batch_buffers_init_w1t)(batch_buffers *b, const nndl_net *net,
     const layer *ly = &net->layers[0];
     if (!RNAME(layer_table)[ly->kind].forward_sparse_part || ly->n_in > MATMUL_SPARSE_MAX_IN)
         return NNDL_OK;
-    int stride = (ly->n_out + MATMUL_SPARSE_ALIGN - 1) / MATMUL_SPARSE_ALIGN *
-                 MATMUL_SPARSE_ALIGN;
+    int stride = matmul_sparse_align(ly->n_out);
     /* each part on cache lines of its own: two threads write them */
     size_t part = ((size_t)b->capacity * ly->n_out + 15) / 16 * 16;
     /* zeroed: the padding lanes stay 0 */

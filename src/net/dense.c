@@ -20,21 +20,15 @@ static void activate_rows(void *ctx, int x0, int x1)
 /* An exp costs some 20 cycles: 4096 of them are worth a second thread. */
 enum { MIN_PARALLEL_ACTIVATIONS = 4096 };
 
-/* a = sigma(z) for the weighted inputs out holds */
-static void activate(const layer *l, real *out, int batch, parallel *par)
-{
-    activation_job job = {l->act, out, l->n_out};
-    parallel_for(par, batch, parallel_split(par, batch, l->n_out, MIN_PARALLEL_ACTIVATIONS),
-                 activate_rows, &job);
-}
-
 static void dense_forward(const layer *l, const real *params, const real *in,
                           real *out, int batch, parallel *par)
 {
     /* z = w a + b, then a = sigma(z): eq. 25 */
     RNAME(matmul_forward)(out, in, params + l->weights, params + l->biases,
                           batch, l->n_in, l->n_out, par);
-    activate(l, out, batch, par);
+    activation_job job = {l->act, out, l->n_out};
+    parallel_for(par, batch, parallel_split(par, batch, l->n_out, MIN_PARALLEL_ACTIVATIONS),
+                 activate_rows, &job);
 }
 
 static void dense_forward_sparse_part(const layer *l, const real *wt, int stride,
