@@ -150,11 +150,11 @@ bench: deps bench-deps
 bench-deps:
 	@bench/ensure-deps.sh
 
-$(BUILD)/bench/infer: bench/infer.c include/nndl.h $(LIB)
+$(BUILD)/bench/infer: bench/infer.c bench/timing.h include/nndl.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -Isrc,$(CFLAGS)) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
-$(BUILD)/bench/core_latency: bench/core_latency.c
+$(BUILD)/bench/core_latency: bench/core_latency.c bench/timing.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
 

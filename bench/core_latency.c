@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "timing.h"
+
 enum { PASSES = 100000, RUNS = 5 };
 
 static _Alignas(64) atomic_long ball;
@@ -43,19 +45,6 @@ static void *answer(void *arg)
     return NULL;
 }
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int by_value(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 int main(void)
 {
     double ns[RUNS];
@@ -76,7 +65,6 @@ int main(void)
         pthread_join(other, NULL);
         ns[r] = (now() - start) * 1e9 / PASSES;
     }
-    qsort(ns, RUNS, sizeof ns[0], by_value);
-    printf("{\"round_trip_ns\": %.0f}\n", ns[RUNS / 2]);
+    printf("{\"round_trip_ns\": %.0f}\n", median(ns, RUNS));
     return 0;
 }
