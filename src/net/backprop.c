@@ -47,6 +47,7 @@ void RNAME(batch_buffers_free)(batch_buffers *b)
     alloc_free(b->block);
     alloc_free(b->w1t);
     alloc_free(b->w1t_part[0]);
+    alloc_free(b->w1t_in[0]);
     memset(b, 0, sizeof *b);
 }
 
@@ -60,18 +61,25 @@ nndl_status RNAME(batch_buffers_init_w1t)(batch_buffers *b, const nndl_net *net,
     /* each part on cache lines of its own: two threads write them */
     size_t part = ((size_t)b->capacity * ly->n_out + 15) / 16 * 16;
     /* zeroed: the padding lanes stay 0 */
+    int split = matmul_sparse_split(ly->n_in);
+    /* the first part's inputs, then a page of nothing, then the second's */
+    const size_t page = 4096 / sizeof(real);
+    size_t in0 = ((size_t)b->capacity * split + page - 1) / page * page + page;
     b->w1t = alloc_aligned((size_t)ly->n_in * stride, sizeof(real));
     b->w1t_part[0] = alloc_aligned(2 * part, sizeof(real));
-    if (!b->w1t || !b->w1t_part[0]) {
+    b->w1t_in[0] = alloc_aligned(in0 + (size_t)b->capacity * (ly->n_in - split), sizeof(real));
+    if (!b->w1t || !b->w1t_part[0] || !b->w1t_in[0]) {
         alloc_free(b->w1t);
         alloc_free(b->w1t_part[0]);
-        b->w1t = b->w1t_part[0] = NULL;
+        alloc_free(b->w1t_in[0]);
+        b->w1t = b->w1t_part[0] = b->w1t_in[0] = NULL;
         return error_set(err, NNDL_ERR_NOMEM, "out of memory for %d x %d weights", ly->n_in,
                          stride);
     }
     b->w1t_part[1] = b->w1t_part[0] + part;
+    b->w1t_in[1] = b->w1t_in[0] + in0;
     b->w1t_stride = stride;
-    b->w1t_split = matmul_sparse_split(ly->n_in);
+    b->w1t_split = split;
     return NNDL_OK;
 }
 
@@ -173,8 +181,9 @@ static void forward_parts(void *ctx, int p0, int p1)
         int k0, k1;
         part_inputs(job->b, job->net, part, &k0, &k1);
         RNAME(layer_table)[ly->kind].forward_sparse_part(ly, job->b->w1t, job->b->w1t_stride,
-                                                         job->b->a[0], job->b->w1t_part[part],
-                                                         job->batch, k0, k1, NULL);
+                                                         job->b->w1t_in[part],
+                                                         job->b->w1t_part[part], job->batch,
+                                                         k0, k1, NULL);
     }
 }
 
@@ -192,8 +201,8 @@ static void step_rest(const layer1_job *job, parallel *par)
     }
     const layer *first = &net->layers[0];
     RNAME(layer_table)[first->kind].backward_params_step_sparse(
-        first, job->params, b->w1t, b->w1t_stride, b->delta[1], b->a[0], job->step, job->batch,
-        0, 0, 1, par);
+        first, job->params, b->w1t, b->w1t_stride, b->delta[1], b->w1t_in[0], job->step,
+        job->batch, 0, 0, 1, par);
 }
 
 /* Items [p0, p1) of the step: 0 and 1 the two parts of layer 1's
@@ -211,7 +220,7 @@ static void step_parts(void *ctx, int p0, int p1)
         part_inputs(job->b, job->net, part, &k0, &k1);
         RNAME(layer_table)[ly->kind].backward_params_step_sparse(
             ly, job->params, job->b->w1t, job->b->w1t_stride, job->b->delta[1],
-            job->b->a[0], job->step, job->batch, k0, k1, 0, NULL);
+            job->b->w1t_in[part], job->step, job->batch, k0, k1, 0, NULL);
     }
 }
 
@@ -250,14 +259,14 @@ static void layer1_parts(const nndl_net *net, batch_buffers *b, int batch, paral
 void RNAME(feedforward_batch)(const nndl_net *net, const real *params,
                               batch_buffers *b, int batch, parallel *par)
 {
-    layer1_parts(net, b, batch, par);
+    assert(!b->w1t); /* whose inputs are not in a[0] */
     forward(net, params, b, 0, batch, par, 0);
 }
 
 void RNAME(feedforward_training)(const nndl_net *net, const real *params,
                                  batch_buffers *b, int batch, parallel *par)
 {
-    layer1_parts(net, b, batch, par);
+    assert(!b->w1t);
     forward(net, params, b, 0, batch, par, 1);
 }
 

@@ -36,8 +36,8 @@ static void dense_forward_sparse_part(const layer *l, const real *wt, int stride
                                       parallel *par)
 {
     /* a part of w a in eq. 25, the zero inputs skipped */
-    RNAME(matmul_forward_sparse)(part, in, wt, NULL, batch, l->n_in, k0, k1, l->n_out, stride,
-                                 par);
+    RNAME(matmul_forward_sparse)(part, in, wt + (size_t)k0 * stride, NULL, batch, k1 - k0, 0,
+                                 k1 - k0, l->n_out, stride, par);
 }
 
 static void dense_forward_sparse_finish(const layer *l, const real *params, const real *part1,
@@ -74,8 +74,9 @@ static void dense_backward_params_step_sparse(const layer *l, real *params, real
                                               parallel *par)
 {
     /* eq. 20, 21 as above, on the transposed weights */
-    RNAME(matmul_backward_params_step_sparse)(wt, biases ? params + l->biases : NULL, delta,
-                                              in, step, batch, l->n_in, k0, k1, l->n_out,
+    RNAME(matmul_backward_params_step_sparse)(wt + (size_t)k0 * stride,
+                                              biases ? params + l->biases : NULL, delta, in,
+                                              step, batch, k1 - k0, 0, k1 - k0, l->n_out,
                                               stride, par);
 }
 

@@ -29,7 +29,8 @@ typedef struct layer_ops {
     /* The forward product and the step of a first layer, whose input is
      * mostly zeros, with its weights transposed in wt (n_in, stride) and
      * its other parameters in params; they skip the zero inputs and work
-     * on a part of the inputs, k in [k0, k1) (see matmul_forward_sparse).
+     * on a part of the inputs, k in [k0, k1) (see matmul_forward_sparse),
+     * which `in` (B, k1 - k0) holds alone.
      * NULL where a kind has no such form.
      * forward_sparse_part: part = that part of the weighted input, without
      * the bias. forward_sparse_finish: out = act((part1 + part2) + b), for

@@ -41,7 +41,7 @@ nndl_status nndl_confusion_compute(nndl_net *net, const nndl_dataset *ds, nndl_c
     uint8_t labels[CONFUSION_CHUNK];
     for (size_t first = 0; first < count; first += CONFUSION_CHUNK) {
         int n = count - first < CONFUSION_CHUNK ? (int)(count - first) : CONFUSION_CHUNK;
-        gather_batch(b->a[0], labels, ds, NULL, first, n, 0, par);
+        gather_batch(b->a[0], labels, ds, NULL, first, n, par);
         feedforward_batch_f32(net, net->params, b, n, par);
         const float *outputs = b->a[net->n_layers];
         for (int i = 0; i < n; i++) {

@@ -27,7 +27,7 @@ static nndl_status for_each_chunk(nndl_net *net, const nndl_dataset *ds, chunk_v
     uint8_t labels[EVALUATE_CHUNK];
     for (size_t first = 0; first < count; first += EVALUATE_CHUNK) {
         int n = count - first < EVALUATE_CHUNK ? (int)(count - first) : EVALUATE_CHUNK;
-        gather_batch(b->a[0], labels, ds, NULL, first, n, 0, par);
+        gather_batch(b->a[0], labels, ds, NULL, first, n, par);
         feedforward_batch_f32(net, net->params, b, n, par);
         visit(net, b->a[net->n_layers], labels, n, acc);
     }

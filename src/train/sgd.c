@@ -181,12 +181,13 @@ nndl_status nndl_trainer_epoch(nndl_trainer *t, const nndl_dataset *training,
         /* by pixel parts, and over the threads only when layer 1's parts
          * are: the pixels then stay with the thread that reads them */
         if (t->buffers.w1t)
-            gather_batch(t->buffers.a[0], t->labels, training, t->order, first, size,
-                         t->buffers.w1t_split,
-                         batch_buffers_parts_split_f32(net, &t->buffers, size, par) ? par
-                                                                                    : NULL);
+            gather_batch_parts(t->buffers.w1t_in, t->buffers.w1t_split, t->labels, training,
+                               t->order, first, size,
+                               batch_buffers_parts_split_f32(net, &t->buffers, size, par)
+                                   ? par
+                                   : NULL);
         else
-            gather_batch(t->buffers.a[0], t->labels, training, t->order, first, size, 0, par);
+            gather_batch(t->buffers.a[0], t->labels, training, t->order, first, size, par);
         if (t->config.dropout > 0)
             dropout_draw_masks_f32(&t->buffers, net, size, t->config.dropout, &t->dropout_rng);
         if (!t->grad) {
