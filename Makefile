@@ -145,6 +145,14 @@ bench: deps bench-deps
 	@$(MAKE) --no-print-directory $(CLI) $(LIB) $(BUILD)/bench/infer $(BUILD)/bench/core_latency
 	/usr/bin/python3 bench/run.py
 
+# make bench-placement: 2 threads against 1 at mini-batch 100, sorted by
+# whether the host ran the two cores with a shared cache; writes
+# docs/PLACEMENT.md (30 rounds, about 6 minutes).
+.PHONY: bench-placement
+bench-placement: deps
+	@$(MAKE) --no-print-directory $(CLI) $(BUILD)/bench/core_latency
+	/usr/bin/python3 bench/placement.py
+
 # Installs the peers' Debian packages (numpy, PyTorch, threadpoolctl,
 # OpenBLAS) when missing.
 bench-deps:

@@ -2,13 +2,12 @@
 (bench/run.py): finding and loading MNIST, the FLOP count of one epoch, and
 a JSON report of which BLAS library and kernel a process uses.
 
-Needs Debian's python3-numpy (run with /usr/bin/python3)."""
+Loading MNIST needs Debian's python3-numpy (run with /usr/bin/python3);
+finding it does not."""
 import gzip
 import json
 import os
 import sys
-
-import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
@@ -31,13 +30,17 @@ def mnist_dir():
 
 
 def _idx(path, offset):
+    import numpy as np
     with gzip.open(path, "rb") as f:
         return np.frombuffer(f.read(), dtype=np.uint8, offset=offset)
 
 
-def load_mnist(dtype=np.float32):
+def load_mnist(dtype=None):
     """The book's split: the first 50,000 training images for training, the
-    10,000 t10k images for testing. Images as rows of 784 values in [0, 1]."""
+    10,000 t10k images for testing. Images as rows of 784 values in [0, 1],
+    float32 unless dtype says otherwise."""
+    import numpy as np
+    dtype = dtype or np.float32
     d = mnist_dir()
     x = _idx(os.path.join(d, MNIST_FILES[0]), 16).reshape(-1, 784)
     y = _idx(os.path.join(d, MNIST_FILES[1]), 8)

@@ -322,7 +322,7 @@ def render(res, thread_counts):
                            f" | {trip} |")
             if ratios[2] < 0.9:
                 torch_worse.append(title)
-        scaling = "\n".join(scaling) + ROUND_TRIP_NOTE
+        scaling = "\n".join(scaling) + ROUND_TRIP_NOTE.format(placement=placement_summary())
         if torch_worse:
             scaling += ("\n\nPyTorch was slower with 2 threads than with 1 on "
                         + "; ".join(torch_worse) + ". Its OpenMP threads (libgomp) spin "
@@ -410,18 +410,42 @@ The last column is the time a cache line takes from one core to the other
 and back (`build/bench/core_latency`, `bench/core_latency.c`), measured
 just before and just after nndl's 2-thread run. On a virtual machine the
 host may place the two virtual CPUs on cores that share a cache (some
-100 ns) or on cores that do not (400 ns and more), and move them from
-minute to minute. Whatever one thread writes and the other reads pays that
-price. nndl keeps layer 1's weights and the pixels they read with one
-thread (two parts of the pixels: see docs/ARCHITECTURE.md), but the sums
-of layer 1's two parts and the examples' errors still cross between the
-threads every batch. On 2026-11-28 this machine switched between the two states
-every minute or so; alternating `build/bench/core_latency` with
-`nndl train --sizes 784,100,10 --batch 100` on 2 threads and on 1
-(cross-entropy, eta 0.5, 6 epochs) 30 times, 2 threads took 0.030-0.035 s
-per epoch after most round trips of 110-155 ns and 0.052-0.055 s after most of
-390-415 ns, while 1 thread took 0.053-0.058 s throughout (written by hand,
-not measured by this run)."""
+120 ns here) or on cores that do not (some 400 ns), and move them from
+minute to minute: one run of this benchmark sees one or the other.
+`make bench-placement` (`bench/placement.py`) alternates 2-thread and
+1-thread runs of [784,100,10] at mini-batch 100 with those measurements,
+some thirty times, and sorts the 2-thread runs by placement; it writes
+[PLACEMENT.md](PLACEMENT.md), whose latest summary follows.
+
+{placement}
+
+Each thread keeps one part of layer 1's pixels and weights, gathered,
+summed and stepped by it alone (see docs/ARCHITECTURE.md). Still, in every
+batch of 100 each thread reads what the other wrote: half of the other
+part's sums (50 examples x 100 neurons, 20 KB) before the errors, half of
+the errors delta^1 (another 20 KB) before the step, and the upper layer's
+weights. Between cores that share no cache, that traffic takes most of what
+the second thread saves. Splitting layer 1 by neurons instead of by pixels
+would leave only layer 2's partial sums (100 x 10 values) to cross, but
+every thread would then need every pixel of the batch: that split is not
+built."""
+
+
+def placement_summary():
+    """docs/PLACEMENT.md's 1-thread line and its table by placement."""
+    path = os.path.join(ROOT, "docs", "PLACEMENT.md")
+    try:
+        with open(path) as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return "(no docs/PLACEMENT.md yet: run `make bench-placement`)"
+    keep = [l for l in lines if l.startswith("1 thread, all rounds")]
+    if "| 2 threads on |" in " ".join(lines):
+        first = next(i for i, l in enumerate(lines) if l.startswith("| 2 threads on |"))
+        table = lines[first:]
+        keep += [""] + table[:next((i for i, l in enumerate(table) if not l.startswith("|")),
+                                   len(table))]
+    return "\n".join(keep)
 
 
 TEMPLATE = """# Performance: nndl against peers on the same machine
@@ -540,18 +564,18 @@ NNDL_DATA=/path/to/data perf record -g -o perf.data build/nndl train \\
 perf report -i perf.data --no-children --sort sym
 ```
 
-Shares of all samples of that run, from two runs on 2026-11-28 on an
+Shares of all samples of that run, from two runs on 2026-11-29 on an
 otherwise idle machine (written by hand, not measured by this
 bench run):
 
 | Function | Work | Share |
 |---|---|---:|
-| `step_sparse_columns` | BP3, BP4 and the step of eq. 20, 21 for layer 1, in one pass over the pixel columns nonzero in the batch | 26-27% |
-| `forward_sparse_rows` | forward product of layer 1 (eq. 25) over each image's nonzero pixels, in two parts of the pixels | 26-28% |
-| `gather_parts` | shuffled images, bytes to floats, and the prefetch of the next batch's | 9% |
-| `avx512_sigmoid` | the sigmoid after each product | 3.5-4% |
+| `step_sparse_columns` | BP3, BP4 and the step of eq. 20, 21 for layer 1, in one pass over the pixel columns nonzero in the batch | 27-28% |
+| `forward_sparse_rows` | forward product of layer 1 (eq. 25) over each image's nonzero pixels, in two parts of the pixels | 24-26% |
+| `gather_block` | shuffled images, bytes to floats, into the two parts' matrices, and the prefetch of the next batch's | 8-9% |
+| `avx512_sigmoid` | the sigmoid after each product | 4.5-5% |
 | `forward_tile_any` | forward product of the 30 to 10 layer | 3% |
-| `backward_input_tile_any` | BP2 for the 30 hidden neurons | 2.5-3% |
+| `backward_input_tile_any` | BP2 for the 30 hidden neurons | 2-2.5% |
 | `backward_params_step_rows` | BP3, BP4 and the step for the 30 to 10 layer | 1.5-2% |
 | `dense_forward_sparse_finish` | adding layer 1's two parts and its biases | 1-1.5% |
 | libz and the kernel | reading and unpacking MNIST before the first epoch | 18-19% |
