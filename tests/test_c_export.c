@@ -255,3 +255,40 @@ TEST(c_export_rejects_bad_names)
              tmp) == 2);
     CHECK(sh("test -e '%s/bad/9lives.c' || test -e '%s/bad/a-b.c'", tmp, tmp) == 1);
 }
+
+/* Both files are written before either is replaced: when the disk fills up
+ * while writing the source (a file size limit makes the writes fail with
+ * EFBIG after 8 KiB: the header is 1 KB, the source hundreds), the header
+ * must not be the new one beside the old source. */
+TEST(c_export_failed_write_keeps_the_old_pair)
+{
+    const char *tmp = test_tmpdir();
+    char first[512], second[512];
+    snprintf(first, sizeof first, "%s/pair-30.nndl", tmp);
+    snprintf(second, sizeof second, "%s/pair-20.nndl", tmp);
+    const int sizes30[] = {784, 30, 10}, sizes20[] = {784, 20, 10};
+    nndl_net_spec spec30 = nndl_net_spec_default(3, sizes30);
+    nndl_net_spec spec20 = nndl_net_spec_default(3, sizes20);
+    nndl_net *net30 = nndl_net_create(&spec30, NULL), *net20 = nndl_net_create(&spec20, NULL);
+    REQUIRE(net30 && net20);
+    CHECK(nndl_net_save(net30, first, NULL) == NNDL_OK);
+    CHECK(nndl_net_save(net20, second, NULL) == NNDL_OK);
+    nndl_net_free(net30);
+    nndl_net_free(net20);
+
+    REQUIRE(sh("rm -rf '%s/pair' && '%s' export '%s' --format c -o '%s/pair' --name pair && "
+               "cp '%s/pair/pair.h' '%s/pair.h.old' && cp '%s/pair/pair.c' '%s/pair.c.old'",
+               tmp, NNDL_CLI_PATH, first, tmp, tmp, tmp, tmp, tmp) == 0);
+    CHECK(sh("trap '' XFSZ; ulimit -f 8; '%s' export '%s' --format c -o '%s/pair' --name pair "
+             "2>'%s/pair.err'",
+             NNDL_CLI_PATH, second, tmp, tmp) == 1);
+    CHECK(sh("grep -q 'pair.c: cannot write C source file: File too large' '%s/pair.err'",
+             tmp) == 0);
+    CHECK(sh("cmp -s '%s/pair/pair.h' '%s/pair.h.old' && cmp -s '%s/pair/pair.c' '%s/pair.c.old'",
+             tmp, tmp, tmp, tmp) == 0);
+    CHECK(sh("ls '%s/pair' | grep -q tmp", tmp) == 1); /* no temporary file left */
+    /* without the limit the same export goes through, and changes the header */
+    CHECK(sh("'%s' export '%s' --format c -o '%s/pair' --name pair", NNDL_CLI_PATH, second,
+             tmp) == 0);
+    CHECK(sh("cmp -s '%s/pair/pair.h' '%s/pair.h.old'", tmp, tmp) == 1);
+}

@@ -34,11 +34,13 @@ static void fsync_parent_dir(const char *path)
     alloc_free(dir);
 }
 
-nndl_status atomic_file_write(const char *path, const char *what,
-                              atomic_write_fn write_content, const void *ctx,
-                              nndl_error *err)
+nndl_status atomic_file_prepare(atomic_file *af, const char *path, const char *what,
+                                atomic_write_fn write_content, const void *ctx,
+                                nndl_error *err)
 {
     static const char suffix[] = ".tmp.XXXXXX";
+    af->tmp = NULL;
+    af->path = path;
     size_t len = strlen(path);
     char *tmp = alloc_array(len + sizeof suffix, 1);
     if (!tmp) return error_set(err, NNDL_ERR_NOMEM, "%s: out of memory", path);
@@ -60,7 +62,7 @@ nndl_status atomic_file_write(const char *path, const char *what,
     mode_t mode = stat(path, &old) == 0 ? (old.st_mode & 0777) : 0644;
     (void)fchmod(fd, mode);
 
-    enum { STEP_OPEN, STEP_WRITE, STEP_SYNC, STEP_RENAME } step = STEP_WRITE;
+    enum { STEP_OPEN, STEP_WRITE, STEP_SYNC } step = STEP_WRITE;
     FILE *f = fdopen(fd, "wb");
     if (!f) {
         step = STEP_OPEN;
@@ -80,12 +82,7 @@ nndl_status atomic_file_write(const char *path, const char *what,
     f = NULL;
     fd = -1;
     if (closed != 0) goto fail;
-    if (rename(tmp, path) != 0) {
-        step = STEP_RENAME;
-        goto fail;
-    }
-    alloc_free(tmp);
-    fsync_parent_dir(path);
+    af->tmp = tmp;
     return NNDL_OK;
 
 fail:;
@@ -101,9 +98,37 @@ fail:;
     case STEP_OPEN: snprintf(why, sizeof why, "cannot open the temporary %s", what); break;
     case STEP_WRITE: snprintf(why, sizeof why, "cannot write %s", what); break;
     case STEP_SYNC: snprintf(why, sizeof why, "cannot flush %s to disk", what); break;
-    case STEP_RENAME:
-        snprintf(why, sizeof why, "cannot rename the temporary %s to it", what);
-        break;
     }
     return error_set(err, NNDL_ERR_IO, "%s: %s: %s", path, why, strerror(saved));
+}
+
+nndl_status atomic_file_commit(atomic_file *af, const char *what, nndl_error *err)
+{
+    if (rename(af->tmp, af->path) != 0) {
+        int saved = errno;
+        atomic_file_discard(af);
+        return error_set(err, NNDL_ERR_IO, "%s: cannot rename the temporary %s to it: %s",
+                         af->path, what, strerror(saved));
+    }
+    alloc_free(af->tmp);
+    af->tmp = NULL;
+    fsync_parent_dir(af->path);
+    return NNDL_OK;
+}
+
+void atomic_file_discard(atomic_file *af)
+{
+    if (!af->tmp) return;
+    (void)unlink(af->tmp);
+    alloc_free(af->tmp);
+    af->tmp = NULL;
+}
+
+nndl_status atomic_file_write(const char *path, const char *what,
+                              atomic_write_fn write_content, const void *ctx,
+                              nndl_error *err)
+{
+    atomic_file af;
+    nndl_status st = atomic_file_prepare(&af, path, what, write_content, ctx, err);
+    return st != NNDL_OK ? st : atomic_file_commit(&af, what, err);
 }

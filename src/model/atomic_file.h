@@ -26,4 +26,21 @@ nndl_status atomic_file_write(const char *path, const char *what,
                               atomic_write_fn write_content, const void *ctx,
                               nndl_error *err);
 
+/* The same in two steps, for files that go together (a C header and its
+ * source): prepare writes, syncs and closes the temporary file, or fails
+ * as above leaving nothing behind; then commit renames it over `path`
+ * (on failure removing it, "PATH: cannot rename the temporary WHAT to it:
+ * reason"), or discard removes it. Preparing every file before committing
+ * any means that a write that fails (a full disk) replaces none of them. */
+typedef struct atomic_file {
+    const char *path;
+    char *tmp; /* the prepared temporary file; NULL once committed or discarded */
+} atomic_file;
+
+nndl_status atomic_file_prepare(atomic_file *af, const char *path, const char *what,
+                                atomic_write_fn write_content, const void *ctx,
+                                nndl_error *err);
+nndl_status atomic_file_commit(atomic_file *af, const char *what, nndl_error *err);
+void atomic_file_discard(atomic_file *af);
+
 #endif

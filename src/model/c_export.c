@@ -296,7 +296,20 @@ nndl_status c_export_write(const nndl_net *net, const char *dir, const char *nam
     c.upper[i] = 0;
     comment_safe(c.source, sizeof c.source, source ? source : "");
 
-    st = atomic_file_write(header, "C header", write_header, &c, err);
+    /* Both files are written in full before either replaces its old self:
+     * a write that fails (a full disk) leaves the old pair as it was. */
+    atomic_file h, s;
+    st = atomic_file_prepare(&h, header, "C header", write_header, &c, err);
     if (st != NNDL_OK) return st;
-    return atomic_file_write(code, "C source file", write_source, &c, err);
+    st = atomic_file_prepare(&s, code, "C source file", write_source, &c, err);
+    if (st != NNDL_OK) {
+        atomic_file_discard(&h);
+        return st;
+    }
+    st = atomic_file_commit(&h, "C header", err);
+    if (st != NNDL_OK) {
+        atomic_file_discard(&s);
+        return st;
+    }
+    return atomic_file_commit(&s, "C source file", err);
 }
