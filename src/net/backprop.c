@@ -60,11 +60,11 @@ nndl_status RNAME(batch_buffers_init_w1t)(batch_buffers *b, const nndl_net *net,
     int stride = matmul_sparse_align(ly->n_out);
     /* each part on cache lines of its own: two threads write them */
     size_t part = ((size_t)b->capacity * ly->n_out + 15) / 16 * 16;
-    /* zeroed: the padding lanes stay 0 */
     int split = matmul_sparse_split(ly->n_in);
     /* the first part's inputs, then a page of nothing, then the second's */
     const size_t page = 4096 / sizeof(real);
     size_t in0 = ((size_t)b->capacity * split + page - 1) / page * page + page;
+    /* zeroed: the padding lanes stay 0 */
     b->w1t = alloc_aligned((size_t)ly->n_in * stride, sizeof(real));
     b->w1t_part[0] = alloc_aligned(2 * part, sizeof(real));
     b->w1t_in[0] = alloc_aligned(in0 + (size_t)b->capacity * (ly->n_in - split), sizeof(real));
