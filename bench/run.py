@@ -21,6 +21,7 @@ Needs Debian's python3-numpy, python3-torch, python3-threadpoolctl
 (bench/ensure-deps.sh) and MNIST where nndl finds it.
 """
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -444,12 +445,9 @@ def placement_summary():
     except OSError:
         return "(no docs/PLACEMENT.md yet: run `make bench-placement`)"
     keep = [l for l in lines if l.startswith("1 thread, all rounds")]
-    if "| 2 threads on |" in " ".join(lines):
-        first = next(i for i, l in enumerate(lines) if l.startswith("| 2 threads on |"))
-        table = lines[first:]
-        keep += [""] + table[:next((i for i, l in enumerate(table) if not l.startswith("|")),
-                                   len(table))]
-    return "\n".join(keep)
+    table = itertools.dropwhile(lambda l: not l.startswith("| 2 threads on |"), lines)
+    table = list(itertools.takewhile(lambda l: l.startswith("|"), table))
+    return "\n".join(keep + ([""] + table if table else []))
 
 
 TEMPLATE = """# Performance: nndl against peers on the same machine
