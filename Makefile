@@ -142,7 +142,8 @@ clean:
 .PHONY: bench bench-deps
 # Builds only what it runs (build/nndl, build/libnndl.a), not the tests.
 bench: deps bench-deps
-	@$(MAKE) --no-print-directory $(CLI) $(LIB) $(BUILD)/bench/infer $(BUILD)/bench/core_latency
+	@$(MAKE) --no-print-directory $(CLI) $(LIB) $(BUILD)/bench/infer $(BUILD)/bench/core_latency \
+		$(BUILD)/bench/kernels
 	/usr/bin/python3 bench/run.py
 
 # make bench-placement: 2 threads against 1 at mini-batch 100, sorted by
@@ -161,6 +162,13 @@ bench-deps:
 $(BUILD)/bench/infer: bench/infer.c bench/timing.h include/nndl.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -Isrc,$(CFLAGS)) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+# nndl's products against OpenBLAS and libxsmm (Debian's libopenblas-dev and
+# libxsmm-dev, which bench-deps installs): it reads the internal kernels.
+$(BUILD)/bench/kernels: bench/kernels.c bench/timing.h src/kernels/matmul.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $$(pkg-config --cflags openblas libxsmm) $(LDFLAGS) -o $@ $< $(LIB) \
+		$(LDLIBS) $$(pkg-config --libs libxsmm openblas)
 
 $(BUILD)/bench/core_latency: bench/core_latency.c bench/timing.h
 	@mkdir -p $(dir $@)

@@ -16,7 +16,8 @@ In one run, one program at a time, with the same thread count T:
 The numpy, torch and sgemm runs get OPENBLAS_CORETYPE=SkylakeX (and no
 OPENBLAS_L2_SIZE): Debian's OpenBLAS 0.3.21 picks a slower kernel by itself on
 this CPU, or is told to by a preset environment. Then the peak memory of the
-chapter-1 run and inference throughput (build/bench/infer).
+chapter-1 run, inference throughput (build/bench/infer), and nndl's products
+against OpenBLAS and libxsmm shape by shape (build/bench/kernels).
 Needs Debian's python3-numpy, python3-torch, python3-threadpoolctl
 (bench/ensure-deps.sh) and MNIST where nndl finds it.
 """
@@ -40,6 +41,7 @@ ROOT = common.ROOT
 BENCH = os.path.join(ROOT, "bench")
 NNDL = os.path.join(ROOT, "build", "nndl")
 INFER = os.path.join(ROOT, "build", "bench", "infer")
+KERNELS = os.path.join(ROOT, "build", "bench", "kernels")
 CORE_LATENCY = os.path.join(ROOT, "build", "bench", "core_latency")
 PYTHON = "/usr/bin/python3"  # Debian's, where python3-numpy and -torch install
 
@@ -226,7 +228,7 @@ def main():
     parser.add_argument("--threads", default="1,2", help="thread counts, comma-separated")
     args = parser.parse_args()
     thread_counts = [int(t) for t in args.threads.split(",")]
-    for path in (NNDL, INFER, CORE_LATENCY):
+    for path in (NNDL, INFER, CORE_LATENCY, KERNELS):
         if not os.access(path, os.X_OK):
             sys.exit(f"bench: {path} missing: run `make bench`")
 
@@ -269,6 +271,12 @@ def main():
             res["infer"][t] = json.loads(p.stdout)
             log(f"inference, {threads_text(t)}: "
                 f"{res['infer'][t]['evaluate_images_per_second']:,.0f} images/s")
+        log("nndl's products against OpenBLAS and libxsmm (build/bench/kernels)")
+        p = subprocess.run([KERNELS], capture_output=True, text=True,
+                           env=dict(blas_env(1), NNDL_DATA=nndl_env["NNDL_DATA"]))
+        if p.returncode != 0:
+            sys.exit(f"bench: {KERNELS} failed:\n{p.stderr.strip()}")
+        res["kernels"] = p.stdout.strip()
         log(f"nndl serve under wrk, {serve_load.SECONDS} s per kind of request")
         res["serve"] = serve_load.measure(model)
         for r in res["serve"].values():
@@ -402,7 +410,7 @@ def render(res, thread_counts):
         torch_blas=blas["PyTorch (CPU)"], torch_config=torch_summary(torch_r["torch_config"]),
         torch_threads=torch_r["torch_threads"], book_blas=blas[PEERS[2][1]],
         overview="\n".join(overview), scaling=scaling, tables="\n\n".join(tables), targets="\n".join(targets),
-        infer="\n".join(infer), mb=mb, chapter1=" ".join(CHAPTER1),
+        infer="\n".join(infer), kernels=res["kernels"], mb=mb, chapter1=" ".join(CHAPTER1),
         nndl_epochs=NNDL_EPOCHS, numpy_epochs=NUMPY_EPOCHS, torch_epochs=TORCH_EPOCHS,
         book_examples=BOOK_EXAMPLES, book_scale=50000 / BOOK_EXAMPLES, eta=ETA,
         serve=serve_load.table(res["serve"]), serve_seconds=serve_load.SECONDS,
@@ -544,6 +552,37 @@ second thread helps).
 
 {infer}
 
+## nndl's products against OpenBLAS and libxsmm
+
+`build/bench/kernels` (`bench/kernels.c`) times the products of one
+training step for every layer of the recipes, on one thread, through
+nndl's kernels, OpenBLAS's `cblas_sgemm` (with the SkylakeX kernels) and
+libxsmm, the library of small matrix products (a JIT kernel from
+`libxsmm_smmdispatch` where version 1.17 makes one: not for a transposed
+operand; elsewhere `libxsmm_sgemm`, which then calls the BLAS it is linked
+with, OpenBLAS). forward: `out = in w^T`; step: `w -= s delta^T in`
+(nndl also steps the biases); BP2: `d_in = delta w`. For layer 1, whose
+inputs are MNIST images (the first training images), nndl's rows are its
+sparse products, in two parts of the pixels as training runs them, and the
+libraries compute the dense product. Each time is the median of 7 runs of
+enough calls for some 5 ms, in microseconds per call; the last two columns
+are the library's time over nndl's (above 1: nndl is faster). The program
+first checks each library's forward product against nndl's.
+
+{kernels}
+
+Layer 1, most of a step's arithmetic (98% of [784,30,10]'s multiply-adds,
+79% of [784,100,100,100,10]'s), goes through nndl's sparse products, which
+beat the dense libraries by skipping the zero pixels. On
+the small dense layers above it the libraries are faster than nndl's
+kernels; those layers are some 7% of the chapter-1 epoch (see "Where the
+time goes") and more of [784,100,100,100,10]'s. nndl does not call a
+library for them: its results must not depend on how the examples of a
+batch are split over the threads, which the kernels of matmul.h guarantee
+and OpenBLAS's size-dependent kernel choice does not promise, and Debian's
+OpenBLAS picks its slow kernels on this CPU unless the environment says
+otherwise before it loads.
+
 ## nndl serve under load
 
 `bench/serve_load.py`: `nndl serve` with the same [784,100,10] network,
@@ -611,9 +650,10 @@ at 9%.
 make bench
 ```
 
-builds nndl, `build/bench/infer` and `build/bench/core_latency`, installs the peers' Debian packages
-when missing (`bench/ensure-deps.sh`: python3-numpy, python3-torch,
-python3-threadpoolctl, libopenblas-dev, wrk), runs `/usr/bin/python3
+builds nndl, `build/bench/infer`, `build/bench/core_latency` and
+`build/bench/kernels`, installs the peers' Debian packages when missing
+(`bench/ensure-deps.sh`: python3-numpy, python3-torch,
+python3-threadpoolctl, libopenblas-dev, libxsmm-dev, wrk), runs `/usr/bin/python3
 bench/run.py` and rewrites this file. It needs MNIST where nndl finds it
 (`$NNDL_DATA/mnist`, `$NNDL_DATA` or `./data/mnist`; also
 `../shared/data/mnist`). Run it on an otherwise idle machine: the

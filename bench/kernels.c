@@ -1,0 +1,310 @@
+/* nndl's matrix products against OpenBLAS and libxsmm, shape by shape.
+ *
+ *     OPENBLAS_CORETYPE=SkylakeX build/bench/kernels
+ *
+ * The products of one training step, on one thread, for every layer shape
+ * of the benchmark's recipes (layer n_in -> n_out, mini-batch B):
+ *   forward    out = in w^T          (eq. 25 without bias and activation)
+ *   step       w -= s delta^T in     (BP4 and eq. 20; nndl also steps b)
+ *   BP2        d_in = delta w        (layers above the first)
+ * through nndl's kernels (the set this CPU runs, no thread pool), OpenBLAS's
+ * cblas_sgemm and libxsmm (a JIT kernel from libxsmm_smmdispatch where it
+ * makes one for the shape, else libxsmm_sgemm). For the first layer, whose
+ * inputs are MNIST images, nndl's rows are its sparse products on real
+ * images of the training set, which skip the zero pixels, as training runs
+ * them; the libraries compute the dense product. Each time is the median
+ * of 7 runs of enough calls to take some 5 ms. Before timing, each
+ * library's forward product is checked against nndl's.
+ *
+ * Prints one Markdown table (and a line on the libraries) for bench/run.py. */
+#include <cblas.h>
+#include <libxsmm.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/matmul.h"
+#include "kernels/matmul_kernels.h"
+#include "nndl.h"
+#include "timing.h"
+
+/* OpenBLAS's own, not in cblas.h */
+extern char *openblas_get_config(void);
+extern void openblas_set_num_threads(int);
+
+enum { RUNS = 7 };
+static const double RUN_SECONDS = 0.005;
+
+typedef struct shape {
+    int n_in, n_out, batch;
+} shape;
+
+/* The layers of [784,30,10] b10, [784,100,10] b10 and b100,
+ * [784,100,100,100,10] b10. */
+static const shape SHAPES[] = {
+    {784, 30, 10}, {784, 100, 10}, {784, 100, 100}, {30, 10, 10},
+    {100, 10, 10}, {100, 10, 100}, {100, 100, 10},
+};
+
+/* Everything one shape's products read and write. */
+typedef struct operands {
+    shape s;
+    float *in, *w, *b, *out, *delta, *d_in;
+    float *wt; /* w transposed for nndl's sparse products (n_in, stride) */
+    int stride, split;
+    libxsmm_smmfunction xsmm[3]; /* forward, step, BP2; NULL: libxsmm_sgemm */
+} operands;
+
+enum { FORWARD, STEP, BP2, N_OPS };
+static const char *const OP_NAMES[N_OPS] = {"forward", "step", "BP2"};
+enum { NNDL, OPENBLAS, LIBXSMM, N_IMPLS };
+
+static const float STEP_SIZE = 1e-6f; /* small: the weights barely move */
+
+static float *floats(size_t n)
+{
+    float *p = malloc(n * sizeof *p);
+    if (!p) {
+        fprintf(stderr, "kernels: out of memory\n");
+        exit(1);
+    }
+    return p;
+}
+
+static float uniform(void) { return (float)rand() / (float)RAND_MAX - 0.5f; }
+
+/* libxsmm is column-major: a row-major (r, c) matrix is its (c, r). So
+ *   forward  out^T (n_out, B) = w^T' (n_in, n_out)^T in^T (n_in, B)
+ *   step     w^T (n_in, n_out) -= s in^T (n_in, B) delta (B, n_out)
+ *   BP2      d_in^T (n_in, B) = w^T (n_in, n_out) delta^T (n_out, B) */
+static void xsmm_dims(const shape *s, int op, libxsmm_blasint *m, libxsmm_blasint *n,
+                      libxsmm_blasint *k, char *ta, char *tb)
+{
+    switch (op) {
+    case FORWARD: *m = s->n_out, *n = s->batch, *k = s->n_in, *ta = 't', *tb = 'n'; break;
+    case STEP: *m = s->n_in, *n = s->n_out, *k = s->batch, *ta = 'n', *tb = 't'; break;
+    default: *m = s->n_in, *n = s->batch, *k = s->n_out, *ta = 'n', *tb = 'n'; break;
+    }
+}
+
+static void xsmm_lds(const shape *s, int op, libxsmm_blasint *lda, libxsmm_blasint *ldb,
+                     libxsmm_blasint *ldc)
+{
+    switch (op) {
+    case FORWARD: *lda = s->n_in, *ldb = s->n_in, *ldc = s->n_out; break;
+    case STEP: *lda = s->n_in, *ldb = s->n_out, *ldc = s->n_in; break;
+    default: *lda = s->n_in, *ldb = s->n_out, *ldc = s->n_in; break;
+    }
+}
+
+static void xsmm_call(operands *o, int op)
+{
+    const shape *s = &o->s;
+    libxsmm_blasint m, n, k, lda, ldb, ldc;
+    char ta, tb;
+    xsmm_dims(s, op, &m, &n, &k, &ta, &tb);
+    xsmm_lds(s, op, &lda, &ldb, &ldc);
+    const float alpha = op == STEP ? -STEP_SIZE : 1, beta = op == STEP ? 1 : 0;
+    const float *a = op == FORWARD ? o->w : op == STEP ? o->in : o->w;
+    const float *b = op == FORWARD ? o->in : o->delta;
+    float *c = op == FORWARD ? o->out : op == STEP ? o->w : o->d_in;
+    if (o->xsmm[op])
+        o->xsmm[op](a, b, c);
+    else
+        libxsmm_sgemm(&ta, &tb, &m, &n, &k, &alpha, a, &lda, b, &ldb, &beta, c, &ldc);
+}
+
+static void blas_call(operands *o, int op)
+{
+    const shape *s = &o->s;
+    switch (op) {
+    case FORWARD:
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->batch, s->n_out, s->n_in, 1,
+                    o->in, s->n_in, o->w, s->n_in, 0, o->out, s->n_out);
+        break;
+    case STEP:
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, s->n_out, s->n_in, s->batch,
+                    -STEP_SIZE, o->delta, s->n_out, o->in, s->n_in, 1, o->w, s->n_in);
+        break;
+    default:
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->batch, s->n_in, s->n_out, 1,
+                    o->delta, s->n_out, o->w, s->n_in, 0, o->d_in, s->n_in);
+    }
+}
+
+/* nndl as training runs it: a first layer (784 inputs) by its sparse
+ * products in two parts of the pixels, the others by the dense ones. */
+static void nndl_call(operands *o, int op)
+{
+    const shape *s = &o->s;
+    const matmul_kernels *kern = matmul_kernels_chosen();
+    int first = s->n_in == 784;
+    switch (op) {
+    case FORWARD:
+        if (first) {
+            kern->forward_sparse(o->out, o->in, o->wt, NULL, s->batch, s->n_in, 0, o->split,
+                                 s->n_out, o->stride, NULL);
+            kern->forward_sparse(o->d_in, o->in, o->wt, NULL, s->batch, s->n_in, o->split,
+                                 s->n_in, s->n_out, o->stride, NULL);
+        } else {
+            kern->forward(o->out, o->in, o->w, o->b, s->batch, s->n_in, s->n_out, NULL);
+        }
+        break;
+    case STEP:
+        if (first)
+            kern->backward_params_step_sparse(o->wt, o->b, o->delta, o->in, STEP_SIZE, s->batch,
+                                              s->n_in, 0, s->n_in, s->n_out, o->stride, NULL);
+        else
+            kern->backward_params_step(o->w, o->b, o->delta, o->in, STEP_SIZE, s->batch,
+                                       s->n_in, s->n_out, NULL);
+        break;
+    default: kern->backward_input(o->d_in, o->delta, o->w, s->batch, s->n_in, s->n_out, NULL);
+    }
+}
+
+static void call(operands *o, int impl, int op)
+{
+    if (impl == NNDL) nndl_call(o, op);
+    else if (impl == OPENBLAS) blas_call(o, op);
+    else xsmm_call(o, op);
+}
+
+/* Median seconds per call. */
+static double time_op(operands *o, int impl, int op)
+{
+    int calls = 1;
+    for (;;) { /* calls enough for RUN_SECONDS */
+        double t0 = now();
+        for (int i = 0; i < calls; i++) call(o, impl, op);
+        double t = now() - t0;
+        if (t >= RUN_SECONDS || calls >= 1 << 24) break;
+        calls = t > 0 ? (int)(calls * RUN_SECONDS / t * 1.2) + 1 : calls * 8;
+    }
+    double runs[RUNS];
+    for (int r = 0; r < RUNS; r++) {
+        double t0 = now();
+        for (int i = 0; i < calls; i++) call(o, impl, op);
+        runs[r] = (now() - t0) / calls;
+    }
+    return median(runs, RUNS);
+}
+
+/* MNIST images, as training gathers them: pixels / 255. */
+static void images_as_inputs(float *in, const nndl_dataset *train, int batch, size_t first)
+{
+    for (int x = 0; x < batch; x++) {
+        const uint8_t *img = nndl_dataset_image(train, first + (size_t)x);
+        for (int k = 0; k < 784; k++) in[(size_t)x * 784 + k] = img[k] * (1.0f / 255.0f);
+    }
+}
+
+static void operands_init(operands *o, shape s, const nndl_dataset *train)
+{
+    memset(o, 0, sizeof *o);
+    o->s = s;
+    size_t big = (size_t)s.batch * (s.n_in > s.n_out ? s.n_in : s.n_out);
+    o->in = floats((size_t)s.batch * s.n_in);
+    o->w = floats((size_t)s.n_out * s.n_in);
+    o->b = floats((size_t)s.n_out);
+    o->out = floats(big);
+    o->delta = floats((size_t)s.batch * s.n_out);
+    o->d_in = floats(big);
+    for (size_t i = 0; i < (size_t)s.n_out * s.n_in; i++) o->w[i] = uniform();
+    for (int j = 0; j < s.n_out; j++) o->b[j] = 0;
+    for (size_t i = 0; i < (size_t)s.batch * s.n_out; i++) o->delta[i] = uniform();
+    if (s.n_in == 784) {
+        images_as_inputs(o->in, train, s.batch, 0);
+        o->stride = matmul_sparse_align(s.n_out);
+        o->split = matmul_sparse_split(s.n_in);
+        o->wt = floats((size_t)s.n_in * o->stride);
+        memset(o->wt, 0, (size_t)s.n_in * o->stride * sizeof *o->wt);
+        for (int j = 0; j < s.n_out; j++)
+            for (int k = 0; k < s.n_in; k++)
+                o->wt[(size_t)k * o->stride + j] = o->w[(size_t)j * s.n_in + k];
+    } else {
+        for (size_t i = 0; i < (size_t)s.batch * s.n_in; i++) o->in[i] = uniform();
+    }
+    for (int op = 0; op < N_OPS; op++) {
+        libxsmm_blasint m, n, k, lda, ldb, ldc;
+        char ta, tb;
+        xsmm_dims(&s, op, &m, &n, &k, &ta, &tb);
+        xsmm_lds(&s, op, &lda, &ldb, &ldc);
+        int flags = (ta == 't' ? LIBXSMM_GEMM_FLAG_TRANS_A : 0) |
+                    (tb == 't' ? LIBXSMM_GEMM_FLAG_TRANS_B : 0);
+        const float alpha = op == STEP ? -STEP_SIZE : 1, beta = op == STEP ? 1 : 0;
+        o->xsmm[op] = libxsmm_smmdispatch(m, n, k, &lda, &ldb, &ldc, &alpha, &beta, &flags,
+                                          NULL);
+    }
+}
+
+static void operands_free(operands *o)
+{
+    free(o->in), free(o->w), free(o->b), free(o->out), free(o->delta), free(o->d_in);
+    free(o->wt);
+}
+
+/* Largest difference between a library's forward product and nndl's (the
+ * first layer's two parts added): rounding only, or the call is wrong. */
+static double forward_difference(operands *o, int impl)
+{
+    const shape *s = &o->s;
+    size_t n = (size_t)s->batch * s->n_out;
+    float *want = floats(n);
+    nndl_call(o, FORWARD);
+    for (size_t i = 0; i < n; i++) want[i] = o->out[i] + (s->n_in == 784 ? o->d_in[i] : 0);
+    call(o, impl, FORWARD);
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) worst = fmax(worst, fabs((double)o->out[i] - want[i]));
+    free(want);
+    return worst;
+}
+
+int main(void)
+{
+    nndl_error err;
+    char dir[4096];
+    nndl_dataset *train = NULL;
+    if (nndl_mnist_find(dir, sizeof dir, &err) ||
+        nndl_mnist_load(dir, &train, NULL, NULL, &err)) {
+        fprintf(stderr, "kernels: %s\n", err.message);
+        return 1;
+    }
+    openblas_set_num_threads(1);
+    libxsmm_init();
+    printf("nndl kernels: %s. OpenBLAS: %s. libxsmm %s, code for %s.\n\n",
+           matmul_kernels_chosen()->name, openblas_get_config(), LIBXSMM_VERSION,
+           libxsmm_get_target_arch());
+    printf("| Layer | Batch | Product | nndl, us | OpenBLAS, us | libxsmm, us | "
+           "OpenBLAS / nndl | libxsmm / nndl |\n|---|---:|---|---:|---:|---:|---:|---:|\n");
+    int status = 0;
+    for (size_t i = 0; i < sizeof SHAPES / sizeof *SHAPES; i++) {
+        operands o;
+        operands_init(&o, SHAPES[i], train);
+        const shape *s = &o.s;
+        for (int impl = OPENBLAS; impl < N_IMPLS; impl++) {
+            double diff = forward_difference(&o, impl);
+            if (!(diff < 1e-3)) {
+                fprintf(stderr, "kernels: %d -> %d, batch %d: %s's forward product is %g "
+                        "away from nndl's\n", s->n_in, s->n_out, s->batch,
+                        impl == OPENBLAS ? "OpenBLAS" : "libxsmm", diff);
+                status = 1;
+            }
+        }
+        for (int op = 0; op < N_OPS; op++) {
+            if (op == BP2 && s->n_in == 784) continue; /* the input layer has no error */
+            double t[N_IMPLS];
+            for (int impl = 0; impl < N_IMPLS; impl++) t[impl] = time_op(&o, impl, op);
+            printf("| %d -> %d%s | %d | %s%s | %.2f | %.2f | %.2f%s | %.1fx | %.1fx |\n",
+                   s->n_in, s->n_out, s->n_in == 784 ? " (MNIST images)" : "", s->batch,
+                   OP_NAMES[op], s->n_in == 784 && op != BP2 ? " (nndl: sparse)" : "",
+                   t[NNDL] * 1e6, t[OPENBLAS] * 1e6, t[LIBXSMM] * 1e6,
+                   o.xsmm[op] ? "" : " (no JIT kernel)", t[OPENBLAS] / t[NNDL],
+                   t[LIBXSMM] / t[NNDL]);
+        }
+        operands_free(&o);
+    }
+    libxsmm_finalize();
+    nndl_dataset_free(train);
+    return status;
+}
