@@ -658,6 +658,13 @@ bench/run.py` and rewrites this file. It needs MNIST where nndl finds it
 (`$NNDL_DATA/mnist`, `$NNDL_DATA` or `./data/mnist`; also
 `../shared/data/mnist`). Run it on an otherwise idle machine: the
 peers and nndl share its cores with everything else.
+
+```sh
+make bench-placement
+```
+
+rewrites docs/PLACEMENT.md (some six minutes; see "Two threads against
+one"); the next `make bench` quotes it.
 """
 
 if __name__ == "__main__":
