@@ -642,3 +642,54 @@ TEST(kernels_give_an_example_the_same_sums_in_any_split_of_a_batch)
         }
     }
 }
+
+/* The forward product of a vector set, written out one lane at a time: lane
+ * l of width w sums in_xk w_jk for k = l (mod w) in order of k, each term
+ * fused (fmaf), from +0; then the lanes are added in halves (l with l +
+ * w/2, then w/4, ... as vsum does) and b_j comes last. */
+static float forward_in_lanes(const float *in, const float *w, float b, int n_in, int width)
+{
+    float lane[16] = {0};
+    for (int k = 0; k < n_in; k++) lane[k % width] = fmaf(w[k], in[k], lane[k % width]);
+    for (int h = width / 2; h >= 1; h /= 2)
+        for (int l = 0; l < h; l++) lane[l] = lane[l] + lane[l + h];
+    return lane[0] + b;
+}
+
+/* matmul_simd.h's forward product sums each output in exactly that order,
+ * bit for bit, whatever its tile (5 x 5 down to 1 x 1) and however it adds
+ * the lanes of many outputs at once. */
+TEST(kernels_forward_sums_in_the_documented_order)
+{
+    int n;
+    const matmul_kernels *const *all = matmul_kernels_all(&n);
+    static const int shapes[][3] = {{1, 1, 1},   {5, 30, 10}, {7, 100, 10}, {10, 17, 3},
+                                    {13, 64, 6}, {4, 33, 25}, {100, 100, 10}};
+    for (int i = 0; i < n; i++) {
+        const matmul_kernels *k = all[i];
+        int width = strcmp(k->name, "avx512") == 0 ? 16 : strcmp(k->name, "avx2") == 0 ? 8 : 0;
+        if (!width || !k->supported()) continue;
+        for (int s = 0; s < COUNT(shapes); s++) {
+            int batch = shapes[s][0], n_in = shapes[s][1], n_out = shapes[s][2];
+            operands o;
+            REQUIRE(operands_init(&o, batch, n_in, n_out, s % 2));
+            k->forward(o.out, o.in, o.w, o.b, batch, n_in, n_out, NULL);
+            int same = 1;
+            for (int x = 0; x < batch; x++)
+                for (int j = 0; j < n_out; j++) {
+                    float want = forward_in_lanes(o.in + (size_t)x * n_in,
+                                                  o.w + (size_t)j * n_in, o.b[j], n_in, width);
+                    float got = o.out[(size_t)x * n_out + j];
+                    if (memcmp(&got, &want, sizeof got) != 0) {
+                        if (same)
+                            fprintf(stderr, "    %s, %d x %d -> %d: out[%d][%d] %.9g, "
+                                    "in lanes %.9g\n", k->name, batch, n_in, n_out, x, j,
+                                    (double)got, (double)want);
+                        same = 0;
+                    }
+                }
+            CHECK(same);
+            operands_free(&o);
+        }
+    }
+}

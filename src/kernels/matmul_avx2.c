@@ -42,11 +42,38 @@ static inline int vnonzero_indices(int *dst, vec v, int k)
     return n;
 }
 static inline vec vor(vec a, vec b) { return _mm256_or_ps(a, b); }
-static inline float vsum(vec v)
+
+/* The sums of many vectors' lanes: halves, then quarters, ... (lane l with
+ * lane l + h, h = 4, 2, 1), in an order fixed here rather than by the
+ * compiler. Each step adds two vectors' lanes in those pairs and packs the
+ * halves. */
+static inline vec sum_halves_4(vec a, vec b) /* [a_i + a_i+4 | b_i + b_i+4] */
 {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+    return _mm256_add_ps(_mm256_permute2f128_ps(a, b, 0x20), _mm256_permute2f128_ps(a, b, 0x31));
+}
+static inline vec sum_halves_2(vec a, vec b) /* each 4 lanes: i + (i + 2) */
+{
+    return _mm256_add_ps(_mm256_shuffle_ps(a, b, _MM_SHUFFLE(1, 0, 1, 0)),
+                         _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 2, 3, 2)));
+}
+static inline vec sum_halves_1(vec a, vec b) /* each 2 lanes: i + (i + 1) */
+{
+    return _mm256_add_ps(_mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)),
+                         _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1)));
+}
+
+/* Lane m = the sum of v[m]'s lanes in that order, for m < 8. The steps
+ * leave lane 4L + c holding the sum of input L + 2c, so the inputs go in
+ * transposed. */
+static inline vec vsum_each(const vec *v)
+{
+    vec t[4], x[2];
+    for (int p = 0; p < 4; p++) {
+        int i = 2 * p, j = 2 * p + 1; /* inputs i and j: v[4 (i % 2) + i / 2] */
+        t[p] = sum_halves_4(v[4 * (i % 2) + i / 2], v[4 * (j % 2) + j / 2]);
+    }
+    for (int r = 0; r < 2; r++) x[r] = sum_halves_2(t[2 * r], t[2 * r + 1]);
+    return sum_halves_1(x[0], x[1]);
 }
 
 /* Doubles, for expf's argument reduction and polynomial (matmul_simd.h). */

@@ -38,16 +38,46 @@ static inline vec vor(vec a, vec b)
 {
     return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(a), _mm512_castps_si512(b)));
 }
-/* Halves, then quarters, ... spelled out rather than _mm512_reduce_add_ps,
- * whose order is each compiler's own: the kernels then give the same sums
- * whichever compiler built them. */
-static inline float vsum(vec v)
+/* The sums of many vectors' lanes: halves, then quarters, ... (lane l with
+ * lane l + h of the same vector, h = 8, 4, 2, 1), spelled out rather than
+ * _mm512_reduce_add_ps, whose order is each compiler's own, so that the
+ * kernels give the same sums whichever compiler built them. Each step adds
+ * two vectors' lanes in those pairs and packs the halves. */
+static inline vec sum_halves_8(vec a, vec b) /* [a_i + a_i+8 | b_i + b_i+8] */
 {
-    __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
-    __m256 s8 = _mm256_add_ps(_mm512_castps512_ps256(v), hi);
-    __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
-    __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
-    return _mm_cvtss_f32(_mm_add_ss(s2, _mm_movehdup_ps(s2)));
+    return _mm512_add_ps(_mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(1, 0, 1, 0)),
+                         _mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(3, 2, 3, 2)));
+}
+static inline vec sum_halves_4(vec a, vec b) /* each 8 lanes: i + (i + 4) */
+{
+    return _mm512_add_ps(_mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(2, 0, 2, 0)),
+                         _mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(3, 1, 3, 1)));
+}
+static inline vec sum_halves_2(vec a, vec b) /* each 4 lanes: i + (i + 2) */
+{
+    return _mm512_add_ps(_mm512_shuffle_ps(a, b, _MM_SHUFFLE(1, 0, 1, 0)),
+                         _mm512_shuffle_ps(a, b, _MM_SHUFFLE(3, 2, 3, 2)));
+}
+static inline vec sum_halves_1(vec a, vec b) /* each 2 lanes: i + (i + 1) */
+{
+    return _mm512_add_ps(_mm512_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)),
+                         _mm512_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1)));
+}
+
+/* Lane m = the sum of v[m]'s lanes in that order, for m < 16: 45
+ * instructions, where summing each vector alone (extract, add, ... four
+ * times) takes 128. The steps leave lane 4L + c holding the sum of input
+ * L + 4c, so the inputs go in transposed. */
+static inline vec vsum_each(const vec *v)
+{
+    vec t[8], u[4], x[2];
+    for (int p = 0; p < 8; p++) {
+        int i = 2 * p, j = 2 * p + 1; /* inputs i and j: v[4 (i % 4) + i / 4] */
+        t[p] = sum_halves_8(v[4 * (i % 4) + i / 4], v[4 * (j % 4) + j / 4]);
+    }
+    for (int q = 0; q < 4; q++) u[q] = sum_halves_4(t[2 * q], t[2 * q + 1]);
+    for (int r = 0; r < 2; r++) x[r] = sum_halves_2(u[2 * r], u[2 * r + 1]);
+    return sum_halves_1(x[0], x[1]);
 }
 
 /* Doubles, for expf's argument reduction and polynomial (matmul_simd.h). */

@@ -24,7 +24,8 @@
  *   dany_large(x, limit)      whether any lane has |x| >= limit, or is NaN
  *   dexp2_table(z, table)     the doubles with bits table[k % 32] + (k << 47),
  *                             k the low bits of each lane of z
- *   vsum                      the sum of the lanes, in a fixed order
+ *   vsum_each(v)              lane m = the sum of v[m]'s lanes, m < W: halves,
+ *                             then quarters, ... (a fixed order)
  *   FWD_J, FWD_X              forward tile: neurons x examples
  *   BP_J, BP_V                backward_params tile: neurons x vectors of k
  *   BI_X, BI_V                backward_input tile: examples x vectors of k
@@ -123,7 +124,8 @@ static void nonzero_columns(simd_product *p)
 /* out[x..x+nx) [j..j+nj) for nj neurons by nx examples.
  * out (B, n_out), in (B, n_in), w (n_out, n_in), b (n_out).
  * Lane l of each accumulator sums the products with k = l (mod W) in order
- * of k; vsum then adds the lanes. That order depends on k alone. */
+ * of k; vsum_each then adds the lanes of each (tests/test_kernels.c writes
+ * the order out). That order depends on k alone. */
 SIMD_ALWAYS_INLINE void forward_tile(const simd_product *p, int j, int x, int nj, int nx)
 {
     const int n = p->n_in;
@@ -148,9 +150,17 @@ SIMD_ALWAYS_INLINE void forward_tile(const simd_product *p, int j, int x, int nj
             for (int a = 0; a < nj; a++) acc[a][e] = vfma(wv[a], iv, acc[a][e]);
         }
     }
+    /* vsum of each accumulator, W at a time (vsum_each) */
+    float sums[TILE_MAX * TILE_MAX + W];
+    for (int c = 0; c < nj * nx; c += W) {
+        vec group[W];
+        for (int i = 0; i < W; i++)
+            group[i] = c + i < nj * nx ? acc[(c + i) % nj][(c + i) / nj] : vzero();
+        vstore(sums + c, vsum_each(group));
+    }
     for (int e = 0; e < nx; e++)
         for (int a = 0; a < nj; a++)
-            p->out[(size_t)(x + e) * p->n_out + j + a] = vsum(acc[a][e]) + p->b[j + a];
+            p->out[(size_t)(x + e) * p->n_out + j + a] = sums[e * nj + a] + p->b[j + a];
 }
 
 /* One copy of forward_tile for each tile shape, so that its accumulators
