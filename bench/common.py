@@ -1,17 +1,41 @@
-"""Shared by the benchmark's peers (bench/peer_*.py) and its driver
-(bench/run.py): finding and loading MNIST, the FLOP count of one epoch, and
-a JSON report of which BLAS library and kernel a process uses.
+"""Shared by the benchmark's peers (bench/peer_*.py) and its drivers
+(bench/run.py, bench/placement.py): finding and loading MNIST, the FLOP
+count of one epoch, a JSON report of which BLAS library and kernel a
+process uses, the CPU's name and the cores' round trip.
 
 Loading MNIST needs Debian's python3-numpy (run with /usr/bin/python3);
 finding it does not."""
 import gzip
 import json
 import os
+import platform
+import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
                "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+
+
+CORE_LATENCY = os.path.join(ROOT, "build", "bench", "core_latency")
+# Cores' round trips below this share a cache (some 120 ns here); above,
+# they do not (some 400 ns).
+SHARED_CACHE_NS = 250
+
+
+def round_trip_ns():
+    """The time a cache line takes from one core to the other and back
+    (build/bench/core_latency)."""
+    out = subprocess.run([CORE_LATENCY], check=True, capture_output=True, text=True).stdout
+    return json.loads(out)["round_trip_ns"]
+
+
+def cpu_model():
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
 
 
 def mnist_dir():

@@ -29,18 +29,11 @@ import common
 
 ROOT = common.ROOT
 NNDL = os.path.join(ROOT, "build", "nndl")
-CORE_LATENCY = os.path.join(ROOT, "build", "bench", "core_latency")
-# Round trips below this share a cache (some 120 ns here); above, they do
-# not (some 400 ns).
-SHARED_CACHE_NS = 250
+CORE_LATENCY = common.CORE_LATENCY
+SHARED_CACHE_NS = common.SHARED_CACHE_NS
 TRAIN = ["train", "--sizes", "784,100,10", "--batch", "100", "--eta", "0.5", "--cost",
          "cross-entropy", "--init", "scaled", "--epochs", "6", "--seed", "1", "--eval",
          "none"]
-
-
-def round_trip_ns():
-    out = subprocess.run([CORE_LATENCY], check=True, capture_output=True, text=True).stdout
-    return json.loads(out)["round_trip_ns"]
 
 
 def epoch_seconds(threads, env):
@@ -54,17 +47,6 @@ def epoch_seconds(threads, env):
         with open(history) as f:
             rows = [json.loads(line) for line in f if line.strip()]
     return statistics.median(r["seconds"] for r in rows if "seconds" in r)
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
 
 
 def placement(before, after):
@@ -87,9 +69,9 @@ def main():
     env = dict(os.environ, NNDL_DATA=common.mnist_dir())
     rounds = []
     for i in range(args.rounds):
-        before = round_trip_ns()
+        before = common.round_trip_ns()
         two = epoch_seconds(2, env)
-        after = round_trip_ns()
+        after = common.round_trip_ns()
         one = epoch_seconds(1, env)
         rounds.append((before, two, after, one))
         print(f"round {i + 1}/{args.rounds}: {before} ns, 2 threads {two:.4f} s, "
@@ -105,7 +87,7 @@ def main():
         "# Two threads against one, by the cores' placement",
         "",
         "Written by `make bench-placement` (`bench/placement.py`) on "
-        f"{datetime.datetime.now():%Y-%m-%d %H:%M} on {cpu_model()}, "
+        f"{datetime.datetime.now():%Y-%m-%d %H:%M} on {common.cpu_model()}, "
         f"{os.cpu_count()} CPUs: {args.rounds} rounds, each "
         "`build/bench/core_latency`, then `nndl train --sizes 784,100,10 --batch 100 "
         "--eta 0.5 --cost cross-entropy --init scaled --epochs 6 --threads 2`, "

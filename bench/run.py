@@ -35,14 +35,13 @@ import time
 
 import common
 import serve_load
-from placement import SHARED_CACHE_NS
 
 ROOT = common.ROOT
 BENCH = os.path.join(ROOT, "bench")
 NNDL = os.path.join(ROOT, "build", "nndl")
 INFER = os.path.join(ROOT, "build", "bench", "infer")
 KERNELS = os.path.join(ROOT, "build", "bench", "kernels")
-CORE_LATENCY = os.path.join(ROOT, "build", "bench", "core_latency")
+CORE_LATENCY = common.CORE_LATENCY
 PYTHON = "/usr/bin/python3"  # Debian's, where python3-numpy and -torch install
 
 ETA = 0.5
@@ -107,11 +106,6 @@ def nndl_train(sizes, batch, threads, workdir, env, save=None):
             "accuracy": epochs[-1]["evaluation_accuracy"],
             "accuracy_after": f"after {len(epochs)} epochs",
             "timed": f"median of {len(epochs)} epochs"}
-
-
-def round_trip_ns():
-    """The time a cache line takes from one core to the other and back."""
-    return run_json([CORE_LATENCY], dict(os.environ))["round_trip_ns"]
 
 
 def peer(script, options, sizes, batch, threads):
@@ -181,14 +175,6 @@ def torch_summary(config):
     return "; ".join(keep)
 
 
-def cpu_model():
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
-
-
 def cc_version():
     try:
         return subprocess.run(["cc", "--version"], capture_output=True,
@@ -250,10 +236,10 @@ def main():
             for title, sizes, batch in RECIPES:
                 save = model if (sizes, batch, t) == ("784,100,10", 10, thread_counts[0]) \
                     else None
-                before = round_trip_ns() if t > 1 else None
+                before = common.round_trip_ns() if t > 1 else None
                 rows = [("nndl", nndl_train(sizes, batch, t, workdir, nndl_env, save))]
                 if t > 1:
-                    rows[0][1]["round_trip_ns"] = (before, round_trip_ns())
+                    rows[0][1]["round_trip_ns"] = (before, common.round_trip_ns())
                 for key, name, script, options in PEERS:
                     rows.append((name, peer(script, options, sizes, batch, t)))
                 res["runs"][(title, t)] = rows
@@ -371,7 +357,7 @@ def render(res, thread_counts):
     if 2 in thread_counts and 1 in thread_counts:
         scale = secs(r100b[0], 1) / secs(r100b[0], 2)
         trip = runs[(r100b[0], 2)][0][1]["round_trip_ns"]
-        shared = max(trip) < SHARED_CACHE_NS
+        shared = max(trip) < common.SHARED_CACHE_NS
         targets.append(f"| [784,100,10] batch 100: 2 threads >= 1.7x as fast as 1 | "
                        f"{scale:.2f}x ({secs(r100b[0], 1):.3f} s, {secs(r100b[0], 2):.3f} s; "
                        f"cores' round trip {trip[0]} / {trip[1]} ns: cores that "
@@ -396,7 +382,7 @@ def render(res, thread_counts):
                 f"{platform.python_version()}, numpy {first[1][1].get('numpy')}, PyTorch "
                 f"{torch_r.get('torch')}, OpenBLAS {res['sgemm'][t1]['blas'][0].get('version')}")
     return TEMPLATE.format(
-        cpu=cpu_model(), cores=os.cpu_count(), date=time.strftime("%Y-%m-%d %H:%M"),
+        cpu=common.cpu_model(), cores=os.cpu_count(), date=time.strftime("%Y-%m-%d %H:%M"),
         versions=versions, wall=res["wall"], other=res["other_cores"],
         load=" ".join(res["load_before"]), load_after=" ".join(res["load_after"]),
         sgemm="; ".join(f"{threads_text(t)} {sg[t]:.0f} GFLOP/s "
