@@ -48,12 +48,20 @@ static const shape SHAPES[] = {
 };
 
 /* Everything one shape's products read and write. */
+/* One product as libxsmm takes it: C (m, n) = alpha op(A) op(B) + beta C. */
+typedef struct xsmm_gemm {
+    char ta, tb; /* 't' for a transposed operand */
+    libxsmm_blasint m, n, k, lda, ldb, ldc;
+    float alpha, beta;
+} xsmm_gemm;
+
 typedef struct operands {
     shape s;
     float *in, *w, *b, *out, *delta, *d_in;
     float *wt; /* w transposed for nndl's sparse products (n_in, stride) */
     int stride, split;
-    libxsmm_smmfunction xsmm[3]; /* forward, step, BP2; NULL: libxsmm_sgemm */
+    xsmm_gemm gemm[3];           /* forward, step, BP2 */
+    libxsmm_smmfunction xsmm[3]; /* their JIT kernels; NULL: libxsmm_sgemm */
 } operands;
 
 enum { FORWARD, STEP, BP2, N_OPS };
@@ -78,41 +86,29 @@ static float uniform(void) { return (float)rand() / (float)RAND_MAX - 0.5f; }
  *   forward  out^T (n_out, B) = w^T' (n_in, n_out)^T in^T (n_in, B)
  *   step     w^T (n_in, n_out) -= s in^T (n_in, B) delta (B, n_out)
  *   BP2      d_in^T (n_in, B) = w^T (n_in, n_out) delta^T (n_out, B) */
-static void xsmm_dims(const shape *s, int op, libxsmm_blasint *m, libxsmm_blasint *n,
-                      libxsmm_blasint *k, char *ta, char *tb)
+static xsmm_gemm xsmm_gemm_of(const shape *s, int op)
 {
     switch (op) {
-    case FORWARD: *m = s->n_out, *n = s->batch, *k = s->n_in, *ta = 't', *tb = 'n'; break;
-    case STEP: *m = s->n_in, *n = s->n_out, *k = s->batch, *ta = 'n', *tb = 't'; break;
-    default: *m = s->n_in, *n = s->batch, *k = s->n_out, *ta = 'n', *tb = 'n'; break;
-    }
-}
-
-static void xsmm_lds(const shape *s, int op, libxsmm_blasint *lda, libxsmm_blasint *ldb,
-                     libxsmm_blasint *ldc)
-{
-    switch (op) {
-    case FORWARD: *lda = s->n_in, *ldb = s->n_in, *ldc = s->n_out; break;
-    case STEP: *lda = s->n_in, *ldb = s->n_out, *ldc = s->n_in; break;
-    default: *lda = s->n_in, *ldb = s->n_out, *ldc = s->n_in; break;
+    case FORWARD: return (xsmm_gemm){'t', 'n', s->n_out, s->batch, s->n_in,
+                                     s->n_in, s->n_in, s->n_out, 1, 0};
+    case STEP: return (xsmm_gemm){'n', 't', s->n_in, s->n_out, s->batch,
+                                  s->n_in, s->n_out, s->n_in, -STEP_SIZE, 1};
+    default: return (xsmm_gemm){'n', 'n', s->n_in, s->batch, s->n_out,
+                                s->n_in, s->n_out, s->n_in, 1, 0};
     }
 }
 
 static void xsmm_call(operands *o, int op)
 {
-    const shape *s = &o->s;
-    libxsmm_blasint m, n, k, lda, ldb, ldc;
-    char ta, tb;
-    xsmm_dims(s, op, &m, &n, &k, &ta, &tb);
-    xsmm_lds(s, op, &lda, &ldb, &ldc);
-    const float alpha = op == STEP ? -STEP_SIZE : 1, beta = op == STEP ? 1 : 0;
-    const float *a = op == FORWARD ? o->w : op == STEP ? o->in : o->w;
+    const xsmm_gemm *g = &o->gemm[op];
+    const float *a = op == STEP ? o->in : o->w;
     const float *b = op == FORWARD ? o->in : o->delta;
     float *c = op == FORWARD ? o->out : op == STEP ? o->w : o->d_in;
     if (o->xsmm[op])
         o->xsmm[op](a, b, c);
     else
-        libxsmm_sgemm(&ta, &tb, &m, &n, &k, &alpha, a, &lda, b, &ldb, &beta, c, &ldc);
+        libxsmm_sgemm(&g->ta, &g->tb, &g->m, &g->n, &g->k, &g->alpha, a, &g->lda, b, &g->ldb,
+                      &g->beta, c, &g->ldc);
 }
 
 static void blas_call(operands *o, int op)
@@ -226,15 +222,12 @@ static void operands_init(operands *o, shape s, const nndl_dataset *train)
         for (size_t i = 0; i < (size_t)s.batch * s.n_in; i++) o->in[i] = uniform();
     }
     for (int op = 0; op < N_OPS; op++) {
-        libxsmm_blasint m, n, k, lda, ldb, ldc;
-        char ta, tb;
-        xsmm_dims(&s, op, &m, &n, &k, &ta, &tb);
-        xsmm_lds(&s, op, &lda, &ldb, &ldc);
-        int flags = (ta == 't' ? LIBXSMM_GEMM_FLAG_TRANS_A : 0) |
-                    (tb == 't' ? LIBXSMM_GEMM_FLAG_TRANS_B : 0);
-        const float alpha = op == STEP ? -STEP_SIZE : 1, beta = op == STEP ? 1 : 0;
-        o->xsmm[op] = libxsmm_smmdispatch(m, n, k, &lda, &ldb, &ldc, &alpha, &beta, &flags,
-                                          NULL);
+        const xsmm_gemm *g = &o->gemm[op];
+        o->gemm[op] = xsmm_gemm_of(&s, op);
+        int flags = (g->ta == 't' ? LIBXSMM_GEMM_FLAG_TRANS_A : 0) |
+                    (g->tb == 't' ? LIBXSMM_GEMM_FLAG_TRANS_B : 0);
+        o->xsmm[op] = libxsmm_smmdispatch(g->m, g->n, g->k, &g->lda, &g->ldb, &g->ldc,
+                                          &g->alpha, &g->beta, &flags, NULL);
     }
 }
 
