@@ -28,14 +28,23 @@ static const double LATE_SECONDS = 200e-6;
  * machine costs a few waits per epoch instead of thousands. */
 enum { BACKOFF_MIN = 64, BACKOFF_MAX = 1 << 16 };
 
-struct parallel {
-    int n_workers;
-    pthread_t *workers;
-    /* The current job. Written by the caller only while no chunk of the
-     * previous job is unclaimed, published by `state`. */
+/* A job: fn over n_items items in n_chunks chunks of `grain`. */
+typedef struct job_slot {
     _Atomic(parallel_fn) fn;
     _Atomic(void *) ctx;
     atomic_int n_items, grain, n_chunks;
+} job_slot;
+
+struct parallel {
+    int n_workers;
+    pthread_t *workers;
+    /* The job of generation g is in jobs[g % 2]. The caller fills the slot
+     * of the next generation while a worker may still be reading the
+     * current one: with a single slot, a worker that had just finished a
+     * chunk could read the next job's chunk count before that job was
+     * published, and claim a chunk of the old generation that did not
+     * exist, running it with the new job's function or context. */
+    job_slot jobs[2];
     /* generation << 32 | next unclaimed chunk: a claim is a compare-and-swap
      * on both, so a worker can never take a chunk of a job that ended. */
     _Atomic uint64_t state;
@@ -57,13 +66,18 @@ static void run_chunks(parallel *p, uint32_t gen)
         uint64_t s = atomic_load_explicit(&p->state, memory_order_acquire);
         if ((uint32_t)(s >> 32) != gen) return;
         int chunk = (int)(uint32_t)s;
-        parallel_fn fn = atomic_load_explicit(&p->fn, memory_order_relaxed);
-        void *ctx = atomic_load_explicit(&p->ctx, memory_order_relaxed);
-        int n = atomic_load_explicit(&p->n_items, memory_order_relaxed);
-        int grain = atomic_load_explicit(&p->grain, memory_order_relaxed);
-        int n_chunks = atomic_load_explicit(&p->n_chunks, memory_order_relaxed);
+        /* Acquire, against the caller's release: had one of these read
+         * what the caller wrote for generation gen + 2, the caller would
+         * have published gen + 1 before, and the claim below would fail. */
+        job_slot *job = &p->jobs[gen % 2];
+        parallel_fn fn = atomic_load_explicit(&job->fn, memory_order_acquire);
+        void *ctx = atomic_load_explicit(&job->ctx, memory_order_acquire);
+        int n = atomic_load_explicit(&job->n_items, memory_order_acquire);
+        int grain = atomic_load_explicit(&job->grain, memory_order_acquire);
+        int n_chunks = atomic_load_explicit(&job->n_chunks, memory_order_acquire);
         if (chunk >= n_chunks) return;
-        /* Success proves the job was unchanged while its fields were read. */
+        /* Success proves that generation gen was still current, so that
+         * its slot held its job while the fields were read. */
         if (!atomic_compare_exchange_weak_explicit(&p->state, &s, s + 1, memory_order_acq_rel,
                                                    memory_order_relaxed))
             continue;
@@ -196,13 +210,14 @@ void parallel_for(parallel *p, int n, int grain, parallel_fn fn, void *ctx)
         fn(ctx, 0, n);
         return;
     }
-    atomic_store_explicit(&p->fn, fn, memory_order_relaxed);
-    atomic_store_explicit(&p->ctx, ctx, memory_order_relaxed);
-    atomic_store_explicit(&p->n_items, n, memory_order_relaxed);
-    atomic_store_explicit(&p->grain, grain, memory_order_relaxed);
-    atomic_store_explicit(&p->n_chunks, n_chunks, memory_order_relaxed);
-    atomic_store_explicit(&p->done, 0, memory_order_relaxed);
     uint32_t gen = ++p->generation;
+    job_slot *job = &p->jobs[gen % 2];
+    atomic_store_explicit(&job->fn, fn, memory_order_release);
+    atomic_store_explicit(&job->ctx, ctx, memory_order_release);
+    atomic_store_explicit(&job->n_items, n, memory_order_release);
+    atomic_store_explicit(&job->grain, grain, memory_order_release);
+    atomic_store_explicit(&job->n_chunks, n_chunks, memory_order_release);
+    atomic_store_explicit(&p->done, 0, memory_order_relaxed);
     /* seq_cst, paired with the workers' sleepers count: either a worker sees
      * the new job before it sleeps, or the caller sees it sleeping. */
     atomic_store(&p->state, (uint64_t)gen << 32);
