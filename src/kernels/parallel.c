@@ -81,8 +81,9 @@ static void run_chunks(parallel *p, uint32_t gen)
         if (!atomic_compare_exchange_weak_explicit(&p->state, &s, s + 1, memory_order_acq_rel,
                                                    memory_order_relaxed))
             continue;
-        int begin = chunk * grain, end = begin + grain < n ? begin + grain : n;
-        fn(ctx, begin, end);
+        int begin = chunk * grain; /* < n */
+        long end = (long)begin + grain; /* past INT_MAX when n and grain are near 2^30 */
+        fn(ctx, begin, end < n ? (int)end : n);
         atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
     }
 }
@@ -189,7 +190,8 @@ static int wait_for_workers(parallel *p, int n_chunks)
     while (atomic_load_explicit(&p->done, memory_order_acquire) < n_chunks) {
         cpu_relax();
         if ((++spins & 255) == 0 && seconds_now() - started > LATE_SECONDS) {
-            while (atomic_load_explicit(&p->done, memory_order_acquire) < n_chunks) cpu_relax();
+            /* the late worker may want this very core: yield it */
+            while (atomic_load_explicit(&p->done, memory_order_acquire) < n_chunks) sched_yield();
             return 1;
         }
     }
