@@ -359,7 +359,7 @@ int training_start(training *t, const train_recipe *r, int *status, char *why, s
     run->recipe = *r;
     run->owner = t;
     pthread_mutex_lock(&t->lock);
-    int slot = -1;
+    int slot = -1, id = 0;
     if (t->stopping) {
         *status = 503;
         why_set(why, cap, "the server is stopping");
@@ -372,7 +372,7 @@ int training_start(training *t, const train_recipe *r, int *status, char *why, s
         why_set(why, cap, "every one of the %d remembered runs is still being watched",
                 SERVE_MAX_RUNS);
     } else {
-        run->id = t->next_id++;
+        id = run->id = t->next_id++;
         int rc = pthread_create(&run->thread, NULL, run_thread, run);
         if (rc != 0) {
             *status = 503;
@@ -388,7 +388,7 @@ int training_start(training *t, const train_recipe *r, int *status, char *why, s
         free(run);
         return 0;
     }
-    return run->id;
+    return id; /* not run->id: once unlocked, a finished run may be freed */
 }
 
 /* ---- streams ---- */
