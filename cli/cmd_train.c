@@ -80,9 +80,11 @@ static void on_stop_signal(int sig)
 {
     static const char msg[] = "\nnndl train: stopping after this epoch to write the checkpoint "
                               "(again to quit at once)\n";
+    int saved = errno; /* the interrupted code may be about to read it */
     train_stop_signal = sig;
     ssize_t ignored = write(2, msg, sizeof msg - 1);
     (void)ignored;
+    errno = saved;
 }
 
 /* SIGINT and SIGTERM let the epoch finish and the checkpoint be written;
