@@ -16,8 +16,9 @@
  * failure, output arguments are left untouched and files on disk keep their
  * previous contents.
  *
- * Threads: a network uses OpenMP threads inside each mini-batch; results are
- * bit-identical for every thread count. Distinct objects may be used from
+ * Threads: a network splits each mini-batch over a small pool of threads of
+ * its own (nndl_net_set_threads); results are bit-identical for every thread
+ * count. Distinct objects may be used from
  * distinct threads; one object must not be used by two threads at once.
  */
 #ifndef NNDL_H
