@@ -425,9 +425,15 @@ part's sums (50 examples x 100 neurons, 20 KB) before the errors, half of
 the errors delta^1 (another 20 KB) before the step, and the upper layer's
 weights. Between cores that share no cache, that traffic takes most of what
 the second thread saves. Splitting layer 1 by neurons instead of by pixels
-would leave only layer 2's partial sums (100 x 10 values) to cross, but
-every thread would then need every pixel of the batch: that split is not
-built."""
+would leave only layer 2's partial sums (100 x 10 values) to cross, but it
+would not reach 1.7x on either placement: every thread would then need every
+pixel of the batch, and gathering them would be done twice; and 100
+neurons are 7 vectors of 16, split 4 and 3. A perf profile of the 1-thread
+run (as in "Where the time goes", with `--sizes 784,100,10 --batch 100`;
+by hand, 2026-11-29) gave layer 1's two products 78% of the training
+samples and `gather_block` 8%: the thread with 4 vectors would do
+4/7 x 78% + 8% + half of the remaining 14% = 60% of the 1-thread work,
+1.68x at best before any hand-over. That split is not built."""
 
 
 def placement_summary():
