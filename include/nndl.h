@@ -18,8 +18,8 @@
  *
  * Threads: a network splits each mini-batch over a small pool of threads of
  * its own (nndl_net_set_threads); results are bit-identical for every thread
- * count. Distinct objects may be used from
- * distinct threads; one object must not be used by two threads at once.
+ * count. Distinct objects may be used from distinct threads; one object must
+ * not be used by two threads at once.
  */
 #ifndef NNDL_H
 #define NNDL_H
