@@ -50,7 +50,7 @@ CLI  := $(BUILD)/nndl
 TESTS := $(BUILD)/nndl-tests
 EXAMPLES := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 
-.PHONY: all deps data run test sanitize install clean
+.PHONY: all deps data run test sanitize tsan install clean
 all: deps
 	@$(MAKE) --no-print-directory $(CLI) $(LIB) $(EXAMPLES) $(TESTS)
 
@@ -75,6 +75,18 @@ sanitize: deps
 	    build-sanitize/nndl build-sanitize/nndl-tests
 	@$(CLI) data >/dev/null 2>&1 || build-sanitize/nndl data
 	ASAN_OPTIONS=detect_leaks=1 build-sanitize/nndl-tests
+
+# make tsan: the tests that run threads (the pool, the kernels on 2 threads,
+# 2-thread training, nndl serve) built with ThreadSanitizer; any report
+# fails it. Tests of OpenMP code are left out: TSan cannot see inside
+# libgomp and reports its synchronisation as races.
+TSAN_TESTS := parallel_ kernels_are_bit_identical kernels_sparse_products_are_bit_identical \
+              training_is_bit_identical serve_
+tsan: deps
+	@$(MAKE) --no-print-directory BUILD=build-tsan OPT="-O1" SANITIZE="-fsanitize=thread" \
+	    build-tsan/nndl build-tsan/nndl-tests
+	@$(CLI) data >/dev/null 2>&1 || build-tsan/nndl data
+	TSAN_OPTIONS=halt_on_error=1 build-tsan/nndl-tests $(TSAN_TESTS)
 
 # The hand-vectorized kernels get their instruction sets file by file; the
 # dispatcher calls them only on CPUs that have them (src/kernels/matmul_kernels.h).
