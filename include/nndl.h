@@ -152,15 +152,22 @@ typedef enum nndl_activation {
     NNDL_ACT_SIGMOID = 0, /* 1 / (1 + e^-z), eq. 3 */
     NNDL_ACT_TANH = 1,    /* tanh z, eq. 109 */
     NNDL_ACT_RELU = 2,    /* max(0, z), eq. 112 */
-    NNDL_ACT_SOFTMAX = 3  /* e^z_j / sum_k e^z_k (eq. 78); output layer only */
+    NNDL_ACT_SOFTMAX = 3, /* e^z_j / sum_k e^z_k (eq. 78); output layer only */
+    NNDL_ACT_LINEAR = 4   /* a = z: hidden layers, and max-pooling layers */
 } nndl_activation;
-#define NNDL_ACT_COUNT 4
+#define NNDL_ACT_COUNT 5
 
 typedef enum nndl_init {
     NNDL_INIT_SCALED = 0, /* weights N(0, 1/n_in), biases N(0,1): chapter 3 */
-    NNDL_INIT_LARGE = 1   /* weights and biases N(0,1): chapter 1 */
+    NNDL_INIT_LARGE = 1,  /* weights and biases N(0,1): chapter 1 */
+    /* network3.py's (chapter 6): weights N(0, 1/n_out), where n_out is a
+     * fully connected layer's neurons and a convolutional layer's
+     * maps * k^2 / p^2; biases N(0,1); the output layer starts at zero
+     * with the log-likelihood cost (network3.py's SoftmaxLayer) */
+    NNDL_INIT_NETWORK3 = 2,
+    NNDL_INIT_HE = 3      /* weights N(0, 2/n_in), biases 0: for ReLU (He et al. 2015) */
 } nndl_init;
-#define NNDL_INIT_COUNT 2
+#define NNDL_INIT_COUNT 4
 
 /* Names used on the command line and in files ("cross-entropy", "relu",
  * "scaled"), and back; the parsers return -1 for an unknown name. */
@@ -171,8 +178,58 @@ NNDL_API int nndl_cost_parse(const char *name);
 NNDL_API int nndl_activation_parse(const char *name);
 NNDL_API int nndl_init_parse(const char *name);
 
+/* Kinds of layer; stable numbers, as above. */
+typedef enum nndl_layer_kind {
+    NNDL_LAYER_FC = 0,   /* fully connected: a = act(w a_in + b), eq. 25 */
+    /* `size` feature maps of kernel x kernel filters over every input
+     * channel, stride 1, no padding; then, with pool > 1, max-pooling of
+     * pool x pool regions (stride pool, any remainder of rows or columns
+     * left out); then the activation: network3.py's ConvPoolLayer. The
+     * bias of a map is added before the pooling, which, for an activation
+     * that never decreases, gives what network3.py's order gives. */
+    NNDL_LAYER_CONV = 1,
+    NNDL_LAYER_POOL = 2  /* max-pooling of pool x pool regions per channel */
+} nndl_layer_kind;
+#define NNDL_LAYER_KIND_COUNT 3
+
+/* The shape of a layer's activations: channels (feature maps) of height x
+ * width. A fully connected layer of n neurons is {n, 1, 1}. */
+typedef struct nndl_shape {
+    int channels, height, width;
+} nndl_shape;
+
+/* One layer of a network given as a sequence of layers. */
+typedef struct nndl_layer_spec {
+    nndl_layer_kind kind;
+    int size;            /* FC: neurons; CONV: feature maps; POOL: unused (0) */
+    int kernel;          /* CONV: filters of kernel x kernel; else 0 */
+    int pool;            /* CONV: 1 for no pooling, or the pool size; POOL: its size */
+    /* FC and CONV hidden layers: any but softmax. The output layer's follows
+     * from the cost; POOL layers are linear. */
+    nndl_activation act;
+    /* FC only: during training, each input of this layer (a neuron of the
+     * layer below, never the network's input) is dropped with this
+     * probability, as network3.py's p_dropout; 0 for none. */
+    float dropout;
+} nndl_layer_spec;
+
+/* A layer spec of each kind, with everything else zero or default. */
+NNDL_API nndl_layer_spec nndl_layer_fc(int neurons, nndl_activation act);
+NNDL_API nndl_layer_spec nndl_layer_conv(int maps, int kernel, int pool, nndl_activation act);
+NNDL_API nndl_layer_spec nndl_layer_pool(int pool);
+
+/* The name of a layer kind, as the command line spells it: "fc", "conv",
+ * "pool"; and back (-1 for an unknown name). */
+NNDL_API const char *nndl_layer_kind_name(nndl_layer_kind kind);
+NNDL_API int nndl_layer_kind_parse(const char *name);
+
 /* Everything that defines a network before training. The output layer is
- * sigmoid, or softmax with the log-likelihood cost. */
+ * sigmoid, or softmax with the log-likelihood cost.
+ *
+ * A network is given either by `sizes` (fully connected layers: the book's
+ * chapters 1-3) or, when `layers` is not NULL, as a sequence of layers
+ * over inputs of shape `input` (chapter 6); `sizes`, `act` and
+ * `hidden_acts` are then unused. The last layer must be fully connected. */
 typedef struct nndl_net_spec {
     int n_sizes;          /* entries of `sizes`: input layer, hidden, output */
     const int *sizes;     /* neurons per layer, e.g. {784, 30, 10} */
@@ -183,6 +240,9 @@ typedef struct nndl_net_spec {
     const nndl_activation *hidden_acts;
     nndl_init init;       /* default: scaled */
     uint64_t seed;        /* initial weights and biases come from this */
+    int n_layers;                  /* entries of `layers` */
+    const nndl_layer_spec *layers; /* NULL: use sizes */
+    nndl_shape input;              /* with layers: e.g. {1, 28, 28} */
 } nndl_net_spec;
 
 /* A spec for `sizes` with the defaults: quadratic cost, sigmoid neurons,
@@ -197,8 +257,27 @@ NNDL_API void nndl_net_free(nndl_net *net);
 /* A deep copy (parameters and settings; scratch space is not shared). */
 NNDL_API nndl_net *nndl_net_clone(const nndl_net *net, nndl_error *err);
 
+/* Layer sizes as a list: entry 0 is the number of inputs and entry l the
+ * number of activations of layer l (for a convolutional layer, maps x
+ * height x width), so n_sizes is the number of layers plus one. */
 NNDL_API int nndl_net_n_sizes(const nndl_net *net);
 NNDL_API int nndl_net_size(const nndl_net *net, int layer);
+
+/* What one layer is, for layer 1 <= l < n_sizes (as in the book, the
+ * input is layer 0 and has no entry). */
+typedef struct nndl_layer_info {
+    nndl_layer_spec spec;  /* as created; the output layer's act filled in */
+    nndl_shape in, out;    /* its input's and its activations' shapes */
+    size_t params;         /* its weights and biases */
+    size_t first_param;    /* where they start in nndl_net_params */
+} nndl_layer_info;
+/* NNDL_ERR_ARG when l is out of range. */
+NNDL_API nndl_status nndl_net_layer(const nndl_net *net, int layer, nndl_layer_info *info,
+                                    nndl_error *err);
+/* The shape of the inputs: {sizes[0], 1, 1} for a network made from sizes. */
+NNDL_API nndl_shape nndl_net_input_shape(const nndl_net *net);
+/* Whether every layer is fully connected (a network of chapters 1-3). */
+NNDL_API int nndl_net_is_dense(const nndl_net *net);
 NNDL_API nndl_cost nndl_net_cost(const nndl_net *net);
 /* The activation of layer l, 1 <= l < n_sizes (the output layer included). */
 NNDL_API nndl_activation nndl_net_activation(const nndl_net *net, int layer);
@@ -207,7 +286,12 @@ NNDL_API uint64_t nndl_net_seed(const nndl_net *net);
 
 /* All weights and biases in one buffer. Layer l (1-based, as in the book)
  * holds its weights w^l (sizes[l] x sizes[l-1], row j = neuron j) followed by
- * its biases b^l (sizes[l]). Layers follow each other in order. */
+ * its biases b^l (sizes[l]). Layers follow each other in order. A
+ * convolutional layer's weights are its maps' filters one after another,
+ * each kernel rows of kernel columns of the input's channels (row, column,
+ * channel; channel fastest), then one bias per map; a pooling layer has
+ * none. Activations of a layer with a shape are stored row by row, each
+ * position's channels together (height, width, channels). */
 NNDL_API size_t nndl_net_param_count(const nndl_net *net);
 NNDL_API float *nndl_net_params(nndl_net *net);
 NNDL_API const float *nndl_net_params_const(const nndl_net *net);
@@ -381,6 +465,9 @@ typedef struct nndl_gradcheck_options {
 typedef struct nndl_gradcheck_result {
     size_t n_params;          /* weights and biases compared */
     size_t n_skipped;         /* weights at L1's kink |w| < 2h, not compared */
+    /* parameters whose steps moved a ReLU across 0 or changed a max-pool's
+     * winner, where the cost has no derivative: not compared either */
+    size_t n_kinked;
     double max_rel_error;     /* worst |bp - fd| / max(|bp|, |fd|, 1e-4) */
     size_t worst_param;       /* index of that parameter in the buffer */
     double max_abs_gradient;  /* largest backpropagated component */
@@ -394,7 +481,9 @@ typedef struct nndl_gradcheck_result {
  * centered finite differences of the regularized mean cost (eq. 46,
  * centered and extrapolated to the five-point stencil, step h = 1e-3):
  * dC/dw ~ (C(w-2h) - 8 C(w-h) + 8 C(w+h) - C(w+2h)) / 12h.
- * Inputs are redrawn until no ReLU input is within 0.01 of its kink. */
+ * Inputs are redrawn until no ReLU input of a fully connected layer is
+ * within 0.01 of its kink; elsewhere, a parameter whose steps cross a kink
+ * (n_kinked) is left out. */
 NNDL_API nndl_status nndl_gradcheck(const nndl_net_spec *spec,
                                     const nndl_gradcheck_options *options,
                                     nndl_gradcheck_result *result,

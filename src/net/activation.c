@@ -38,6 +38,8 @@ void RNAME(activation_forward)(nndl_activation act, real *values, int batch, int
     case NNDL_ACT_SOFTMAX:
         softmax_rows(values, batch, width);
         break;
+    case NNDL_ACT_LINEAR: /* a = z */
+        break;
     }
 }
 
@@ -55,6 +57,8 @@ void RNAME(activation_backward)(nndl_activation act, real *d, const real *a, siz
         break;
     case NNDL_ACT_SOFTMAX:
         assert(!"softmax has no elementwise derivative");
+        break;
+    case NNDL_ACT_LINEAR: /* sigma'(z) = 1 */
         break;
     }
 }

@@ -1,6 +1,7 @@
 #include "net/backprop.h"
 
 #include <assert.h>
+#include <limits.h>
 #include <string.h>
 
 #include "common/alloc.h"
@@ -11,21 +12,36 @@
 #include "net/layer.h"
 
 nndl_status RNAME(batch_buffers_init)(batch_buffers *b, const nndl_net *net,
-                                      int capacity, int dropout, nndl_error *err)
+                                      int capacity, const double *dropout, nndl_error *err)
 {
-    /* Per example: a^0; a^l and delta^l for l >= 1; mask and kept for
-     * hidden layers when dropout is on. */
+    /* Per example: a^0; a^l and delta^l for l >= 1; mask and kept where
+     * a^l is dropped out; the shared workspace; each layer's memo. */
     int L = net->n_layers;
-    size_t per_example = net->sizes[0];
-    for (int l = 1; l <= L; l++)
-        per_example += (size_t)net->sizes[l] * (dropout && l < L ? 4 : 2);
-    real *block = alloc_aligned((size_t)capacity, per_example * sizeof(real));
-    if (!block)
+    size_t per_example = net->sizes[0], memo_per_example = 0, ws = net_workspace(net);
+    for (int l = 1; l <= L; l++) {
+        int drops = dropout && l < L && dropout[l] > 0;
+        per_example += (size_t)net->sizes[l] * (drops ? 4 : 2);
+        memo_per_example += net->layers[l - 1].memo;
+        /* a convolution's rows (examples times positions) count in an int */
+        if ((uint64_t)capacity * net->layers[l - 1].workspace > INT_MAX)
+            return error_set(err, NNDL_ERR_ARG,
+                             "batch: %d examples are too many for layer %d at once", capacity,
+                             l);
+    }
+    real *block = alloc_aligned((size_t)capacity, (per_example + ws) * sizeof(real));
+    int32_t *memo = memo_per_example
+                        ? alloc_array((size_t)capacity, memo_per_example * sizeof(int32_t))
+                        : NULL;
+    if (!block || (memo_per_example && !memo)) {
+        alloc_free(block);
+        alloc_free(memo);
         return error_set(err, NNDL_ERR_NOMEM,
                          "out of memory for the activations of %d examples", capacity);
+    }
     memset(b, 0, sizeof *b);
     b->capacity = capacity;
     b->block = block;
+    b->memo_block = memo;
     real *p = block;
     b->a[0] = p;
     p += (size_t)capacity * net->sizes[0];
@@ -33,18 +49,28 @@ nndl_status RNAME(batch_buffers_init)(batch_buffers *b, const nndl_net *net,
         size_t n = (size_t)capacity * net->sizes[l];
         b->a[l] = p, p += n;
         b->delta[l] = p, p += n;
-        if (dropout && l < L) {
+        if (dropout && l < L && dropout[l] > 0) {
+            b->drop[l] = dropout[l];
             b->mask[l] = p, p += n;
             b->kept[l] = p, p += n;
         }
     }
-    assert(p == block + (size_t)capacity * per_example);
+    b->ws = p;
+    b->ws_stride = ws;
+    p += (size_t)capacity * ws;
+    assert(p == block + (size_t)capacity * (per_example + ws));
+    for (int l = 0; l < L; l++) {
+        if (!net->layers[l].memo) continue;
+        b->memo[l] = memo;
+        memo += (size_t)capacity * net->layers[l].memo;
+    }
     return NNDL_OK;
 }
 
 void RNAME(batch_buffers_free)(batch_buffers *b)
 {
     alloc_free(b->block);
+    alloc_free(b->memo_block);
     alloc_free(b->w1t);
     alloc_free(b->w1t_part[0]);
     alloc_free(b->w1t_in[0]);
@@ -55,7 +81,7 @@ nndl_status RNAME(batch_buffers_init_w1t)(batch_buffers *b, const nndl_net *net,
                                           nndl_error *err)
 {
     const layer *ly = &net->layers[0];
-    if (!RNAME(layer_table)[ly->kind].forward_sparse_part || ly->n_in > MATMUL_SPARSE_MAX_IN)
+    if (!RNAME(layer_table)[ly->kind]->forward_sparse_part || ly->n_in > MATMUL_SPARSE_MAX_IN)
         return NNDL_OK;
     int stride = matmul_sparse_align(ly->n_out);
     /* each part on cache lines of its own: two threads write them */
@@ -102,14 +128,22 @@ void RNAME(batch_buffers_store_w1t)(const batch_buffers *b, const nndl_net *net,
             w[(size_t)j * ly->n_in + k] = b->w1t[(size_t)k * b->w1t_stride + j];
 }
 
-void RNAME(dropout_draw_masks)(batch_buffers *b, const nndl_net *net, int batch,
-                               double p, rng *r)
+void RNAME(dropout_draw_masks)(batch_buffers *b, const nndl_net *net, int batch, rng *r)
 {
-    const real keep_scale = (real)(1 / (1 - p));
     for (int l = 1; l < net->n_layers; l++) {
+        if (!b->mask[l]) continue;
+        const double p = b->drop[l];
+        const real keep_scale = (real)(1 / (1 - p));
         size_t n = (size_t)batch * net->sizes[l];
         for (size_t i = 0; i < n; i++) b->mask[l][i] = rng_uniform(r) < p ? 0 : keep_scale;
     }
+}
+
+/* The workspace and memo of layer l + 1 for examples from x0 on. */
+static real *workspace_at(const batch_buffers *b, int x0) { return b->ws + (size_t)x0 * b->ws_stride; }
+static int32_t *memo_at(const batch_buffers *b, const nndl_net *net, int l, int x0)
+{
+    return b->memo[l] ? b->memo[l] + (size_t)x0 * net->layers[l].memo : NULL;
 }
 
 /* Eq. 25, layer by layer, for examples [x0, x1) of the batch. Every
@@ -127,10 +161,11 @@ static void forward(const nndl_net *net, const real *params, batch_buffers *b, i
         /* a^{l+1} = sigma(w^{l+1} a^l + b^{l+1}): eq. 25 */
         if (l == 0 && b->w1t) { /* from the two parts, already summed */
             size_t first = (size_t)x0 * ly->n_out;
-            RNAME(layer_table)[ly->kind].forward_sparse_finish(
+            RNAME(layer_table)[ly->kind]->forward_sparse_finish(
                 ly, params, b->w1t_part[0] + first, b->w1t_part[1] + first, out, n);
         } else
-            RNAME(layer_table)[ly->kind].forward(ly, params, in, out, n, par);
+            RNAME(layer_table)[ly->kind]->forward(ly, params, in, out, workspace_at(b, x0),
+                                                  memo_at(b, net, l, x0), n, par);
         if (use_masks && b->mask[l + 1]) {
             size_t first = (size_t)x0 * ly->n_out, last = (size_t)x1 * ly->n_out;
             for (size_t i = first; i < last; i++)
@@ -180,7 +215,7 @@ static void forward_parts(void *ctx, int p0, int p1)
     for (int part = p0; part < p1; part++) {
         int k0, k1;
         part_inputs(job->b, job->net, part, &k0, &k1);
-        RNAME(layer_table)[ly->kind].forward_sparse_part(ly, job->b->w1t, job->b->w1t_stride,
+        RNAME(layer_table)[ly->kind]->forward_sparse_part(ly, job->b->w1t, job->b->w1t_stride,
                                                          job->b->w1t_in[part],
                                                          job->b->w1t_part[part], job->batch,
                                                          k0, k1, NULL);
@@ -195,12 +230,13 @@ static void step_rest(const layer1_job *job, parallel *par)
     batch_buffers *b = job->b;
     for (int l = net->n_layers; l >= 2; l--) {
         const layer *ly = &net->layers[l - 1];
-        RNAME(layer_table)[ly->kind].backward_params_step(ly, job->params, b->delta[l],
-                                                          RNAME(layer_input)(b, l - 1),
-                                                          job->step, job->batch, par);
+        const layer_ops *ops = RNAME(layer_table)[ly->kind];
+        if (ops->backward_params_step)
+            ops->backward_params_step(ly, job->params, b->delta[l], RNAME(layer_input)(b, l - 1),
+                                      job->step, b->ws, b->memo[l - 1], job->batch, par);
     }
     const layer *first = &net->layers[0];
-    RNAME(layer_table)[first->kind].backward_params_step_sparse(
+    RNAME(layer_table)[first->kind]->backward_params_step_sparse(
         first, job->params, b->w1t, b->w1t_stride, b->delta[1], b->w1t_in[0], job->step,
         job->batch, 0, 0, 1, par);
 }
@@ -218,7 +254,7 @@ static void step_parts(void *ctx, int p0, int p1)
         }
         int k0, k1;
         part_inputs(job->b, job->net, part, &k0, &k1);
-        RNAME(layer_table)[ly->kind].backward_params_step_sparse(
+        RNAME(layer_table)[ly->kind]->backward_params_step_sparse(
             ly, job->params, job->b->w1t, job->b->w1t_stride, job->b->delta[1],
             job->b->w1t_in[part], job->step, job->batch, k0, k1, 0, NULL);
     }
@@ -237,7 +273,7 @@ static void step_with_parts(const nndl_net *net, batch_buffers *b, int batch, re
     int grain = parts_grain(net, b, batch, par);
     long upper = 0, part = (long)b->w1t_split * net->layers[0].n_out / 4;
     for (int l = 1; l < net->n_layers; l++)
-        upper += (long)net->layers[l].n_in * net->layers[l].n_out;
+        upper += (long)net->layers[l].macs;
     if (grain < 2 && 2 * upper <= part) {
         parallel_for(par, 3, 1, step_parts, &job);
         return;
@@ -286,8 +322,9 @@ static void errors(const nndl_net *net, const real *params, batch_buffers *b,
         size_t first = (size_t)x0 * net->sizes[l - 1], count = (size_t)n * net->sizes[l - 1];
         real *below = b->delta[l - 1] + first;
         /* BP2: delta^{l-1} = ((w^l)^T delta^l) (.) sigma'(z^{l-1}) */
-        RNAME(layer_table)[ly->kind].backward_input(
-            ly, params, b->delta[l] + (size_t)x0 * net->sizes[l], below, n, NULL);
+        RNAME(layer_table)[ly->kind]->backward_input(
+            ly, params, b->delta[l] + (size_t)x0 * net->sizes[l], below, workspace_at(b, x0),
+            memo_at(b, net, l - 1, x0), n, NULL);
         if (b->mask[l - 1]) /* a dropped neuron passes no error back */
             for (size_t i = 0; i < count; i++) below[i] *= b->mask[l - 1][first + i];
         RNAME(activation_backward)(net->layers[l - 2].act, below, b->a[l - 1] + first, count);
@@ -324,7 +361,7 @@ static void forward_and_errors(const nndl_net *net, const real *params, batch_bu
      * thread, and splitting it made an epoch 0.0355 -> 0.0325 s.) */
     long work = 0;
     for (int l = 0; l < net->n_layers; l++) {
-        long product = (long)net->layers[l].n_in * net->layers[l].n_out;
+        long product = (long)net->layers[l].macs;
         work += l == 0 ? (b->w1t ? product / 4 : product) : 2 * product;
     }
     pass_job job = {net, params, b, labels};
@@ -344,13 +381,15 @@ static void weights(const nndl_net *net, batch_buffers *b, int batch, real *grad
     }
     for (int l = net->n_layers; l >= 1; l--) {
         const layer *ly = &net->layers[l - 1];
-        const layer_ops *ops = &RNAME(layer_table)[ly->kind];
+        const layer_ops *ops = RNAME(layer_table)[ly->kind];
         const real *in = RNAME(layer_input)(b, l - 1);
+        if (!ops->backward_params) continue; /* a kind without parameters */
         /* BP3, BP4: dC/db^l = delta^l, dC/dw^l = delta^l (a^{l-1})^T */
         if (grad)
-            ops->backward_params(ly, grad, b->delta[l], in, batch, par);
+            ops->backward_params(ly, grad, b->delta[l], in, b->ws, b->memo[l - 1], batch, par);
         else
-            ops->backward_params_step(ly, stepped, b->delta[l], in, step, batch, par);
+            ops->backward_params_step(ly, stepped, b->delta[l], in, step, b->ws,
+                                      b->memo[l - 1], batch, par);
     }
 }
 

@@ -21,7 +21,18 @@ struct RNAME(batch_buffers) {
      * 1/(1-p) for a kept one; kept^l = a^l (.) mask^l feeds layer l+1. */
     real *mask[NNDL_MAX_LAYERS];
     real *kept[NNDL_MAX_LAYERS];
+    /* drop[l]: the probability with which each neuron of a^l is dropped
+     * (0 where a^l has no mask). */
+    double drop[NNDL_MAX_LAYERS];
     real *block;                  /* the one allocation behind them all */
+    /* The workspace the layers share (layer.h): ws_stride reals per
+     * example, the most any layer needs; and what each layer remembers
+     * between forward and backward, memo[l] for layer l + 1 (NULL when it
+     * remembers nothing). */
+    real *ws;
+    size_t ws_stride;
+    int32_t *memo[NNDL_MAX_LAYERS];
+    int32_t *memo_block;
     /* Layer 1's weights transposed, (n_in, w1t_stride): w_jk at
      * w1t[k w1t_stride + j], the layout of the sparse products that skip
      * zero inputs (matmul_forward_sparse); or NULL. While it is set, the
@@ -47,9 +58,10 @@ struct RNAME(batch_buffers) {
 };
 
 /* Allocates buffers for `capacity` examples, with room for dropout masks
- * if `dropout` is non-zero. */
+ * where `dropout` (NULL for none) says: the probability of dropping each
+ * neuron of a^l, 1 <= l < n_sizes - 1 (see net_dropout). */
 nndl_status RNAME(batch_buffers_init)(batch_buffers *b, const nndl_net *net,
-                                      int capacity, int dropout, nndl_error *err);
+                                      int capacity, const double *dropout, nndl_error *err);
 void RNAME(batch_buffers_free)(batch_buffers *b);
 
 /* Allocates b->w1t, for training on inputs that are mostly zeros (images),
@@ -71,10 +83,9 @@ void RNAME(batch_buffers_store_w1t)(const batch_buffers *b, const nndl_net *net,
 int RNAME(batch_buffers_parts_split)(const nndl_net *net, const batch_buffers *b, int batch,
                                      const parallel *par);
 
-/* Draws new dropout masks for `batch` examples: each hidden neuron of each
- * example is dropped with probability p. */
-void RNAME(dropout_draw_masks)(batch_buffers *b, const nndl_net *net, int batch,
-                               double p, rng *r);
+/* Draws new dropout masks for `batch` examples: each neuron of a^l of
+ * each example is dropped with probability b->drop[l]. */
+void RNAME(dropout_draw_masks)(batch_buffers *b, const nndl_net *net, int batch, rng *r);
 
 /* Eq. 25, layer by layer, for the `batch` inputs already in b->a[0],
  * without dropout, in buffers without w1t. The output activations end in

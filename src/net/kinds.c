@@ -15,11 +15,20 @@ static const char *const activation_names[NNDL_ACT_COUNT] = {
     [NNDL_ACT_TANH] = "tanh",
     [NNDL_ACT_RELU] = "relu",
     [NNDL_ACT_SOFTMAX] = "softmax",
+    [NNDL_ACT_LINEAR] = "linear",
 };
 
 static const char *const init_names[NNDL_INIT_COUNT] = {
     [NNDL_INIT_SCALED] = "scaled",
     [NNDL_INIT_LARGE] = "large",
+    [NNDL_INIT_NETWORK3] = "network3",
+    [NNDL_INIT_HE] = "he",
+};
+
+static const char *const layer_kind_names[NNDL_LAYER_KIND_COUNT] = {
+    [NNDL_LAYER_FC] = "fc",
+    [NNDL_LAYER_CONV] = "conv",
+    [NNDL_LAYER_POOL] = "pool",
 };
 
 static const char *name_of(const char *const *names, int count, int value)
@@ -46,3 +55,11 @@ int nndl_activation_parse(const char *name)
     return parse_name(activation_names, NNDL_ACT_COUNT, name);
 }
 int nndl_init_parse(const char *name) { return parse_name(init_names, NNDL_INIT_COUNT, name); }
+const char *nndl_layer_kind_name(nndl_layer_kind k)
+{
+    return name_of(layer_kind_names, NNDL_LAYER_KIND_COUNT, (int)k);
+}
+int nndl_layer_kind_parse(const char *name)
+{
+    return parse_name(layer_kind_names, NNDL_LAYER_KIND_COUNT, name);
+}

@@ -13,18 +13,32 @@
 #include "kernels/parallel.h"
 #include "nndl.h"
 
-/* Kinds of layer. The value is stable: model files may store it. */
+/* Kinds of layer: the public numbers, which model files store. */
 typedef enum layer_kind {
-    LAYER_DENSE = 0 /* fully connected: a = act(w a_in + b), eq. 25 */
+    LAYER_DENSE = NNDL_LAYER_FC, /* fully connected: a = act(w a_in + b), eq. 25 */
+    LAYER_CONV = NNDL_LAYER_CONV, /* convolution, max-pool, bias, activation */
+    LAYER_POOL = NNDL_LAYER_POOL  /* max-pooling */
 } layer_kind;
 
+/* One layer: what it was made from, its shapes, and where its parameters
+ * and scratch lie. Activations with a shape are stored height x width x
+ * channels (a position's channels together), so that a dense layer reads
+ * any of them as a flat vector and a convolution's input rows are
+ * contiguous (net/conv.c). */
 typedef struct layer {
     layer_kind kind;
     nndl_activation act;
-    int n_in, n_out;  /* neurons feeding in, neurons of this layer */
-    size_t weights;   /* offset of w (n_out x n_in, row j = neuron j) */
-    size_t biases;    /* offset of b (n_out) */
-    size_t n_params;  /* weights and biases of this layer */
+    nndl_layer_spec spec; /* maps or neurons, kernel, pool, dropout */
+    nndl_shape in, out;
+    int n_in, n_out;      /* in and out, flattened */
+    size_t weights;       /* offset of w (n_out x n_in, row j = neuron j, for dense) */
+    size_t biases;        /* offset of b */
+    size_t n_weights, n_biases, n_params;
+    int fan_in, fan_out;  /* of one weight's neuron, for initialization */
+    size_t macs;          /* multiply-adds of its forward pass per example */
+    size_t workspace;     /* reals of the shared workspace per example */
+    size_t memo;          /* int32s remembered from forward to backward per
+                             example (max-pool's winners) */
 } layer;
 
 /* One entry per tensor of the parameter buffer. Regularization will decay
@@ -32,6 +46,7 @@ typedef struct layer {
 typedef struct param_tensor {
     char name[16]; /* "w1", "b1", ... numbered by layer as in the book */
     size_t offset, count;
+    int fan_in;    /* inputs of the neuron a weight feeds (0 for biases) */
     int decay;
 } param_tensor;
 
@@ -39,7 +54,8 @@ struct batch_buffers_f32; /* net/backprop.h */
 
 struct nndl_net {
     int n_sizes;
-    int sizes[NNDL_MAX_LAYERS];
+    int sizes[NNDL_MAX_LAYERS]; /* flattened widths: inputs, then each layer */
+    nndl_shape input;
     nndl_cost cost;
     nndl_init init;
     uint64_t seed;
@@ -81,8 +97,17 @@ int argmax_f32(const float *values, int n);
  * output neuron, whether it is at least 0.5. */
 int net_answer(const float *outputs, int n_out);
 
-/* The spec `net` was made from; hidden_acts must have room for
- * NNDL_MAX_LAYERS entries and backs spec.hidden_acts. */
-nndl_net_spec net_spec_of(const nndl_net *net, nndl_activation *hidden_acts);
+/* The spec `net` was made from, as a sequence of layers; `layers` must
+ * have room for NNDL_MAX_LAYERS entries and backs spec.layers. */
+nndl_net_spec net_spec_of(const nndl_net *net, nndl_layer_spec *layers);
+
+/* The probability of dropping each neuron of a^l in training, for every l
+ * (drop[0] and the output's are 0): a layer's own dropout, else p for the
+ * hidden neurons that feed a fully connected layer. Returns whether any is
+ * non-zero. */
+int net_dropout(const nndl_net *net, double p, double drop[NNDL_MAX_LAYERS]);
+
+/* Workspace reals per example: the largest of any layer's. */
+size_t net_workspace(const nndl_net *net);
 
 #endif

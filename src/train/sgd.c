@@ -18,6 +18,7 @@ struct nndl_trainer {
     nndl_sgd_config config;
     rng shuffle_rng;
     rng dropout_rng;
+    int dropout;           /* whether any layer drops neurons (net_dropout) */
     float *grad;           /* dC/dparams of a batch, params layout; NULL for the
                               plain step, which never stores the gradient */
     float *velocity;       /* momentum's v (eq. 107), params layout; or NULL */
@@ -80,7 +81,9 @@ nndl_trainer *nndl_trainer_create(nndl_net *net, const nndl_sgd_config *config,
         goto nomem;
     if (config->momentum > 0 && !(t->velocity = alloc_zeroed(net->n_params, sizeof(float))))
         goto nomem;
-    if (batch_buffers_init_f32(&t->buffers, net, config->batch_size, config->dropout > 0,
+    double drop[NNDL_MAX_LAYERS];
+    t->dropout = net_dropout(net, config->dropout, drop);
+    if (batch_buffers_init_f32(&t->buffers, net, config->batch_size, t->dropout ? drop : NULL,
                                err) != NNDL_OK ||
         (plain_step(config) && batch_buffers_init_w1t_f32(&t->buffers, net, err) != NNDL_OK)) {
         nndl_trainer_free(t);
@@ -188,8 +191,7 @@ nndl_status nndl_trainer_epoch(nndl_trainer *t, const nndl_dataset *training,
                                    : NULL);
         else
             gather_batch(t->buffers.a[0], t->labels, training, t->order, first, size, par);
-        if (t->config.dropout > 0)
-            dropout_draw_masks_f32(&t->buffers, net, size, t->config.dropout, &t->dropout_rng);
+        if (t->dropout) dropout_draw_masks_f32(&t->buffers, net, size, &t->dropout_rng);
         if (!t->grad) {
             /* w -> w - (eta/m) sum_x dC_x/dw: eq. 20 and 21, in the backward pass */
             backprop_step_batch_f32(net, net->params, &t->buffers, t->labels, size,

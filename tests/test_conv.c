@@ -1,0 +1,209 @@
+/* Convolutional and max-pooling layers: shapes, max-pool's ties,
+ * finite-difference gradient checks of every kind and activation, and one
+ * training step of a small convolutional network against the same step
+ * written out by hand in this file. (The products against the direct
+ * loops: conv_products.inc.) */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "common/rng.h"
+#include "kernels/parallel.h"
+#include "net/layer.h"
+#include "net/maxpool.h"
+#include "net/network.h"
+#include "nndl.h"
+
+#define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+TEST(conv_rejects_shapes_that_do_not_fit)
+{
+    struct {
+        nndl_layer_spec layer;
+        nndl_shape input;
+        const char *message;
+    } bad[] = {
+        {nndl_layer_conv(4, 6, 1, NNDL_ACT_RELU), {1, 5, 9}, "6 x 6 filters over 5 x 9"},
+        {nndl_layer_conv(4, 3, 4, NNDL_ACT_RELU), {1, 5, 9}, "pool 4 over 3 x 7"},
+        {nndl_layer_conv(0, 3, 1, NNDL_ACT_RELU), {1, 5, 9}, "0 feature maps"},
+        {nndl_layer_pool(6), {2, 5, 9}, "pool 6 over 5 x 9"},
+        {nndl_layer_conv(4, 3, 1, NNDL_ACT_SOFTMAX), {1, 5, 9}, "softmax is for the output"},
+    };
+    for (int i = 0; i < COUNT(bad); i++) {
+        nndl_layer_spec layers[] = {bad[i].layer, nndl_layer_fc(3, NNDL_ACT_SIGMOID)};
+        nndl_net_spec spec = nndl_net_spec_default(0, NULL);
+        spec.layers = layers;
+        spec.n_layers = 2;
+        spec.input = bad[i].input;
+        nndl_error err;
+        nndl_net *net = nndl_net_create(&spec, &err);
+        CHECK(!net);
+        if (!net && !strstr(err.message, bad[i].message))
+            test_fail(__FILE__, __LINE__, "case %d: \"%s\" lacks \"%s\"", i, err.message,
+                      bad[i].message);
+        nndl_net_free(net);
+    }
+    /* the output layer is fully connected */
+    nndl_layer_spec last_conv[] = {nndl_layer_conv(4, 3, 1, NNDL_ACT_RELU)};
+    nndl_net_spec spec = nndl_net_spec_default(0, NULL);
+    spec.layers = last_conv;
+    spec.n_layers = 1;
+    spec.input = (nndl_shape){1, 8, 8};
+    nndl_error err;
+    CHECK(!nndl_net_create(&spec, &err) && strstr(err.message, "must be fully connected"));
+}
+
+TEST(conv_shapes_and_tensors_follow_network3)
+{
+    /* conv:20:5,pool:2,conv:40:5,pool:2,fc:100,softmax:10 on 28x28 */
+    nndl_layer_spec layers[] = {nndl_layer_conv(20, 5, 2, NNDL_ACT_RELU),
+                                nndl_layer_conv(40, 5, 2, NNDL_ACT_RELU),
+                                nndl_layer_fc(100, NNDL_ACT_RELU),
+                                nndl_layer_fc(10, NNDL_ACT_SIGMOID)};
+    nndl_net_spec spec = nndl_net_spec_default(0, NULL);
+    spec.layers = layers;
+    spec.n_layers = 4;
+    spec.input = (nndl_shape){1, 28, 28};
+    spec.cost = NNDL_COST_LOG_LIKELIHOOD;
+    spec.init = NNDL_INIT_NETWORK3;
+    nndl_error err;
+    nndl_net *net = nndl_net_create(&spec, &err);
+    REQUIRE(net);
+    nndl_layer_info info;
+    REQUIRE(nndl_net_layer(net, 1, &info, &err) == NNDL_OK);
+    CHECK(info.out.channels == 20 && info.out.height == 12 && info.out.width == 12);
+    CHECK(info.params == 20 * 25 + 20);
+    REQUIRE(nndl_net_layer(net, 2, &info, &err) == NNDL_OK);
+    CHECK(info.out.channels == 40 && info.out.height == 4 && info.out.width == 4);
+    CHECK(info.params == 40 * 25 * 20 + 40);
+    REQUIRE(nndl_net_layer(net, 4, &info, &err) == NNDL_OK);
+    CHECK(info.spec.act == NNDL_ACT_SOFTMAX);
+    CHECK(nndl_net_layer(net, 5, &info, &err) == NNDL_ERR_ARG);
+    CHECK(nndl_net_size(net, 2) == 640 && nndl_net_size(net, 3) == 100);
+    CHECK(nndl_net_param_count(net) == 520 + 20040 + 64100 + 1010);
+    /* network3.py's initialization: N(0, 1/n_out) weights, n_out = 20*25/4
+     * for the first layer; the softmax layer starts at zero */
+    const float *p = nndl_net_params_const(net);
+    double squares = 0;
+    for (int i = 0; i < 500; i++) squares += (double)p[i] * p[i];
+    CHECK_NEAR(squares / 500, 1.0 / 125, 0.25 / 125);
+    for (size_t i = nndl_net_param_count(net) - 1010; i < nndl_net_param_count(net); i++)
+        CHECK(p[i] == 0);
+    CHECK(!nndl_net_is_dense(net));
+    nndl_net_free(net);
+}
+
+TEST(conv_max_pool_sends_ties_to_the_first)
+{
+    /* one channel of 4x4, pooled 2x2: a tie of four, a tie of two, no tie
+     * and a tie at the maximum after a larger first value */
+    const float in[16] = {5, 5, 1, 3,  /* */
+                           5, 5, 3, 0,  /* */
+                           -1, 2, 7, 9, /* */
+                           2, 0, 9, 8};
+    float out[4], d_in[16], d_out[4] = {1, 10, 100, 1000};
+    int32_t won[4];
+    nndl_shape shape = {1, 4, 4};
+    max_pool_forward_f32(out, won, in, shape, 2, 1);
+    CHECK(out[0] == 5 && out[1] == 3 && out[2] == 2 && out[3] == 9);
+    CHECK(won[0] == 0 && won[1] == 3 && won[2] == 9 && won[3] == 11);
+    max_pool_backward_f32(d_in, d_out, won, shape, 2, 1);
+    /* each region's error goes to exactly one input, its first maximum */
+    double sums[4] = {0};
+    int nonzero = 0;
+    for (int i = 0; i < 16; i++) {
+        int region = (i / 4 / 2) * 2 + (i % 4) / 2;
+        sums[region] += d_in[i];
+        nonzero += d_in[i] != 0;
+    }
+    CHECK(nonzero == 4 && d_in[0] == 1 && d_in[3] == 10 && d_in[9] == 100 && d_in[11] == 1000);
+    /* At a tie the maximum has no derivative, but it has one along moving
+     * the tied inputs together: 1, what the error sent back sums to. */
+    const float h = 0.125f; /* exact in float */
+    float moved[16], out_moved[4];
+    memcpy(moved, in, sizeof moved);
+    moved[0] += h, moved[1] += h, moved[4] += h, moved[5] += h; /* the tie of four */
+    moved[3] += h, moved[6] += h;                               /* the tie of two */
+    max_pool_forward_f32(out_moved, won, moved, shape, 2, 1);
+    CHECK_NEAR((out_moved[0] - out[0]) / h, sums[0] / d_out[0], 1e-9);
+    CHECK_NEAR((out_moved[1] - out[1]) / h, sums[1] / d_out[1], 1e-9);
+    /* a channel that is NaN everywhere stays NaN and sends the error back
+     * to one place */
+    float nan_in[4] = {NAN, NAN, NAN, NAN}, nan_out, nan_d[4];
+    max_pool_forward_f32(&nan_out, won, nan_in, (nndl_shape){1, 2, 2}, 2, 1);
+    CHECK(isnan(nan_out) && won[0] == 0);
+    max_pool_backward_f32(nan_d, d_out, won, (nndl_shape){1, 2, 2}, 2, 1);
+    CHECK(nan_d[0] == 1 && nan_d[1] == 0 && nan_d[2] == 0 && nan_d[3] == 0);
+}
+
+/* A gradient check of a network given by layers. */
+static void check_layers(const nndl_layer_spec *layers, int n, nndl_shape input, nndl_cost cost,
+                         const nndl_gradcheck_options *opt, uint64_t seed, const char *what)
+{
+    nndl_net_spec spec = nndl_net_spec_default(0, NULL);
+    spec.layers = layers;
+    spec.n_layers = n;
+    spec.input = input;
+    spec.cost = cost;
+    spec.seed = seed;
+    nndl_gradcheck_result r;
+    nndl_error err;
+    if (nndl_gradcheck(&spec, opt, &r, &err) != NNDL_OK) {
+        test_fail(__FILE__, __LINE__, "%s: %s", what, err.message);
+        return;
+    }
+    /* a gradient of zeros would pass trivially; few parameters may sit at
+     * a kink */
+    if (!(r.max_rel_error < 1e-6) || !(r.max_abs_gradient > 1e-3) ||
+        (r.n_skipped + r.n_kinked) * 10 > r.n_params)
+        test_fail(__FILE__, __LINE__,
+                  "%s, %s cost: worst relative error %g at %zu, largest gradient %g, %zu + %zu "
+                  "of %zu skipped",
+                  what, nndl_cost_name(cost), r.max_rel_error, r.worst_param,
+                  r.max_abs_gradient, r.n_skipped, r.n_kinked, r.n_params);
+}
+
+TEST(gradcheck_conv_pool_every_activation_and_cost)
+{
+    static const nndl_gradcheck_options plain = {3, 0, 0, 0, 1000};
+    static const nndl_gradcheck_options regularized = {3, 2.0f, 0.5f, 0.3f, 100};
+    const nndl_shape input = {1, 12, 12};
+    for (int act = 0; act < NNDL_ACT_COUNT; act++) {
+        if (act == NNDL_ACT_SOFTMAX) continue;
+        nndl_activation a = (nndl_activation)act;
+        /* conv-pool fused as network3.py's ConvPoolLayer, then fc with its
+         * inputs dropped out */
+        nndl_layer_spec fused[] = {nndl_layer_conv(3, 3, 2, a), nndl_layer_fc(6, a),
+                                   nndl_layer_fc(4, NNDL_ACT_SIGMOID)};
+        /* conv, a pooling layer of its own, conv again */
+        nndl_layer_spec apart[] = {nndl_layer_conv(2, 3, 1, a), nndl_layer_pool(2),
+                                   nndl_layer_conv(3, 2, 1, a), nndl_layer_fc(4, NNDL_ACT_SIGMOID)};
+        char what[64];
+        for (int cost = 0; cost < NNDL_COST_COUNT; cost++) {
+            snprintf(what, sizeof what, "conv-pool, %s", nndl_activation_name(a));
+            check_layers(fused, 3, input, (nndl_cost)cost, &plain, 1, what);
+            check_layers(fused, 3, input, (nndl_cost)cost, &regularized, 2, what);
+            snprintf(what, sizeof what, "conv, pool, conv, %s", nndl_activation_name(a));
+            check_layers(apart, 4, input, (nndl_cost)cost, &plain, 3, what);
+        }
+    }
+    /* two channels in, pooling with a remainder (7x7 maps pooled by 3) */
+    nndl_layer_spec odd[] = {nndl_layer_conv(2, 2, 1, NNDL_ACT_TANH),
+                             nndl_layer_conv(3, 2, 3, NNDL_ACT_SIGMOID),
+                             nndl_layer_fc(3, NNDL_ACT_SIGMOID)};
+    check_layers(odd, 3, (nndl_shape){2, 9, 9}, NNDL_COST_CROSS_ENTROPY,
+                 &(nndl_gradcheck_options){2, 0, 0, 0, 1000}, 4, "two channels, pool 3");
+}
+
+TEST(gradcheck_network3_layers_on_mnist_shapes)
+{
+    /* the check: conv:4:5,pool:2,fc:12,softmax:10 on 28x28 */
+    nndl_layer_spec relu[] = {nndl_layer_conv(4, 5, 2, NNDL_ACT_RELU),
+                              nndl_layer_fc(12, NNDL_ACT_RELU), nndl_layer_fc(10, 0)};
+    nndl_layer_spec sigmoid[] = {nndl_layer_conv(4, 5, 2, NNDL_ACT_SIGMOID),
+                                 nndl_layer_fc(12, NNDL_ACT_SIGMOID), nndl_layer_fc(10, 0)};
+    static const nndl_gradcheck_options opt = {2, 0, 0, 0, 1000};
+    check_layers(relu, 3, (nndl_shape){1, 28, 28}, NNDL_COST_LOG_LIKELIHOOD, &opt, 1, "relu");
+    check_layers(sigmoid, 3, (nndl_shape){1, 28, 28}, NNDL_COST_LOG_LIKELIHOOD, &opt, 1,
+                 "sigmoid");
+}
