@@ -12,14 +12,15 @@ int cmd_gradcheck(int argc, char **argv)
 {
     static const char *const cost_choices[] = {"quadratic", "cross-entropy", "log-likelihood",
                                                NULL};
-    static const char *const init_choices[] = {"scaled", "large", NULL};
+    static const char *const init_choices[] = {"scaled", "large", "network3", "he", NULL};
     train_settings s = train_settings_default();
-    s.sizes = (cli_sizes){3, {5, 4, 3}};
     s.init = NNDL_INIT_LARGE;
     int batch = 4, n_train = 1000;
     cli_option options[] = {
         {"--sizes", OPT_SIZES, &s.sizes, "N,N,...", "network layer sizes (default 5,4,3)", 0, 0,
          NULL},
+        {"--layers", OPT_STRING, &s.layers, "SPEC",
+         "layers instead of sizes, as nndl train takes them, over 1x28x28 inputs", 0, 0, NULL},
         {"--cost", OPT_CHOICE, &s.cost, "", "cost function (default quadratic)", 0, 0,
          cost_choices},
         {"--activation", OPT_STRING, &s.activation, "A[,A...]",
@@ -43,6 +44,7 @@ int cmd_gradcheck(int argc, char **argv)
     char *pos[1];
     int n_pos, rc = cli_parse(&cmd, argc, argv, pos, &n_pos);
     if (rc != CLI_PARSED) return rc == CLI_HELP ? 0 : 2;
+    if (!s.layers && !s.sizes.n) s.sizes = (cli_sizes){3, {5, 4, 3}};
     if (!train_settings_finish(&s, "gradcheck")) return 2;
 
     nndl_net_spec spec = train_net_spec(&s);
@@ -51,12 +53,16 @@ int cmd_gradcheck(int argc, char **argv)
     nndl_error err;
     if (nndl_gradcheck(&spec, &opt, &r, &err) != NNDL_OK) return cli_fail("gradcheck", &err);
 
-    printf("network [");
-    for (int i = 0; i < s.sizes.n; i++) printf("%s%d", i ? "," : "", s.sizes.v[i]);
-    printf("], %s cost, %zu weights and biases, batch of %d\n",
+    char network[2048];
+    train_settings_network(&s, network, sizeof network);
+    printf("network %s%s%s, %s cost, %zu weights and biases, batch of %d\n",
+           s.layers ? "" : "[", network, s.layers ? "" : "]",
            nndl_cost_name((nndl_cost)s.cost), r.n_params, batch);
     if (r.n_skipped)
         printf("%zu weights within 2h of L1's kink at 0 were not compared\n", r.n_skipped);
+    if (r.n_kinked)
+        printf("%zu parameters whose steps moved a ReLU across 0 or changed a max-pool's "
+               "winner were not compared\n", r.n_kinked);
     printf("worst relative error %.3g at parameter %zu (limit %g): %s\n", r.max_rel_error,
            r.worst_param, LIMIT, r.max_rel_error < LIMIT ? "ok" : "FAILED");
     printf("backpropagation %.3g s, finite differences %.3g s: backpropagation was %.0fx faster\n",

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "args.h"
+#include "layer_spec.h"
 #include "commands.h"
 #include "common/byteio.h"
 #include "history.h"
@@ -93,6 +94,34 @@ static cJSON *network_json(const char *path, const nndl_net *net, file_kind k)
         cJSON_AddStringToObject(o, "seed", seed); /* a string: JSON numbers lose 64-bit values */
     }
     cJSON_AddNumberToObject(o, "parameters", (double)nndl_net_param_count(net));
+    cJSON *layers = cJSON_AddArrayToObject(o, "layers");
+    for (int l = 1; l < n; l++) {
+        nndl_layer_info info;
+        if (nndl_net_layer(net, l, &info, NULL) != NNDL_OK) break;
+        cJSON *item = cJSON_CreateObject();
+        cJSON_AddStringToObject(item, "kind", nndl_layer_kind_name(info.spec.kind));
+        const nndl_shape *shapes[2] = {&info.in, &info.out};
+        for (int i = 0; i < 2; i++) {
+            cJSON *shape = cJSON_AddArrayToObject(item, i ? "output" : "input");
+            cJSON_AddItemToArray(shape, cJSON_CreateNumber(shapes[i]->channels));
+            cJSON_AddItemToArray(shape, cJSON_CreateNumber(shapes[i]->height));
+            cJSON_AddItemToArray(shape, cJSON_CreateNumber(shapes[i]->width));
+        }
+        if (info.spec.kind != NNDL_LAYER_POOL)
+            cJSON_AddNumberToObject(item, info.spec.kind == NNDL_LAYER_CONV ? "maps" : "neurons",
+                                    info.spec.size);
+        if (info.spec.kind == NNDL_LAYER_CONV)
+            cJSON_AddNumberToObject(item, "kernel", info.spec.kernel);
+        if (info.spec.kind != NNDL_LAYER_FC) cJSON_AddNumberToObject(item, "pool", info.spec.pool);
+        cJSON_AddStringToObject(item, "activation", nndl_activation_name(info.spec.act));
+        if (info.spec.dropout > 0) {
+            char p[32]; /* the float's shortest decimal, not its double expansion */
+            snprintf(p, sizeof p, "%.6g", (double)info.spec.dropout);
+            cJSON_AddNumberToObject(item, "dropout", strtod(p, NULL));
+        }
+        cJSON_AddNumberToObject(item, "parameters", (double)info.params);
+        cJSON_AddItemToArray(layers, item);
+    }
     return o;
 }
 
@@ -119,6 +148,34 @@ static int print_json(const char *path, const nndl_net *net, file_kind k, const 
 
 /* ---- Text ----------------------------------------------------------------- */
 
+/* One row per layer: what it is, its input and output shapes, its
+ * activation and parameters. */
+static void print_layers(const nndl_net *net)
+{
+    for (int l = 1; l < nndl_net_n_sizes(net); l++) {
+        nndl_layer_info info;
+        if (nndl_net_layer(net, l, &info, NULL) != NNDL_OK) return;
+        const nndl_layer_spec *s = &info.spec;
+        char what[96], in[48], out[48], drop[32] = "", num[48];
+        if (s->kind == NNDL_LAYER_CONV && s->pool > 1)
+            snprintf(what, sizeof what, "conv %d maps %dx%d, max-pool %d", s->size, s->kernel,
+                     s->kernel, s->pool);
+        else if (s->kind == NNDL_LAYER_CONV)
+            snprintf(what, sizeof what, "conv %d maps %dx%d", s->size, s->kernel, s->kernel);
+        else if (s->kind == NNDL_LAYER_POOL)
+            snprintf(what, sizeof what, "max-pool %d", s->pool);
+        else
+            snprintf(what, sizeof what, "fc %d%s", s->size, l + 1 == nndl_net_n_sizes(net)
+                                                                ? " (output)" : "");
+        if (s->dropout > 0) snprintf(drop, sizeof drop, ", inputs dropped %.6g", (double)s->dropout);
+        shape_format(info.in, in, sizeof in);
+        shape_format(info.out, out, sizeof out);
+        printf("%-15s %-32s %9s -> %-9s %-8s %s parameters%s\n", l == 1 ? "layers" : "",
+               what, in, out, nndl_activation_name(s->act),
+               with_commas((unsigned long long)info.params, num, sizeof num), drop);
+    }
+}
+
 static void print_network(const char *path, const nndl_net *net, file_kind k)
 {
     char num[48];
@@ -131,13 +188,18 @@ static void print_network(const char *path, const nndl_net *net, file_kind k)
         printf("JSON model (network2.py's format)");
     if (k.bytes >= 0) printf(", %s bytes", with_commas((unsigned long long)k.bytes, num, sizeof num));
     int n = nndl_net_n_sizes(net);
-    printf("\nsizes           [");
-    for (int l = 0; l < n; l++) printf("%s%d", l ? ", " : "", nndl_net_size(net, l));
-    printf("]\ncost            %s\n", nndl_cost_name(nndl_net_cost(net)));
-    for (int l = 1; l < n; l++)
-        printf("%-15s layer %d: %d %s neurons%s\n", l == 1 ? "activations" : "", l,
-               nndl_net_size(net, l), nndl_activation_name(nndl_net_activation(net, l)),
-               l == n - 1 ? " (output)" : "");
+    printf("\n");
+    if (nndl_net_is_dense(net)) { /* a network of sizes; others show their layers below */
+        printf("sizes           [");
+        for (int l = 0; l < n; l++) printf("%s%d", l ? ", " : "", nndl_net_size(net, l));
+        printf("]\n");
+    }
+    printf("cost            %s\n", nndl_cost_name(nndl_net_cost(net)));
+    if (nndl_net_is_dense(net))
+        for (int l = 1; l < n; l++)
+            printf("%-15s layer %d: %d %s neurons%s\n", l == 1 ? "activations" : "", l,
+                   nndl_net_size(net, l), nndl_activation_name(nndl_net_activation(net, l)),
+                   l == n - 1 ? " (output)" : "");
     nndl_init init = nndl_net_init(net);
     if (strcmp(k.format, "json") == 0 && !k.has_nndl_key) {
         /* network2.py records neither: say so rather than print defaults */
@@ -145,16 +207,28 @@ static void print_network(const char *path, const nndl_net *net, file_kind k)
         printf("seed            not recorded\n");
     } else {
         printf("initialization  %s (%s)\n", nndl_init_name(init),
-               init == NNDL_INIT_LARGE ? "weights and biases N(0, 1)"
-                                       : "weights N(0, 1/n_in), biases N(0, 1)");
+               init == NNDL_INIT_LARGE      ? "weights and biases N(0, 1)"
+               : init == NNDL_INIT_NETWORK3 ? "network3.py's: weights N(0, 1/n_out), biases "
+                                              "N(0, 1), softmax output at 0"
+               : init == NNDL_INIT_HE       ? "weights N(0, 2/n_in), biases 0"
+                                            : "weights N(0, 1/n_in), biases N(0, 1)");
         printf("seed            %llu\n", (unsigned long long)nndl_net_seed(net));
     }
     printf("parameters      %s (",
            with_commas((unsigned long long)nndl_net_param_count(net), num, sizeof num));
-    for (int l = 1; l < n; l++)
-        printf("%sw%d %dx%d, b%d %d", l > 1 ? ", " : "", l, nndl_net_size(net, l),
-               nndl_net_size(net, l - 1), l, nndl_net_size(net, l));
+    for (int l = 1, first = 1; l < n; l++) {
+        nndl_layer_info info;
+        if (nndl_net_layer(net, l, &info, NULL) != NNDL_OK || !info.params) continue;
+        if (info.spec.kind == NNDL_LAYER_CONV)
+            printf("%sw%d %dx%dx%dx%d, b%d %d", first ? "" : ", ", l, info.spec.size,
+                   info.spec.kernel, info.spec.kernel, info.in.channels, l, info.spec.size);
+        else
+            printf("%sw%d %dx%d, b%d %d", first ? "" : ", ", l, nndl_net_size(net, l),
+                   nndl_net_size(net, l - 1), l, nndl_net_size(net, l));
+        first = 0;
+    }
     printf(")\n");
+    print_layers(net);
 }
 
 /* A JSON value on one line: strings bare, arrays as "a, b, c". */

@@ -55,7 +55,8 @@ static int parse_axis(const char *text, grid_axis *axis)
         }
         axis->values[axis->n_values++] = tok;
     }
-    static const char *const not_swept[] = {"--save", "--history", "--threads", "--sizes", NULL};
+    static const char *const not_swept[] = {"--save", "--history", "--threads", "--sizes",
+                                             "--layers", NULL};
     for (int i = 0; not_swept[i]; i++)
         if (strcmp(axis->name, not_swept[i]) == 0) {
             cli_error("sweep", "--grid: %s cannot vary in a sweep", axis->name);

@@ -244,19 +244,22 @@ int cmd_train(int argc, char **argv)
     if (checkpoint) catch_stop_signals();
     train_checkpoints ck = {checkpoint, args, resume_path, note};
 
+    train_datasets ds;
+    if (!train_datasets_load(&s, "train", &ds)) {
+        cJSON_Delete(note);
+        cJSON_Delete(args);
+        return 1;
+    }
+    /* the input's shape comes from the data */
+    s.input = (nndl_shape){1, nndl_dataset_rows(ds.training), nndl_dataset_cols(ds.training)};
     nndl_error err;
     nndl_net_spec spec = train_net_spec(&s);
     nndl_net *net = nndl_net_create(&spec, &err);
-    if (!net) {
-        cJSON_Delete(note);
-        cJSON_Delete(args);
-        return cli_fail("train", &err);
-    }
-    nndl_net_set_threads(net, s.threads);
-
-    train_datasets ds;
     int status = 1;
-    if (train_datasets_load(&s, "train", &ds)) {
+    if (!net) {
+        status = cli_fail("train", &err);
+    } else {
+        nndl_net_set_threads(net, s.threads);
         train_data d = train_datasets_view(&s, &ds);
         train_result res;
         double started = monotonic_seconds();
@@ -277,8 +280,8 @@ int cmd_train(int argc, char **argv)
             }
             free(meta);
         }
-        train_datasets_free(&ds);
     }
+    train_datasets_free(&ds);
     nndl_net_free(net);
     cJSON_Delete(note);
     cJSON_Delete(args);

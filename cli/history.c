@@ -23,15 +23,23 @@ static double float_value(float f)
 cJSON *history_settings_json(const train_settings *s)
 {
     cJSON *o = cJSON_CreateObject();
-    cJSON *sizes = cJSON_AddArrayToObject(o, "sizes");
-    for (int i = 0; i < s->sizes.n; i++) cJSON_AddItemToArray(sizes, cJSON_CreateNumber(s->sizes.v[i]));
+    if (s->layers) {
+        char layers[2048];
+        train_settings_network(s, layers, sizeof layers);
+        cJSON_AddStringToObject(o, "layers", layers);
+    } else {
+        cJSON *sizes = cJSON_AddArrayToObject(o, "sizes");
+        for (int i = 0; i < s->sizes.n; i++)
+            cJSON_AddItemToArray(sizes, cJSON_CreateNumber(s->sizes.v[i]));
+    }
     cJSON_AddNumberToObject(o, "epochs", s->epochs);
     cJSON_AddNumberToObject(o, "batch", s->batch);
     cJSON_AddNumberToObject(o, "eta", float_value(s->eta));
     cJSON_AddStringToObject(o, "cost", nndl_cost_name((nndl_cost)s->cost));
     cJSON_AddStringToObject(o, "init", nndl_init_name((nndl_init)s->init));
     cJSON *acts = cJSON_AddArrayToObject(o, "hidden_activations");
-    for (int l = 0; l < s->sizes.n - 2; l++)
+    int hidden = s->layers ? layer_list_hidden(&s->layer_list) : s->sizes.n - 2;
+    for (int l = 0; l < hidden; l++)
         cJSON_AddItemToArray(acts, cJSON_CreateString(nndl_activation_name(s->hidden_acts[l])));
     cJSON_AddNumberToObject(o, "lambda", float_value(s->lambda));
     cJSON_AddNumberToObject(o, "l1", float_value(s->l1));

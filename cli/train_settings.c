@@ -6,18 +6,18 @@
 
 static const char *const eval_choices[] = {"test", "validation", "none", NULL};
 static const char *const cost_choices[] = {"quadratic", "cross-entropy", "log-likelihood", NULL};
-static const char *const init_choices[] = {"scaled", "large", NULL};
+static const char *const init_choices[] = {"scaled", "large", "network3", "he", NULL};
 
 train_settings train_settings_default(void)
 {
     train_settings s = {0};
-    s.sizes = (cli_sizes){3, {784, 30, 10}};
+    s.input = (nndl_shape){1, 28, 28};
     s.epochs = 30;
     s.batch = 10;
     s.eta = 3.0f;
     s.seed = 1;
     s.eval = EVAL_TEST;
-    s.cost = NNDL_COST_QUADRATIC;
+    s.cost = -1;
     s.init = NNDL_INIT_SCALED;
     s.activation = "sigmoid";
     return s;
@@ -28,23 +28,30 @@ void train_options(train_settings *s, cli_option *o)
     cli_option table[] = {
         {"--sizes", OPT_SIZES, &s->sizes, "N,N,...", "layer sizes (default 784,30,10)", 0, 0,
          NULL},
+        {"--layers", OPT_STRING, &s->layers, "SPEC",
+         "layers instead of sizes: conv:MAPS:K, pool:P, fc:N, softmax:N, comma-separated, "
+         "e.g. conv:20:5,pool:2,fc:100,softmax:10 (fc:N:relu, fc:N:dropout=0.5 per layer)", 0,
+         0, NULL},
         {"--epochs", OPT_INT, &s->epochs, "N", "epochs of training (default 30)", 1, 1000000,
          NULL},
         {"--batch", OPT_INT, &s->batch, "M", "mini-batch size (default 10)", 1, 1000000, NULL},
         {"--eta", OPT_FLOAT, &s->eta, "ETA", "learning rate (default 3.0)", 1e-30, 1e30, NULL},
-        {"--cost", OPT_CHOICE, &s->cost, "", "cost function (default quadratic)", 0, 0,
+        {"--cost", OPT_CHOICE, &s->cost, "",
+         "cost function (default quadratic; log-likelihood with softmax:N)", 0, 0,
          cost_choices},
         {"--init", OPT_CHOICE, &s->init, "", "weight initialization (default scaled)", 0, 0,
          init_choices},
         {"--activation", OPT_STRING, &s->activation, "A[,A...]",
-         "sigmoid, tanh or relu, for all or each hidden layer (default sigmoid)", 0, 0, NULL},
+         "sigmoid, tanh, relu or linear, for all or each hidden layer (default sigmoid)", 0, 0,
+         NULL},
         {"--lambda", OPT_FLOAT, &s->lambda, "L", "L2 regularization (default 0)", 0, 1e30,
          NULL},
         {"--l1", OPT_FLOAT, &s->l1, "L", "L1 regularization (default 0)", 0, 1e30, NULL},
         {"--momentum", OPT_FLOAT, &s->momentum, "MU", "momentum coefficient (default 0)", 0,
          0.9999, NULL},
         {"--dropout", OPT_FLOAT, &s->dropout, "P",
-         "drop each hidden neuron with probability P (default 0)", 0, 0.99, NULL},
+         "drop each hidden neuron feeding a fully connected layer with probability P "
+         "(default 0)", 0, 0.99, NULL},
         {"--early-stop", OPT_INT, &s->early_stop, "N",
          "stop after N epochs without a better validation accuracy; keep the best weights", 0,
          1000000, NULL},
@@ -76,7 +83,7 @@ void train_options(train_settings *s, cli_option *o)
 
 static int parse_activations(train_settings *s, const char *cmd)
 {
-    int hidden = s->sizes.n - 2;
+    int hidden = s->layers ? layer_list_hidden(&s->layer_list) : s->sizes.n - 2;
     char copy[1024];
     snprintf(copy, sizeof copy, "%s", s->activation);
     int n = 0;
@@ -84,7 +91,7 @@ static int parse_activations(train_settings *s, const char *cmd)
          tok = strtok_r(NULL, ",", &save)) {
         int act = nndl_activation_parse(tok);
         if (act < 0 || act == NNDL_ACT_SOFTMAX) {
-            cli_error(cmd, "--activation: '%s' is not one of sigmoid|tanh|relu", tok);
+            cli_error(cmd, "--activation: '%s' is not one of sigmoid|tanh|relu|linear", tok);
             return 0;
         }
         if (n == NNDL_MAX_LAYERS) break;
@@ -151,10 +158,53 @@ static int parse_monitor(train_settings *s, const char *cmd)
     return 1;
 }
 
+/* --sizes or --layers, and the cost that goes with the output layer. */
+static int parse_network(train_settings *s, const char *cmd)
+{
+    if (s->layers && s->sizes.n) {
+        cli_error(cmd, "--sizes and --layers: give one of them");
+        return 0;
+    }
+    if (!s->layers) {
+        if (!s->sizes.n) s->sizes = (cli_sizes){3, {784, 30, 10}};
+        if (s->cost < 0) s->cost = NNDL_COST_QUADRATIC;
+        return 1;
+    }
+    char why[256];
+    if (layer_list_parse(s->layers, &s->layer_list, why, sizeof why)) {
+        cli_error(cmd, "--layers: %s", why);
+        return 0;
+    }
+    if (s->layer_list.softmax) {
+        if (s->cost >= 0 && s->cost != NNDL_COST_LOG_LIKELIHOOD) {
+            cli_error(cmd, "--cost %s: softmax:N goes with the log-likelihood cost (use fc:N "
+                           "for a sigmoid output)", nndl_cost_name((nndl_cost)s->cost));
+            return 0;
+        }
+        s->cost = NNDL_COST_LOG_LIKELIHOOD;
+    } else if (s->cost < 0) {
+        s->cost = NNDL_COST_QUADRATIC;
+    }
+    return 1;
+}
+
+/* The --activation list onto the hidden layers that did not name theirs. */
+static void fill_layer_activations(train_settings *s)
+{
+    layer_list *l = &s->layer_list;
+    for (int i = 0, hidden = 0; i + 1 < l->n; i++) {
+        if (l->v[i].kind == NNDL_LAYER_POOL) continue;
+        if (!l->act_given[i]) l->v[i].act = s->hidden_acts[hidden];
+        hidden++;
+    }
+}
+
 int train_settings_finish(train_settings *s, const char *cmd)
 {
-    if (!parse_activations(s, cmd) || !parse_schedule(s, cmd) || !parse_monitor(s, cmd))
+    if (!parse_network(s, cmd) || !parse_activations(s, cmd) || !parse_schedule(s, cmd) ||
+        !parse_monitor(s, cmd))
         return 0;
+    if (s->layers) fill_layer_activations(s);
     if (!s->expanded && s->train_size > 50000) {
         cli_error(cmd, "--train-size: %d is more than the 50000 training images "
                        "(250000 with --expanded on)", s->train_size);
@@ -171,7 +221,28 @@ nndl_net_spec train_net_spec(const train_settings *s)
     spec.hidden_acts = s->hidden_acts;
     spec.act = s->hidden_acts[0];
     spec.seed = s->seed;
+    if (s->layers) {
+        spec.layers = s->layer_list.v;
+        spec.n_layers = s->layer_list.n;
+        spec.input = s->input;
+    }
     return spec;
+}
+
+void train_settings_network(const train_settings *s, char *out, size_t cap)
+{
+    size_t used = 0;
+    out[0] = 0;
+    if (!s->layers) {
+        for (int i = 0; i < s->sizes.n && used < cap; i++)
+            used += (size_t)snprintf(out + used, cap - used, "%s%d", i ? "," : "", s->sizes.v[i]);
+        return;
+    }
+    for (int i = 0; i < s->layer_list.n && used < cap; i++) {
+        char item[96];
+        layer_spec_format(&s->layer_list.v[i], i + 1 == s->layer_list.n, item, sizeof item);
+        used += (size_t)snprintf(out + used, cap - used, "%s%s", i ? "," : "", item);
+    }
 }
 
 nndl_sgd_config train_sgd_config(const train_settings *s)

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "args.h"
+#include "layer_spec.h"
 #include "nndl.h"
 
 enum { EVAL_TEST, EVAL_VALIDATION, EVAL_NONE };
@@ -20,10 +21,12 @@ enum {
 };
 
 typedef struct train_settings {
-    cli_sizes sizes;
+    cli_sizes sizes;        /* n = 0 until given or defaulted by finish */
+    const char *layers;     /* --layers SPEC, or NULL for --sizes */
+    nndl_shape input;       /* of the data, for --layers (default 1x28x28) */
     int epochs, batch, threads, eval, train_size;
     float eta, lambda, l1, momentum, dropout;
-    int cost, init;
+    int cost, init;         /* cost -1 until given or defaulted by finish */
     const char *activation; /* "relu" or one per hidden layer "tanh,relu" */
     uint64_t seed;
     int early_stop;
@@ -35,6 +38,7 @@ typedef struct train_settings {
 
     /* Derived by train_settings_finish. */
     nndl_activation hidden_acts[NNDL_MAX_LAYERS];
+    layer_list layer_list;  /* --layers, activations filled in */
     int halve_after;
     double halve_factor;
     unsigned monitor_flags;
@@ -43,17 +47,22 @@ typedef struct train_settings {
 /* The defaults of `nndl train`. */
 train_settings train_settings_default(void);
 
-enum { TRAIN_OPTION_COUNT = 22 };
+enum { TRAIN_OPTION_COUNT = 23 };
 
 /* Fills `options` (TRAIN_OPTION_COUNT entries) for parsing into `s`. */
 void train_options(train_settings *s, cli_option *options);
 
-/* Checks and derives what single options cannot: the activation list
- * against the sizes, the schedule, the monitor list. Prints the error as
- * `cmd` and returns 0 on failure. */
+/* Checks and derives what single options cannot: --sizes or --layers
+ * (and the default network), the cost that goes with a softmax layer, the
+ * activation list against the hidden layers, the schedule, the monitor
+ * list. Prints the error as `cmd` and returns 0 on failure. */
 int train_settings_finish(train_settings *s, const char *cmd);
 
+/* The network's spec; with --layers it points into `s`. */
 nndl_net_spec train_net_spec(const train_settings *s);
+
+/* The network as --layers would spell it, or "784,30,10" for --sizes. */
+void train_settings_network(const train_settings *s, char *out, size_t cap);
 nndl_sgd_config train_sgd_config(const train_settings *s);
 
 /* Whether the run needs the validation set (evaluation, early stopping or
