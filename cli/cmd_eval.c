@@ -8,6 +8,9 @@
 #include "commands.h"
 #include "report/montage.h"
 
+/* Models in one ensemble. */
+enum { MAX_MODELS = 64 };
+
 /* The matrix with each class's recall (end of its row) and precision (last
  * row), in percent; "-" where there is nothing to divide by. */
 static void print_confusion(const nndl_confusion *c, const char *data)
@@ -90,42 +93,63 @@ int cmd_eval(int argc, char **argv)
          "draw the misclassified images (at most 400) into a PNG picture", 0, 0, NULL},
         {"--threads", OPT_INT, &threads, "N", "threads (default 0: all cores)", 0, 1024, NULL},
     };
-    cli_command cmd = {"eval", "MODEL",
+    cli_command cmd = {"eval", "MODEL...",
                        "Prints how many test (or validation) images MODEL classifies correctly;\n"
-                       "--confusion and --errors show which digits it gets wrong, and as what.",
-                       options, (int)(sizeof options / sizeof options[0]), 1, 1};
-    char *pos[1];
+                       "--confusion and --errors show which digits it gets wrong, and as what.\n"
+                       "With several models, each one's count and then their plurality vote's\n"
+                       "(a tie goes to the larger summed output, then the lower digit);\n"
+                       "--confusion and --errors then show the vote's.",
+                       options, (int)(sizeof options / sizeof options[0]), 1, MAX_MODELS};
+    char *pos[MAX_MODELS];
     int n_pos, rc = cli_parse(&cmd, argc, argv, pos, &n_pos);
     if (rc != CLI_PARSED) return rc == CLI_HELP ? 0 : 2;
 
     nndl_error err;
-    nndl_net *net = nndl_net_load(pos[0], &err);
-    if (!net) return cli_fail("eval", &err);
-    nndl_net_set_threads(net, threads);
+    nndl_net *nets[MAX_MODELS] = {0};
     nndl_dataset *ds = NULL;
-    if (!load_mnist("eval", NULL, data == 1 ? &ds : NULL, data == 0 ? &ds : NULL)) {
-        nndl_net_free(net);
-        return 1;
-    }
-    const char *data_name = data_choices[data];
     int status = 0;
-    if (!confusion && !errors) {
+    for (int k = 0; k < n_pos && status == 0; k++) {
+        if (!(nets[k] = nndl_net_load(pos[k], &err)))
+            status = cli_fail("eval", &err);
+        else
+            nndl_net_set_threads(nets[k], threads);
+    }
+    if (status == 0 && !load_mnist("eval", NULL, data == 1 ? &ds : NULL, data == 0 ? &ds : NULL))
+        status = 1;
+    const char *data_name = data_choices[data];
+    if (status == 0 && n_pos == 1 && !confusion && !errors) {
         size_t correct;
-        if (nndl_net_evaluate(net, ds, &correct, &err) != NNDL_OK)
+        if (nndl_net_evaluate(nets[0], ds, &correct, &err) != NNDL_OK)
             status = cli_fail("eval", &err);
         else
             printf("%zu / %zu\n", correct, nndl_dataset_count(ds));
-    } else {
+    } else if (status == 0) {
         size_t count = nndl_dataset_count(ds);
-        int *answers = errors ? malloc((count ? count : 1) * sizeof *answers) : NULL;
+        int *answers = malloc((count ? count : 1) * sizeof *answers);
         nndl_confusion c = {0};
-        if (errors && !answers) {
+        if (!answers) {
             cli_error("eval", "out of memory for %zu answers", count);
             status = 1;
-        } else if (nndl_confusion_compute(net, ds, &c, answers, &err) != NNDL_OK) {
+        }
+        /* each model's count, then the vote's */
+        for (int k = 0; k < n_pos && n_pos > 1 && status == 0; k++) {
+            size_t correct;
+            if (nndl_net_evaluate(nets[k], ds, &correct, &err) != NNDL_OK)
+                status = cli_fail("eval", &err);
+            else
+                printf("%s: %zu / %zu\n", pos[k], correct, count);
+        }
+        int n_out = nets[0] ? nndl_net_size(nets[0], nndl_net_n_sizes(nets[0]) - 1) : 0;
+        if (status == 0 &&
+            (nndl_ensemble_answers(nets, n_pos, ds, answers, &err) != NNDL_OK ||
+             nndl_confusion_from_answers(ds, answers, n_out == 1 ? 2 : n_out, &c, &err) !=
+                 NNDL_OK)) {
             status = cli_fail("eval", &err);
-        } else {
-            printf("%zu / %zu\n", c.correct, c.total);
+        } else if (status == 0) {
+            if (n_pos > 1)
+                printf("ensemble of %d (plurality vote): %zu / %zu\n", n_pos, c.correct, c.total);
+            else
+                printf("%zu / %zu\n", c.correct, c.total);
             if (confusion) print_confusion(&c, data_name);
             if (errors) status = write_errors(errors, ds, answers, data_name);
         }
@@ -133,6 +157,6 @@ int cmd_eval(int argc, char **argv)
         free(answers);
     }
     nndl_dataset_free(ds);
-    nndl_net_free(net);
+    for (int k = 0; k < n_pos; k++) nndl_net_free(nets[k]);
     return status;
 }

@@ -18,7 +18,7 @@ train_settings train_settings_default(void)
     s.seed = 1;
     s.eval = EVAL_TEST;
     s.cost = -1;
-    s.init = NNDL_INIT_SCALED;
+    s.init = -1;
     s.activation = "sigmoid";
     return s;
 }
@@ -39,8 +39,8 @@ void train_options(train_settings *s, cli_option *o)
         {"--cost", OPT_CHOICE, &s->cost, "",
          "cost function (default quadratic; log-likelihood with softmax:N)", 0, 0,
          cost_choices},
-        {"--init", OPT_CHOICE, &s->init, "", "weight initialization (default scaled)", 0, 0,
-         init_choices},
+        {"--init", OPT_CHOICE, &s->init, "",
+         "weight initialization (default scaled; network3 with --layers)", 0, 0, init_choices},
         {"--activation", OPT_STRING, &s->activation, "A[,A...]",
          "sigmoid, tanh, relu or linear, for all or each hidden layer (default sigmoid)", 0, 0,
          NULL},
@@ -205,6 +205,8 @@ int train_settings_finish(train_settings *s, const char *cmd)
         !parse_monitor(s, cmd))
         return 0;
     if (s->layers) fill_layer_activations(s);
+    /* chapter 3's networks start as network2.py's, chapter 6's as network3.py's */
+    if (s->init < 0) s->init = s->layers ? NNDL_INIT_NETWORK3 : NNDL_INIT_SCALED;
     if (!s->expanded && s->train_size > 50000) {
         cli_error(cmd, "--train-size: %d is more than the 50000 training images "
                        "(250000 with --expanded on)", s->train_size);

@@ -26,7 +26,7 @@ typedef struct train_settings {
     nndl_shape input;       /* of the data, for --layers (default 1x28x28) */
     int epochs, batch, threads, eval, train_size;
     float eta, lambda, l1, momentum, dropout;
-    int cost, init;         /* cost -1 until given or defaulted by finish */
+    int cost, init;         /* -1 until given or defaulted by finish */
     const char *activation; /* "relu" or one per hidden layer "tanh,relu" */
     uint64_t seed;
     int early_stop;

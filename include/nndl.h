@@ -609,6 +609,21 @@ NNDL_API nndl_status nndl_confusion_compute(nndl_net *net, const nndl_dataset *d
                                             nndl_confusion *out, int *answers,
                                             nndl_error *err);
 NNDL_API void nndl_confusion_free(nndl_confusion *c);
+
+/* The confusion matrix of given answers (answers[i] for image i of `ds`,
+ * each 0 to n_classes - 1), such as an ensemble's. */
+NNDL_API nndl_status nndl_confusion_from_answers(const nndl_dataset *ds, const int *answers,
+                                                 int n_classes, nndl_confusion *out,
+                                                 nndl_error *err);
+
+/* The plurality vote of `n_nets` networks (with the same number of
+ * outputs) on every image of `ds`, as the book's ensemble of chapter 6:
+ * answers[i] is the class most networks answer for image i; a tie goes to
+ * the tied class whose outputs, summed over the networks, are largest
+ * (the probabilities, for softmax networks), and then to the lowest. */
+NNDL_API nndl_status nndl_ensemble_answers(nndl_net *const *nets, int n_nets,
+                                           const nndl_dataset *ds, int *answers,
+                                           nndl_error *err);
 /* Images labelled `label` answered `answer`; 0 outside the matrix. */
 NNDL_API size_t nndl_confusion_count(const nndl_confusion *c, int label, int answer);
 /* Precision of class k: of the images answered k, the fraction labelled k.

@@ -58,6 +58,33 @@ nndl_status nndl_confusion_compute(nndl_net *net, const nndl_dataset *ds, nndl_c
     return NNDL_OK;
 }
 
+nndl_status nndl_confusion_from_answers(const nndl_dataset *ds, const int *answers,
+                                        int n_classes, nndl_confusion *out, nndl_error *err)
+{
+    if (!ds || !answers || !out || n_classes < 1 || n_classes > 65536)
+        return error_set(err, NNDL_ERR_ARG, "nndl_confusion_from_answers: bad argument");
+    size_t count = nndl_dataset_count(ds), correct = 0;
+    const uint8_t *labels = nndl_dataset_labels(ds);
+    for (size_t i = 0; i < count; i++)
+        if (answers[i] < 0 || answers[i] >= n_classes || labels[i] >= n_classes)
+            return error_set(err, NNDL_ERR_ARG,
+                             "confusion matrix: image %zu has label %d and answer %d; classes "
+                             "are 0 to %d", i, labels[i], answers[i], n_classes - 1);
+    size_t *counts = alloc_zeroed((size_t)n_classes * (size_t)n_classes, sizeof *counts);
+    if (!counts)
+        return error_set(err, NNDL_ERR_NOMEM, "confusion matrix: out of memory for %d classes",
+                         n_classes);
+    for (size_t i = 0; i < count; i++) {
+        counts[(size_t)labels[i] * (size_t)n_classes + (size_t)answers[i]]++;
+        correct += answers[i] == labels[i];
+    }
+    out->n_classes = n_classes;
+    out->counts = counts;
+    out->total = count;
+    out->correct = correct;
+    return NNDL_OK;
+}
+
 void nndl_confusion_free(nndl_confusion *c)
 {
     if (!c) return;
