@@ -1,0 +1,275 @@
+/* Training convolutional networks: one step against the same step written
+ * out by hand, bit-identical weights for any number of threads and across
+ * a checkpoint, a vote of several networks, and an epoch on real MNIST. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "nndl.h"
+
+static nndl_dataset *mnist_head(size_t n, nndl_dataset **test)
+{
+    const char *dir = test_mnist_dir();
+    if (!dir) return NULL;
+    nndl_dataset *training = NULL;
+    nndl_error err;
+    if (nndl_mnist_load(dir, &training, NULL, test, &err) != NNDL_OK) {
+        fprintf(stderr, "    %s\n", err.message);
+        return NULL;
+    }
+    nndl_dataset_free(nndl_dataset_split_off(training, n, NULL));
+    return training;
+}
+
+/* conv:4:5,pool:2,fc:20,softmax:10 (with dropout 0.3 on the fc's inputs
+ * when `dropout`) on 28x28, seed 3. */
+static nndl_net *small_conv_net(nndl_activation act, int dropout)
+{
+    nndl_layer_spec layers[] = {nndl_layer_conv(4, 5, 2, act), nndl_layer_fc(20, act),
+                                nndl_layer_fc(10, NNDL_ACT_SIGMOID)};
+    if (dropout) layers[1].dropout = 0.3f;
+    nndl_net_spec spec = nndl_net_spec_default(0, NULL);
+    spec.layers = layers;
+    spec.n_layers = 3;
+    spec.input = (nndl_shape){1, 28, 28};
+    spec.cost = NNDL_COST_LOG_LIKELIHOOD;
+    spec.init = NNDL_INIT_NETWORK3;
+    spec.seed = 3;
+    nndl_error err;
+    nndl_net *net = nndl_net_create(&spec, &err);
+    if (!net) test_fail(__FILE__, __LINE__, "%s", err.message);
+    return net;
+}
+
+static int train(nndl_net *net, const nndl_dataset *ds, int epochs, int batch, float lambda,
+                 float momentum, int threads)
+{
+    nndl_net_set_threads(net, threads);
+    nndl_sgd_config c = nndl_sgd_config_default(batch, 0.1f);
+    c.seed = 9;
+    c.lambda = lambda;
+    c.momentum = momentum;
+    nndl_error err;
+    nndl_trainer *t = nndl_trainer_create(net, &c, &err);
+    int ok = t != NULL;
+    for (int e = 0; ok && e < epochs; e++)
+        ok = nndl_trainer_epoch(t, ds, NULL, NULL, &err) == NNDL_OK;
+    if (!ok) test_fail(__FILE__, __LINE__, "%s", err.message);
+    nndl_trainer_free(t);
+    return ok;
+}
+
+static int same_params(const nndl_net *a, const nndl_net *b)
+{
+    return nndl_net_param_count(a) == nndl_net_param_count(b) &&
+           memcmp(nndl_net_params_const(a), nndl_net_params_const(b),
+                  nndl_net_param_count(a) * sizeof(float)) == 0;
+}
+
+TEST(conv_training_is_bit_identical_for_1_and_2_threads)
+{
+    nndl_dataset *ds = mnist_head(600, NULL);
+    REQUIRE(ds);
+    /* batch 100 splits the examples over the threads, batch 10 does not;
+     * dropout and momentum go through the other step */
+    static const struct {
+        int batch, dropout;
+        float lambda, momentum;
+    } runs[] = {{10, 0, 0, 0}, {100, 0, 0, 0}, {100, 1, 1.0f, 0.5f}};
+    for (int r = 0; r < 3; r++) {
+        nndl_net *one = small_conv_net(NNDL_ACT_RELU, runs[r].dropout);
+        nndl_net *two = small_conv_net(NNDL_ACT_RELU, runs[r].dropout);
+        REQUIRE(one && two);
+        REQUIRE(train(one, ds, 1, runs[r].batch, runs[r].lambda, runs[r].momentum, 1));
+        REQUIRE(train(two, ds, 1, runs[r].batch, runs[r].lambda, runs[r].momentum, 2));
+        if (!same_params(one, two))
+            test_fail(__FILE__, __LINE__, "run %d: threads change the weights", r);
+        nndl_net_free(one);
+        nndl_net_free(two);
+    }
+    nndl_dataset_free(ds);
+}
+
+TEST(conv_checkpoint_resumes_bit_identically)
+{
+    nndl_dataset *ds = mnist_head(500, NULL);
+    REQUIRE(ds);
+    char path[512];
+    snprintf(path, sizeof path, "%s/conv.ckpt", test_tmpdir());
+    nndl_sgd_config c = nndl_sgd_config_default(10, 0.1f);
+    c.momentum = 0.5f; /* velocities go into the checkpoint too */
+    nndl_error err;
+    nndl_net *straight = small_conv_net(NNDL_ACT_RELU, 1), *first = small_conv_net(NNDL_ACT_RELU, 1),
+             *resumed = small_conv_net(NNDL_ACT_RELU, 1);
+    REQUIRE(straight && first && resumed);
+    nndl_trainer *t1 = nndl_trainer_create(straight, &c, &err),
+                 *t2 = nndl_trainer_create(first, &c, &err),
+                 *t3 = nndl_trainer_create(resumed, &c, &err);
+    REQUIRE(t1 && t2 && t3);
+    for (int e = 0; e < 2; e++) REQUIRE(nndl_trainer_epoch(t1, ds, NULL, NULL, &err) == NNDL_OK);
+    REQUIRE(nndl_trainer_epoch(t2, ds, NULL, NULL, &err) == NNDL_OK);
+    REQUIRE(nndl_checkpoint_save(path, first, t2, NULL, "{}", &err) == NNDL_OK);
+    REQUIRE(nndl_checkpoint_restore(path, resumed, t3, NULL, &err) == NNDL_OK);
+    REQUIRE(nndl_trainer_epoch(t3, ds, NULL, NULL, &err) == NNDL_OK);
+    CHECK(same_params(straight, resumed));
+    nndl_trainer_free(t1), nndl_trainer_free(t2), nndl_trainer_free(t3);
+    nndl_net_free(straight), nndl_net_free(first), nndl_net_free(resumed);
+    nndl_dataset_free(ds);
+}
+
+static double sigmoid(double z) { return 1 / (1 + exp(-z)); }
+
+TEST(conv_one_step_matches_the_step_by_hand)
+{
+    /* 5x5 images, conv 2 maps of 2x2 (4x4), max-pool 2 (2x2x2), softmax
+     * of 3; sigmoid; both images in one mini-batch; eta 0.5 */
+    enum { S = 5, K = 2, F = 2, C = 4, P = 2, Q = 2, N = F * Q * Q, CLASSES = 3, B = 2 };
+    nndl_error err;
+    nndl_dataset *ds = nndl_dataset_create(B, S, S, &err);
+    REQUIRE(ds);
+    for (int x = 0; x < B; x++)
+        for (int i = 0; i < S * S; i++)
+            nndl_dataset_image_mut(ds, x)[i] = (uint8_t)((i * 37 + x * 101 + i * i * 3) % 256);
+    nndl_dataset_labels_mut(ds)[0] = 2;
+    nndl_dataset_labels_mut(ds)[1] = 0;
+    nndl_layer_spec layers[] = {nndl_layer_conv(F, K, P, NNDL_ACT_SIGMOID),
+                                nndl_layer_fc(CLASSES, NNDL_ACT_SIGMOID)};
+    nndl_net_spec spec = nndl_net_spec_default(0, NULL);
+    spec.layers = layers;
+    spec.n_layers = 2;
+    spec.input = (nndl_shape){1, S, S};
+    spec.cost = NNDL_COST_LOG_LIKELIHOOD;
+    spec.seed = 5;
+    nndl_net *net = nndl_net_create(&spec, &err);
+    REQUIRE(net);
+    REQUIRE(nndl_net_param_count(net) == F * K * K + F + CLASSES * N + CLASSES);
+    /* the parameters as nndl.h lays them out */
+    const float *p = nndl_net_params_const(net);
+    double w[F][K][K], b[F], v[CLASSES][N], c[CLASSES];
+    for (int f = 0; f < F; f++)
+        for (int i = 0; i < K; i++)
+            for (int j = 0; j < K; j++) w[f][i][j] = p[(f * K + i) * K + j];
+    for (int f = 0; f < F; f++) b[f] = p[F * K * K + f];
+    for (int j = 0; j < CLASSES; j++)
+        for (int k = 0; k < N; k++) v[j][k] = p[F * K * K + F + j * N + k];
+    for (int j = 0; j < CLASSES; j++) c[j] = p[F * K * K + F + CLASSES * N + j];
+
+    double gw[F][K][K] = {{{0}}}, gb[F] = {0}, gv[CLASSES][N] = {{0}}, gc[CLASSES] = {0};
+    for (int x = 0; x < B; x++) {
+        const uint8_t *img = nndl_dataset_image(ds, x);
+        double z[F][C][C], a[N];
+        int wy[N], wx[N];
+        for (int f = 0; f < F; f++)
+            for (int y = 0; y < C; y++)
+                for (int xx = 0; xx < C; xx++) {
+                    z[f][y][xx] = b[f];
+                    for (int i = 0; i < K; i++)
+                        for (int j = 0; j < K; j++)
+                            z[f][y][xx] += w[f][i][j] * img[(y + i) * S + xx + j] / 255.0;
+                }
+        /* pool, then sigmoid; feature (py, px, f) at (py * Q + px) * F + f */
+        for (int py = 0; py < Q; py++)
+            for (int px = 0; px < Q; px++)
+                for (int f = 0; f < F; f++) {
+                    int k = (py * Q + px) * F + f, by = 2 * py, bx = 2 * px;
+                    for (int i = 0; i < P; i++)
+                        for (int j = 0; j < P; j++)
+                            if (z[f][2 * py + i][2 * px + j] > z[f][by][bx])
+                                by = 2 * py + i, bx = 2 * px + j;
+                    a[k] = sigmoid(z[f][by][bx]);
+                    wy[k] = by, wx[k] = bx;
+                }
+        double out[CLASSES], sum = 0;
+        for (int j = 0; j < CLASSES; j++) {
+            out[j] = c[j];
+            for (int k = 0; k < N; k++) out[j] += v[j][k] * a[k];
+            out[j] = exp(out[j]);
+            sum += out[j];
+        }
+        int label = nndl_dataset_labels(ds)[x];
+        double delta[CLASSES], d_a[N] = {0};
+        for (int j = 0; j < CLASSES; j++) {
+            delta[j] = out[j] / sum - (j == label); /* BP1 for softmax and -ln a_y */
+            gc[j] += delta[j];
+            for (int k = 0; k < N; k++) {
+                gv[j][k] += delta[j] * a[k];
+                d_a[k] += v[j][k] * delta[j];
+            }
+        }
+        for (int k = 0; k < N; k++) {
+            int f = k % F;
+            double d = d_a[k] * a[k] * (1 - a[k]); /* through the sigmoid, to the winner */
+            gb[f] += d;
+            for (int i = 0; i < K; i++)
+                for (int j = 0; j < K; j++)
+                    gw[f][i][j] += d * img[(wy[k] + i) * S + wx[k] + j] / 255.0;
+        }
+    }
+    nndl_sgd_config config = nndl_sgd_config_default(B, 0.5f);
+    nndl_trainer *t = nndl_trainer_create(net, &config, &err);
+    REQUIRE(t);
+    REQUIRE(nndl_trainer_epoch(t, ds, NULL, NULL, &err) == NNDL_OK);
+    nndl_trainer_free(t);
+    /* w -> w - (eta/m) sum_x dC_x/dw: eq. 20, 21 */
+    const double step = 0.5 / B, tol = 2e-6;
+    int i = 0;
+    for (int f = 0; f < F; f++)
+        for (int y = 0; y < K; y++)
+            for (int x = 0; x < K; x++, i++) CHECK_NEAR(p[i], w[f][y][x] - step * gw[f][y][x], tol);
+    for (int f = 0; f < F; f++, i++) CHECK_NEAR(p[i], b[f] - step * gb[f], tol);
+    for (int j = 0; j < CLASSES; j++)
+        for (int k = 0; k < N; k++, i++) CHECK_NEAR(p[i], v[j][k] - step * gv[j][k], tol);
+    for (int j = 0; j < CLASSES; j++, i++) CHECK_NEAR(p[i], c[j] - step * gc[j], tol);
+    /* and the step moved something: a gradient of zeros passes the above */
+    double largest = 0;
+    for (int f = 0; f < F; f++) largest = fmax(largest, fabs(gb[f]));
+    CHECK(largest > 1e-3);
+    nndl_net_free(net);
+    nndl_dataset_free(ds);
+}
+
+TEST(conv_one_epoch_on_mnist_and_a_vote)
+{
+    nndl_dataset *test = NULL, *ds = mnist_head(10000, &test);
+    REQUIRE(ds && test);
+    nndl_net *nets[3];
+    size_t correct[3];
+    nndl_error err;
+    for (int k = 0; k < 3; k++) {
+        nndl_layer_spec layers[] = {nndl_layer_conv(6, 5, 2, NNDL_ACT_RELU),
+                                    nndl_layer_fc(30, NNDL_ACT_RELU), nndl_layer_fc(10, 0)};
+        nndl_net_spec spec = nndl_net_spec_default(0, NULL);
+        spec.layers = layers;
+        spec.n_layers = 3;
+        spec.input = (nndl_shape){1, 28, 28};
+        spec.cost = NNDL_COST_LOG_LIKELIHOOD;
+        spec.init = NNDL_INIT_NETWORK3;
+        spec.seed = 20 + (uint64_t)k;
+        REQUIRE((nets[k] = nndl_net_create(&spec, &err)));
+        REQUIRE(train(nets[k], ds, 1, 10, 0, 0, 0));
+        REQUIRE(nndl_net_evaluate(nets[k], test, &correct[k], &err) == NNDL_OK);
+        fprintf(stderr, "    network %d: %zu / 10000 after one epoch of 10,000 images\n", k + 1,
+                correct[k]);
+        CHECK(correct[k] >= 9000); /* 92-93% here */
+    }
+    int *answers = malloc(10000 * sizeof *answers), *single = malloc(10000 * sizeof *single);
+    REQUIRE(answers && single);
+    nndl_confusion vote = {0}, one = {0};
+    REQUIRE(nndl_ensemble_answers(nets, 3, test, answers, &err) == NNDL_OK);
+    REQUIRE(nndl_confusion_from_answers(test, answers, 10, &vote, &err) == NNDL_OK);
+    /* a vote of one network is that network */
+    REQUIRE(nndl_ensemble_answers(nets, 1, test, single, &err) == NNDL_OK);
+    REQUIRE(nndl_confusion_from_answers(test, single, 10, &one, &err) == NNDL_OK);
+    CHECK(one.correct == correct[0]);
+    fprintf(stderr, "    vote of three: %zu / 10000\n", vote.correct);
+    size_t best = correct[0] > correct[1] ? correct[0] : correct[1];
+    best = best > correct[2] ? best : correct[2];
+    CHECK(vote.correct + 30 >= best); /* a vote is about as good as its best member, or better */
+    nndl_confusion_free(&vote);
+    nndl_confusion_free(&one);
+    free(answers);
+    free(single);
+    for (int k = 0; k < 3; k++) nndl_net_free(nets[k]);
+    nndl_dataset_free(ds);
+    nndl_dataset_free(test);
+}
