@@ -9,7 +9,22 @@
 #include "args.h"
 #include "commands.h"
 
-enum { N_PIXELS = 784, N_DIGITS = 10 };
+enum { N_PIXELS = 784, N_DIGITS = 10, MAX_MODELS = 64 };
+
+/* Whether `path` starts as a model file does: nndl's magic, or '{'. */
+static int is_model_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    char head[8] = {0};
+    size_t n = fread(head, 1, sizeof head, f);
+    fclose(f);
+    if (n == 8 && memcmp(head, "NNDLMODL", 8) == 0) return 1;
+    for (size_t i = 0; i < n; i++)
+        if (head[i] != ' ' && head[i] != '\n' && head[i] != '\r' && head[i] != '\t')
+            return head[i] == '{';
+    return 0;
+}
 
 /* The file --show writes for image `k` (1-based) of `n`: PATH itself for a
  * single image; for several, "-K" inserted before a ".png" ending, or
@@ -95,7 +110,7 @@ int cmd_predict(int argc, char **argv)
          "write the 28x28 image the network saw as a PNG", 0, 0, NULL},
     };
     cli_command cmd = {
-        "predict", "MODEL IMAGE...",
+        "predict", "MODEL... IMAGE...",
         "Reads handwritten digits in PNG or PGM pictures of any size (dark ink on light\n"
         "paper, or light on dark) and prints the digit MODEL sees in each and the ten\n"
         "probabilities. Each picture is made to look like MNIST first: background\n"
@@ -104,7 +119,10 @@ int cmd_predict(int argc, char **argv)
         "FILE-1.png, FILE-2.png, ... (a .png ending of FILE moves after the number).\n"
         "A softmax output layer gives the probabilities; sigmoid outputs are divided\n"
         "by their sum to make them add up to 1. A picture that cannot be read gets a\n"
-        "line on standard error, the others are still read, and the exit status is 1.",
+        "line on standard error, the others are still read, and the exit status is 1.\n"
+        "Several models (the leading arguments that are model files) vote: the digit\n"
+        "most of them see, ties to the larger mean probability; the probabilities\n"
+        "printed are their mean.",
         options, 2, 2, argc};
     char **pos = malloc((size_t)(argc > 0 ? argc : 1) * sizeof *pos);
     if (!pos) {
@@ -117,28 +135,35 @@ int cmd_predict(int argc, char **argv)
         return rc == CLI_HELP ? 0 : 2;
     }
 
+    /* the leading arguments that are model files are the models */
+    int n_models = 1;
+    while (n_models < MAX_MODELS && n_models < n_pos - 1 && is_model_file(pos[n_models]))
+        n_models++;
     nndl_error err;
-    nndl_net *net = nndl_net_load(pos[0], &err);
-    if (!net) {
-        free(pos);
-        return cli_fail("predict", &err);
-    }
-    int L = nndl_net_n_sizes(net);
-    if (nndl_net_size(net, 0) != N_PIXELS || nndl_net_size(net, L - 1) != N_DIGITS) {
-        cli_error("predict", "%s: a network of %d inputs and %d outputs; predicting digits "
-                  "needs 784 inputs (28x28) and 10 outputs", pos[0], nndl_net_size(net, 0),
-                  nndl_net_size(net, L - 1));
-        nndl_net_free(net);
+    nndl_net *nets[MAX_MODELS] = {0};
+    int softmax[MAX_MODELS];
+    for (int m = 0; m < n_models; m++) {
+        nndl_net *net = nets[m] = nndl_net_load(pos[m], &err);
+        int L = net ? nndl_net_n_sizes(net) : 0;
+        if (!net) {
+            cli_fail("predict", &err);
+        } else if (nndl_net_size(net, 0) != N_PIXELS || nndl_net_size(net, L - 1) != N_DIGITS) {
+            cli_error("predict", "%s: a network of %d inputs and %d outputs; predicting digits "
+                      "needs 784 inputs (28x28) and 10 outputs", pos[m], nndl_net_size(net, 0),
+                      nndl_net_size(net, L - 1));
+        } else {
+            softmax[m] = nndl_net_activation(net, L - 1) == NNDL_ACT_SOFTMAX;
+            continue;
+        }
+        for (int i = 0; i <= m; i++) nndl_net_free(nets[i]);
         free(pos);
         return 1;
     }
-    int softmax = nndl_net_activation(net, L - 1) == NNDL_ACT_SOFTMAX;
-
-    int n_images = n_pos - 1, failed = 0;
+    int n_images = n_pos - n_models, failed = 0;
     cJSON *results = json ? cJSON_CreateArray() : NULL;
     if (json && !results) failed = 1;
     for (int k = 1; k <= n_images && (!json || results); k++) {
-        const char *path = pos[k];
+        const char *path = pos[n_models + k - 1];
         char *show_file = show ? show_path(show, k, n_images) : NULL;
         float outputs[N_DIGITS];
         if (show && !show_file) {
@@ -146,18 +171,32 @@ int cmd_predict(int argc, char **argv)
             failed = 1;
             continue;
         }
-        nndl_status status = predict_one(net, path, show_file, outputs, &err);
+        /* each model's probabilities, their mean, and the models' votes */
+        double p[N_DIGITS] = {0};
+        int votes[N_DIGITS] = {0};
+        nndl_status status = NNDL_OK;
+        for (int m = 0; m < n_models && status == NNDL_OK; m++) {
+            status = predict_one(nets[m], path, m == 0 ? show_file : NULL, outputs, &err);
+            double q[N_DIGITS];
+            probabilities(outputs, softmax[m], q);
+            int answer = 0;
+            for (int d = 0; d < N_DIGITS; d++) {
+                p[d] += q[d] / n_models;
+                if (q[d] > q[answer]) answer = d;
+            }
+            votes[answer]++;
+        }
         free(show_file);
         if (status != NNDL_OK) {
             cli_fail("predict", &err);
             failed = 1;
             continue;
         }
+        /* the plurality vote, ties to the larger mean probability */
         int digit = 0;
         for (int d = 1; d < N_DIGITS; d++)
-            if (outputs[d] > outputs[digit]) digit = d;
-        double p[N_DIGITS];
-        probabilities(outputs, softmax, p);
+            if (votes[d] > votes[digit] || (votes[d] == votes[digit] && p[d] > p[digit]))
+                digit = d;
         if (!json) {
             print_text(path, digit, p);
             continue;
@@ -184,7 +223,7 @@ int cmd_predict(int argc, char **argv)
         cli_error("predict", "cannot write to standard output");
         failed = 1;
     }
-    nndl_net_free(net);
+    for (int m = 0; m < n_models; m++) nndl_net_free(nets[m]);
     free(pos);
     return failed;
 }
