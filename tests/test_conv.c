@@ -207,3 +207,126 @@ TEST(gradcheck_network3_layers_on_mnist_shapes)
     check_layers(sigmoid, 3, (nndl_shape){1, 28, 28}, NNDL_COST_LOG_LIKELIHOOD, &opt, 1,
                  "sigmoid");
 }
+
+/* ---- Model files of layer sequences (format version 3) ---- */
+
+#include <zlib.h>
+
+#include "common/byteio.h"
+
+static nndl_net *layered_net(void)
+{
+    nndl_layer_spec layers[] = {nndl_layer_conv(3, 3, 2, NNDL_ACT_RELU), nndl_layer_pool(2),
+                                nndl_layer_fc(5, NNDL_ACT_LINEAR), nndl_layer_fc(4, NNDL_ACT_TANH),
+                                nndl_layer_fc(3, 0)};
+    layers[3].dropout = 0.25f;
+    nndl_net_spec spec = nndl_net_spec_default(0, NULL);
+    spec.layers = layers;
+    spec.n_layers = 5;
+    spec.input = (nndl_shape){2, 10, 11};
+    spec.cost = NNDL_COST_LOG_LIKELIHOOD;
+    spec.init = NNDL_INIT_HE;
+    spec.seed = 77;
+    return nndl_net_create(&spec, NULL);
+}
+
+static unsigned char *slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    unsigned char *buf = malloc(1 << 16);
+    *n = buf ? fread(buf, 1, 1 << 16, f) : 0;
+    fclose(f);
+    return buf;
+}
+
+static void spit(const char *path, const unsigned char *buf, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    if (f) {
+        fwrite(buf, 1, n, f);
+        fclose(f);
+    }
+}
+
+TEST(model_file_version3_round_trip_and_damage)
+{
+    nndl_net *net = layered_net();
+    REQUIRE(net);
+    char path[512], bad[512];
+    snprintf(path, sizeof path, "%s/layers.nndl", test_tmpdir());
+    snprintf(bad, sizeof bad, "%s/layers-bad.nndl", test_tmpdir());
+    nndl_error err;
+    REQUIRE(nndl_net_save(net, path, &err) == NNDL_OK);
+    nndl_net *back = nndl_net_load(path, &err);
+    REQUIRE(back);
+    CHECK(nndl_net_param_count(back) == nndl_net_param_count(net));
+    CHECK(memcmp(nndl_net_params(back), nndl_net_params(net),
+                 nndl_net_param_count(net) * sizeof(float)) == 0);
+    nndl_layer_info a, b;
+    for (int l = 1; l <= 5; l++) {
+        REQUIRE(nndl_net_layer(net, l, &a, &err) == NNDL_OK);
+        REQUIRE(nndl_net_layer(back, l, &b, &err) == NNDL_OK);
+        CHECK(memcmp(&a, &b, sizeof a) == 0);
+    }
+    CHECK(nndl_net_init(back) == NNDL_INIT_HE && nndl_net_seed(back) == 77);
+    float in[220], out1[3], out2[3];
+    for (int i = 0; i < 220; i++) in[i] = (float)((i * 7) % 13) / 13;
+    REQUIRE(nndl_net_feedforward(net, in, 1, out1, &err) == NNDL_OK);
+    REQUIRE(nndl_net_feedforward(back, in, 1, out2, &err) == NNDL_OK);
+    CHECK(memcmp(out1, out2, sizeof out1) == 0);
+    nndl_net_free(back);
+
+    size_t n;
+    unsigned char *file = slurp(path, &n);
+    REQUIRE(file && n > 200);
+    CHECK(read_u32_le(file + 8) == 3);
+    /* every truncation is refused */
+    for (size_t cut = 0; cut < n; cut += cut < 200 ? 1 : 97) {
+        spit(bad, file, cut);
+        nndl_net *t = nndl_net_load(bad, &err);
+        CHECK(!t && err.status == NNDL_ERR_FORMAT);
+        nndl_net_free(t);
+    }
+    /* damaged fields, with the checksum made right again */
+    static const struct {
+        size_t offset;
+        uint32_t value;
+        const char *message;
+    } damage[] = {
+        {24, 0, "0 layers"},               {24, 64, "64 layers"},
+        {28, 0, "input shape"},            {32, 4, "pool 2 over 1 x 4"},
+        {40, 9, "unknown kind"},           {44, 3, "softmax is for the output layer"},
+        {52, 0, "filters"},                {52, 11, "11 x 11 filters"},
+        {56, 0, "pool 0"},                 {48, 1000000, "feature maps"},
+        {40 + 24 * 4 + 4, 0, "layer 5 is sigmoid"},
+        {40 + 24 * 3 + 20, 0x7fc00000, "dropout"}, /* NaN */
+        {40 + 20, 0x3f000000, "dropout applies"},
+        {40 + 24 * 5 + 8, 12, "declares 12 parameters"},
+    };
+    for (size_t i = 0; i < sizeof damage / sizeof damage[0]; i++) {
+        unsigned char copy[1 << 16];
+        memcpy(copy, file, n);
+        write_u32_le(copy + damage[i].offset, damage[i].value);
+        write_u32_le(copy + n - 4, (uint32_t)crc32(0, copy, (uInt)(n - 4)));
+        spit(bad, copy, n);
+        nndl_net *t = nndl_net_load(bad, &err);
+        CHECK(!t);
+        if (!t && (err.status != NNDL_ERR_FORMAT || !strstr(err.message, damage[i].message)))
+            test_fail(__FILE__, __LINE__, "damage %zu: \"%s\" lacks \"%s\"", i, err.message,
+                      damage[i].message);
+        nndl_net_free(t);
+    }
+    free(file);
+    /* a dense network of sizes is still written as version 2 */
+    int sizes[] = {4, 3, 2};
+    nndl_net_spec spec = nndl_net_spec_default(3, sizes);
+    nndl_net *dense = nndl_net_create(&spec, &err);
+    REQUIRE(dense && nndl_net_save(dense, path, &err) == NNDL_OK);
+    file = slurp(path, &n);
+    REQUIRE(file);
+    CHECK(read_u32_le(file + 8) == 2);
+    free(file);
+    nndl_net_free(dense);
+    nndl_net_free(net);
+}

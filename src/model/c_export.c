@@ -277,6 +277,14 @@ nndl_status c_export_write(const nndl_net *net, const char *dir, const char *nam
                            const char *source, nndl_error *err)
 {
     if (!name) name = C_EXPORT_DEFAULT_NAME;
+    for (int l = 0; l < net->n_layers; l++)
+        if (net->layers[l].kind != LAYER_DENSE || net->layers[l].act == NNDL_ACT_LINEAR)
+            return error_set(err, NNDL_ERR_ARG,
+                             "C export: layer %d is %s; the C export writes fully connected "
+                             "sigmoid, tanh, ReLU and softmax layers", l + 1,
+                             net->layers[l].kind == LAYER_CONV   ? "convolutional"
+                             : net->layers[l].kind == LAYER_POOL ? "a max-pooling layer"
+                                                                 : "linear");
     if (!name_is_identifier(name))
         return error_set(err, NNDL_ERR_ARG,
                          "C export: name '%s' is not a C identifier of 1 to %d letters, "

@@ -167,6 +167,20 @@ nndl_status json_model_save(const nndl_net *net, const char *path, nndl_error *e
     if (!cost_class_name(net->cost))
         return error_set(err, NNDL_ERR_ARG, "%s: not saved: the %s cost has no JSON name", path,
                          nndl_cost_name(net->cost));
+    /* network2.py's format is a list of fully connected layers */
+    for (int l = 0; l < net->n_layers; l++) {
+        const layer *ly = &net->layers[l];
+        const char *why = ly->kind == LAYER_CONV   ? "is convolutional"
+                          : ly->kind == LAYER_POOL ? "is a max-pooling layer"
+                          : ly->act == NNDL_ACT_LINEAR ? "is linear"
+                          : ly->spec.dropout > 0     ? "drops its inputs out"
+                                                     : NULL;
+        if (why)
+            return error_set(err, NNDL_ERR_ARG,
+                             "%s: not saved: network2.py's JSON holds fully connected sigmoid, "
+                             "tanh, ReLU or softmax layers only, and layer %d %s (use the nndl "
+                             "format)", path, l + 1, why);
+    }
     nndl_status st = model_check_finite(net, path, err);
     if (st != NNDL_OK) return st;
     return atomic_file_write(path, "JSON model file", write_json, net, err);

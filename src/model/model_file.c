@@ -1,5 +1,6 @@
 /* Model files: a network's settings and parameters in the binary format of
- * docs/MODEL_FORMAT.md (version 2, and version 1 for reading).
+ * docs/MODEL_FORMAT.md (version 2 for networks of sizes, version 3 for
+ * sequences of layers, and version 1 for reading).
  *
  * Every field goes through byteio.h, so a file reads the same on any host.
  * Loading trusts nothing in the file: the header is checked against the
@@ -32,7 +33,8 @@
 static const uint8_t model_magic[8] = {'N', 'N', 'D', 'L', 'M', 'O', 'D', 'L'};
 
 enum {
-    MODEL_VERSION = 2,   /* written; versions 1 and 2 are read */
+    MODEL_VERSION = 3,   /* the newest; versions 1 to 3 are read */
+    MODEL_VERSION_SIZES = 2, /* written for networks it can hold */
     OFF_VERSION = 8,
     OFF_FLAGS = 12,
     OFF_COST = 16,
@@ -41,8 +43,14 @@ enum {
     OFF_SIZES = 28,      /* n x u32; version 2: then n-1 activations (u32) */
     FIXED_BYTES = 28,    /* everything before the sizes */
     TAIL_BYTES = 4,      /* the CRC-32 */
-    /* Version 2: sizes, activations, seed, parameter count, metadata length. */
-    MAX_HEADER_BYTES = OFF_SIZES + 8 * NNDL_MAX_LAYERS + 20
+    /* Version 3: at 24 the number of layers, at 28 the input shape, then a
+     * record per layer: kind, activation, size, kernel, pool, dropout. */
+    OFF_INPUT = 28,
+    OFF_LAYERS = 40,
+    LAYER_RECORD_BYTES = 24,
+    /* the longest header of either version, with seed, parameter count
+     * and metadata length */
+    MAX_HEADER_BYTES = OFF_LAYERS + LAYER_RECORD_BYTES * NNDL_MAX_LAYERS + 20
 };
 
 /* Header bytes for n sizes: the fixed part, the sizes, (version 2) the
@@ -51,6 +59,7 @@ enum {
 static uint64_t header_bytes(uint32_t version, uint64_t n_sizes)
 {
     if (version == 1) return OFF_SIZES + 4 * n_sizes + 16;
+    if (version == 3) return OFF_LAYERS + LAYER_RECORD_BYTES * (n_sizes - 1) + 20;
     return OFF_SIZES + 4 * n_sizes + 4 * (n_sizes - 1) + 20;
 }
 
@@ -187,21 +196,55 @@ static int put(FILE *f, const uint8_t *p, size_t n, uint32_t *crc)
     return fwrite(p, 1, n, f) == n ? 0 : -1;
 }
 
+/* Whether version 2 holds `net` exactly, so that older nndl reads it:
+ * fully connected layers over a flat input, no layer's own dropout, and
+ * the activations and initializations version 2 knew. */
+static int fits_version2(const nndl_net *net)
+{
+    if (net->input.height != 1 || net->input.width != 1 || net->init > NNDL_INIT_LARGE)
+        return 0;
+    for (int l = 0; l < net->n_layers; l++) {
+        const layer *ly = &net->layers[l];
+        if (ly->kind != LAYER_DENSE || ly->spec.dropout != 0 || ly->act > NNDL_ACT_SOFTMAX)
+            return 0;
+    }
+    return 1;
+}
+
 static int write_model(FILE *f, const void *ctx)
 {
     const model_writer *w = ctx;
     const nndl_net *net = w->net;
     uint8_t head[MAX_HEADER_BYTES];
+    int v2 = fits_version2(net);
     memcpy(head, model_magic, sizeof model_magic);
-    write_u32_le(head + OFF_VERSION, MODEL_VERSION);
+    write_u32_le(head + OFF_VERSION, v2 ? MODEL_VERSION_SIZES : MODEL_VERSION);
     write_u32_le(head + OFF_FLAGS, 0);
     write_u32_le(head + OFF_COST, (uint32_t)net->cost);
     write_u32_le(head + OFF_INIT, (uint32_t)net->init);
-    write_u32_le(head + OFF_N_SIZES, (uint32_t)net->n_sizes);
-    uint8_t *p = head + OFF_SIZES;
-    for (int l = 0; l < net->n_sizes; l++, p += 4) write_u32_le(p, (uint32_t)net->sizes[l]);
-    for (int l = 0; l < net->n_layers; l++, p += 4)
-        write_u32_le(p, (uint32_t)net->layers[l].act);
+    uint8_t *p;
+    if (v2) {
+        write_u32_le(head + OFF_N_SIZES, (uint32_t)net->n_sizes);
+        p = head + OFF_SIZES;
+        for (int l = 0; l < net->n_sizes; l++, p += 4) write_u32_le(p, (uint32_t)net->sizes[l]);
+        for (int l = 0; l < net->n_layers; l++, p += 4)
+            write_u32_le(p, (uint32_t)net->layers[l].act);
+    } else {
+        write_u32_le(head + OFF_N_SIZES, (uint32_t)net->n_layers);
+        write_u32_le(head + OFF_INPUT, (uint32_t)net->input.channels);
+        write_u32_le(head + OFF_INPUT + 4, (uint32_t)net->input.height);
+        write_u32_le(head + OFF_INPUT + 8, (uint32_t)net->input.width);
+        p = head + OFF_LAYERS;
+        for (int l = 0; l < net->n_layers; l++, p += LAYER_RECORD_BYTES) {
+            const nndl_layer_spec *s = &net->layers[l].spec;
+            write_u32_le(p, (uint32_t)s->kind);
+            write_u32_le(p + 4, (uint32_t)s->act);
+            write_u32_le(p + 8, (uint32_t)s->size);
+            write_u32_le(p + 12, (uint32_t)s->kernel);
+            write_u32_le(p + 16, (uint32_t)s->pool);
+            write_f32_le(p + 20, s->dropout);
+        }
+    }
     write_u64_le(p, net->seed);
     write_u64_le(p + 8, (uint64_t)net->n_params);
     write_u32_le(p + 16, w->meta_len);
@@ -260,7 +303,9 @@ nndl_status nndl_net_save(const nndl_net *net, const char *path, nndl_error *err
 /* ---- Loading ------------------------------------------------------------ */
 
 typedef struct model_header {
-    uint32_t version, flags, cost, init, n_sizes;
+    uint32_t version, flags, cost, init, n_sizes; /* version 3: n_sizes = layers + 1 */
+    nndl_shape input;                             /* version 3 */
+    nndl_layer_spec layers[NNDL_MAX_LAYERS - 1];  /* version 3 */
     int sizes[NNDL_MAX_LAYERS];
     nndl_activation acts[NNDL_MAX_LAYERS - 1]; /* layer 1 first */
     uint64_t seed, n_params;
@@ -303,6 +348,67 @@ static uint64_t implied_params(const int *sizes, uint32_t n)
         total += count;
     }
     return total;
+}
+
+/* A version 3 file's spec, pointing into h. */
+static nndl_net_spec layers_spec(const model_header *h)
+{
+    nndl_net_spec spec = nndl_net_spec_default(0, NULL);
+    spec.cost = (nndl_cost)h->cost;
+    spec.init = (nndl_init)h->init;
+    spec.seed = h->seed;
+    spec.layers = h->layers;
+    spec.n_layers = (int)h->n_sizes - 1;
+    spec.input = h->input;
+    return spec;
+}
+
+/* Version 3's input shape and layer records, checked as nndl_net_create
+ * would check them (without allocating), and the parameters they imply. */
+static nndl_status read_layers(model_header *h, const char *path, size_t *n_params,
+                               nndl_error *err)
+{
+    const uint8_t *b = h->bytes;
+    uint32_t shape[3];
+    for (int i = 0; i < 3; i++) {
+        shape[i] = read_u32_le(b + OFF_INPUT + 4 * i);
+        if (shape[i] < 1 || shape[i] > NNDL_MAX_LAYER_SIZE)
+            return error_set(err, NNDL_ERR_FORMAT, "%s: the input shape %lu x %lu x %lu is "
+                             "out of range", path, (unsigned long)read_u32_le(b + OFF_INPUT),
+                             (unsigned long)read_u32_le(b + OFF_INPUT + 4),
+                             (unsigned long)read_u32_le(b + OFF_INPUT + 8));
+    }
+    h->input = (nndl_shape){(int)shape[0], (int)shape[1], (int)shape[2]};
+    const int n = (int)h->n_sizes - 1;
+    nndl_activation want =
+        h->cost == NNDL_COST_LOG_LIKELIHOOD ? NNDL_ACT_SOFTMAX : NNDL_ACT_SIGMOID;
+    for (int l = 0; l < n; l++) {
+        const uint8_t *r = b + OFF_LAYERS + LAYER_RECORD_BYTES * l;
+        uint32_t kind = read_u32_le(r), act = read_u32_le(r + 4), v[3];
+        for (int i = 0; i < 3; i++) {
+            v[i] = read_u32_le(r + 8 + 4 * i);
+            if (v[i] > NNDL_MAX_LAYER_SIZE)
+                return error_set(err, NNDL_ERR_FORMAT, "%s: layer %d: %lu is out of range",
+                                 path, l + 1, (unsigned long)v[i]);
+        }
+        if (kind >= NNDL_LAYER_KIND_COUNT || act >= NNDL_ACT_COUNT)
+            return error_set(err, NNDL_ERR_FORMAT, "%s: layer %d: unknown kind %lu or "
+                             "activation %lu", path, l + 1, (unsigned long)kind,
+                             (unsigned long)act);
+        if ((l == n - 1 && act != want) || (l < n - 1 && kind == NNDL_LAYER_POOL &&
+                                            act != NNDL_ACT_LINEAR))
+            return error_set(err, NNDL_ERR_FORMAT, "%s: layer %d is %s; it must be %s", path,
+                             l + 1, nndl_activation_name((nndl_activation)act),
+                             nndl_activation_name(l == n - 1 ? want : NNDL_ACT_LINEAR));
+        h->layers[l] = (nndl_layer_spec){(nndl_layer_kind)kind, (int)v[0], (int)v[1], (int)v[2],
+                                         (nndl_activation)act, read_f32_le(r + 20)};
+        h->acts[l] = (nndl_activation)act;
+    }
+    nndl_net_spec spec = layers_spec(h);
+    nndl_error e;
+    if (net_spec_count(&spec, n_params, &e) != NNDL_OK)
+        return error_set(err, NNDL_ERR_FORMAT, "%s: %s", path, e.message);
+    return NNDL_OK;
 }
 
 /* Reads and checks the header, and checks that the file is exactly as long
@@ -357,6 +463,12 @@ static nndl_status read_header(FILE *f, const char *path, uint64_t file_size,
             return error_set(err, NNDL_ERR_FORMAT, "%s: unknown initialization %lu", path,
                              (unsigned long)h->init);
     }
+    if (h->version == 3) { /* the number of layers, not of sizes */
+        if (h->n_sizes < 1 || h->n_sizes > NNDL_MAX_LAYERS - 1)
+            return error_set(err, NNDL_ERR_FORMAT, "%s: %lu layers; a model has 1 to %d", path,
+                             (unsigned long)h->n_sizes, NNDL_MAX_LAYERS - 1);
+        h->n_sizes++;
+    }
     if (h->n_sizes < 2 || h->n_sizes > NNDL_MAX_LAYERS)
         return error_set(err, NNDL_ERR_FORMAT,
                          "%s: %lu layer sizes; a model has 2 to %d (NNDL_MAX_LAYERS)", path,
@@ -368,33 +480,42 @@ static nndl_status read_header(FILE *f, const char *path, uint64_t file_size,
     if (st != NNDL_OK) return st;
 
     const uint8_t *p = b + OFF_SIZES;
-    for (uint32_t l = 0; l < h->n_sizes; l++, p += 4) {
-        uint32_t s = read_u32_le(p);
-        if (s < 1 || s > NNDL_MAX_LAYER_SIZE)
-            return error_set(err, NNDL_ERR_FORMAT,
-                             "%s: layer %lu has %lu neurons; need 1 to %d (NNDL_MAX_LAYER_SIZE)",
-                             path, (unsigned long)l, (unsigned long)s, NNDL_MAX_LAYER_SIZE);
-        h->sizes[l] = (int)s;
-    }
-    for (uint32_t l = 1; l < h->n_sizes; l++) {
-        uint32_t a = v1_act;
-        if (h->version >= 2) {
-            a = read_u32_le(p);
-            p += 4;
-            if (a >= NNDL_ACT_COUNT)
+    uint64_t implied;
+    if (h->version == 3) {
+        size_t count;
+        st = read_layers(h, path, &count, err);
+        if (st != NNDL_OK) return st;
+        implied = count;
+        p = b + OFF_LAYERS + LAYER_RECORD_BYTES * (h->n_sizes - 1);
+    } else {
+        for (uint32_t l = 0; l < h->n_sizes; l++, p += 4) {
+            uint32_t s = read_u32_le(p);
+            if (s < 1 || s > NNDL_MAX_LAYER_SIZE)
                 return error_set(err, NNDL_ERR_FORMAT,
-                                 "%s: layer %lu has unknown activation function %lu", path,
-                                 (unsigned long)l, (unsigned long)a);
+                                 "%s: layer %lu has %lu neurons; need 1 to %d (NNDL_MAX_LAYER_SIZE)",
+                                 path, (unsigned long)l, (unsigned long)s, NNDL_MAX_LAYER_SIZE);
+            h->sizes[l] = (int)s;
         }
-        h->acts[l - 1] = (nndl_activation)a;
+        for (uint32_t l = 1; l < h->n_sizes; l++) {
+            uint32_t a = v1_act;
+            if (h->version >= 2) {
+                a = read_u32_le(p);
+                p += 4;
+                if (a >= NNDL_ACT_COUNT)
+                    return error_set(err, NNDL_ERR_FORMAT,
+                                     "%s: layer %lu has unknown activation function %lu", path,
+                                     (unsigned long)l, (unsigned long)a);
+            }
+            h->acts[l - 1] = (nndl_activation)a;
+        }
+        st = model_check_activations(path, (nndl_cost)h->cost, (int)h->n_sizes, h->acts, err);
+        if (st != NNDL_OK) return st;
+        implied = implied_params(h->sizes, h->n_sizes);
     }
-    st = model_check_activations(path, (nndl_cost)h->cost, (int)h->n_sizes, h->acts, err);
-    if (st != NNDL_OK) return st;
     h->seed = read_u64_le(p);
     h->n_params = read_u64_le(p + 8);
     h->meta_len = h->version >= 2 ? read_u32_le(p + 16) : 0;
 
-    uint64_t implied = implied_params(h->sizes, h->n_sizes);
     if (implied == UINT64_MAX)
         return error_set(err, NNDL_ERR_FORMAT,
                          "%s: the layer sizes need more than %llu parameters (NNDL_MAX_PARAMS)",
@@ -579,8 +700,13 @@ nndl_net *model_load_with_meta(const char *path, char **meta_json, nndl_error *e
     }
     if (read_header(f, path, (uint64_t)st.st_size, &h, &e) != NNDL_OK) goto fail;
 
-    net = model_net_create(path, (int)h.n_sizes, h.sizes, (nndl_cost)h.cost, (nndl_init)h.init,
-                           h.seed, h.acts, &e);
+    if (h.version == 3) {
+        nndl_net_spec spec = layers_spec(&h);
+        net = net_create_zeroed(&spec, &e); /* checked by read_layers */
+    } else {
+        net = model_net_create(path, (int)h.n_sizes, h.sizes, (nndl_cost)h.cost,
+                               (nndl_init)h.init, h.seed, h.acts, &e);
+    }
     if (!net) goto fail;
     if ((uint64_t)net->n_params != h.n_params) {
         error_set(&e, NNDL_ERR_FORMAT, "%s: the network has %zu parameters, the file %llu",

@@ -166,13 +166,18 @@ static nndl_status plan_layers(const nndl_net_spec *spec, layer *layers, int *n_
     return NNDL_OK;
 }
 
-nndl_status net_spec_check(const nndl_net_spec *spec, nndl_error *err)
+nndl_status net_spec_count(const nndl_net_spec *spec, size_t *n_params, nndl_error *err)
 {
     layer layers[NNDL_MAX_LAYERS];
     int n;
     nndl_shape input;
+    return plan_layers(spec, layers, &n, &input, n_params, err);
+}
+
+nndl_status net_spec_check(const nndl_net_spec *spec, nndl_error *err)
+{
     size_t n_params;
-    return plan_layers(spec, layers, &n, &input, &n_params, err);
+    return net_spec_count(spec, &n_params, err);
 }
 
 /* The tensor table and sizes of a planned network. */

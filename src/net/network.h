@@ -78,6 +78,9 @@ struct nndl_net {
  * no softmax in hidden layers. */
 nndl_status net_spec_check(const nndl_net_spec *spec, nndl_error *err);
 
+/* The same, and the number of weights and biases the spec implies. */
+nndl_status net_spec_count(const nndl_net_spec *spec, size_t *n_params, nndl_error *err);
+
 /* A network of `spec` with all parameters zero: the layout without the
  * random initialization, for loading a model file into. Each layer's
  * activation is layers[l].act (the output layer's follows from the cost). */
