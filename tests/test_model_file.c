@@ -364,7 +364,7 @@ TEST(model_rejects_every_single_byte_corruption)
         const char *says;
     } cases[] = {
         {0, "not an nndl model file"},
-        {8, "version"},
+        {8, "layer 2: 1049583190 is out of range"}, /* version 2 -> 3 reads sizes as layers */
         {12, "flags"},
         {16, "checksum mismatch, the file is damaged"}, /* quadratic -> cross-entropy */
         {19, "unknown cost function 16777216"},
@@ -508,7 +508,7 @@ TEST(model_rejects_bad_header_fields)
         {2, 0, CE, 0, 3, {5, 4, 3}, {RELU, SIG}, 39, NULL},
         {1, 0, Q, SIG, 3, {5, 4, 3}, {0, 0}, 39, NULL},
         /* Versions and flags. */
-        {3, 0, Q, 0, 3, {5, 4, 3}, {SIG, SIG}, 39, "version 3 is not supported"},
+        {4, 0, Q, 0, 3, {5, 4, 3}, {SIG, SIG}, 39, "version 4 is not supported"},
         {0, 0, Q, 0, 3, {5, 4, 3}, {SIG, SIG}, 39, "version 0 is not supported"},
         {2, 1, Q, 0, 3, {5, 4, 3}, {SIG, SIG}, 39, "flags"},
         {1, 1, Q, 0, 3, {5, 4, 3}, {0, 0}, 39, "flags"},
