@@ -582,3 +582,53 @@ TEST(serve_command_stops_on_sigterm)
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     if (f) fclose(f);
 }
+
+TEST(serve_predict_shows_a_conv_model_s_feature_maps)
+{
+    server srv;
+    server_open(&srv);
+    nndl_layer_spec layers[] = {nndl_layer_conv(3, 5, 2, NNDL_ACT_RELU),
+                                nndl_layer_fc(8, NNDL_ACT_SIGMOID), nndl_layer_fc(10, 0)};
+    nndl_net_spec spec = nndl_net_spec_default(0, NULL);
+    spec.layers = layers;
+    spec.n_layers = 3;
+    spec.input = (nndl_shape){1, 28, 28};
+    spec.cost = NNDL_COST_LOG_LIKELIHOOD;
+    spec.init = NNDL_INIT_HE;
+    spec.seed = 4;
+    nndl_error err;
+    REQUIRE(models_add(&srv.models, "conv", nndl_net_create(&spec, &err), 0, 0, "test") == 1);
+    char *body = pixels_body(40, 1);
+    api_response r = call(&srv, "POST", "/api/predict", "1", json, body, strlen(body));
+    REQUIRE(r.status == 200);
+    cJSON *o = cJSON_ParseWithLength(r.body, r.length);
+    REQUIRE(o);
+    const cJSON *maps = cJSON_GetObjectItemCaseSensitive(o, "maps");
+    const cJSON *hidden = cJSON_GetObjectItemCaseSensitive(o, "hidden");
+    REQUIRE(cJSON_GetArraySize(maps) == 3);
+    CHECK(cJSON_GetArraySize(hidden) == 1); /* the fully connected layer's neurons */
+    /* map c, pixel (y, x) is the layer's activation (y, x, c) */
+    uint8_t gray[40 * 40];
+    const char *p = strchr(body, '[') + 1;
+    for (int i = 0; i < 40 * 40; i++, p += 2) gray[i] = *p == '1' ? 255 : 0;
+    nndl_image img = {40, 40, gray, NULL};
+    float in[N_PIXELS], act[3 * 12 * 12 + 8 + 10];
+    REQUIRE(nndl_image_to_mnist(&img, in, NULL, &err) == NNDL_OK);
+    REQUIRE(nndl_net_feedforward_layers(models_get(&srv.models, 1)->net, in, act, &err) == NNDL_OK);
+    int active = 0;
+    for (int c = 0; c < 3; c++) {
+        const cJSON *map = cJSON_GetArrayItem(maps, c);
+        CHECK(cJSON_GetObjectItemCaseSensitive(map, "height")->valueint == 12);
+        const cJSON *values = cJSON_GetObjectItemCaseSensitive(map, "values");
+        REQUIRE(cJSON_GetArraySize(values) == 144);
+        for (int i = 0; i < 144; i++) {
+            CHECK_NEAR(cJSON_GetArrayItem(values, i)->valuedouble, act[i * 3 + c], 5.01e-4);
+            active += act[i * 3 + c] > 0;
+        }
+    }
+    CHECK(active > 0);
+    free(body);
+    cJSON_Delete(o);
+    api_response_free(&r);
+    server_close(&srv);
+}

@@ -123,6 +123,25 @@ function showNothing(message) {
   $('message').textContent = message;
 }
 
+// One feature map as a small picture: the more active, the darker
+// (scaled to the map's own largest activation).
+function featureMap(map) {
+  const canvas = document.createElement('canvas');
+  canvas.width = map.width;
+  canvas.height = map.height;
+  canvas.className = 'map';
+  const top = Math.max(1e-6, ...map.values);
+  const ctx = canvas.getContext('2d');
+  const img = ctx.createImageData(map.width, map.height);
+  map.values.forEach((v, i) => {
+    const g = Math.round(255 * (1 - Math.max(0, v) / top));
+    img.data.set([g, g, g, 255], 4 * i);
+  });
+  ctx.putImageData(img, 0, 0);
+  canvas.title = `largest activation ${top.toFixed(3)}`;
+  return canvas;
+}
+
 function showAnswer(a) {
   $('digit').textContent = a.digit;
   a.probabilities.forEach((p, d) => {
@@ -139,6 +158,13 @@ function showAnswer(a) {
     img.data.set([g, g, g, 255], 4 * i);
   });
   seen.putImageData(img, 0, 0);
+  if (a.maps) {
+    $('hidden-title').textContent = 'Feature maps of the first convolutional layer';
+    $('hidden').replaceChildren(...a.maps.map(featureMap));
+    $('message').textContent = '';
+    return;
+  }
+  $('hidden-title').textContent = 'Hidden neurons';
   const cells = [];
   for (const layer of a.hidden) {
     for (const v of layer) {

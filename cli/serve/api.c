@@ -133,6 +133,8 @@ static cJSON *model_json(int index, served_model *m)
         cJSON_AddItemToArray(sizes, cJSON_CreateNumber(nndl_net_size(m->net, l)));
     cJSON_AddStringToObject(o, "cost", nndl_cost_name(nndl_net_cost(m->net)));
     cJSON_AddStringToObject(o, "activation", nndl_activation_name(nndl_net_activation(m->net, 1)));
+    /* what the page shows for its hidden layers: neurons, or feature maps */
+    cJSON_AddBoolToObject(o, "convolutional", !nndl_net_is_dense(m->net));
     cJSON_AddNumberToObject(o, "parameters", (double)nndl_net_param_count(m->net));
     if (m->total) {
         cJSON *acc = cJSON_AddObjectToObject(o, "accuracy");
@@ -240,6 +242,25 @@ static int content_type_is(const char *content_type, const char *type)
            (content_type[n] == '\0' || content_type[n] == ';' || content_type[n] == ' ');
 }
 
+/* A layer's activations (height x width x channels) as one picture per
+ * channel: [{"height", "width", "values": row by row}, ...]. */
+static cJSON *feature_maps(const float *a, nndl_shape shape)
+{
+    cJSON *maps = cJSON_CreateArray();
+    size_t n = (size_t)shape.height * shape.width;
+    float *plane = malloc((n ? n : 1) * sizeof *plane);
+    for (int c = 0; maps && plane && c < shape.channels; c++) {
+        for (size_t i = 0; i < n; i++) plane[i] = a[i * (size_t)shape.channels + (size_t)c];
+        cJSON *map = cJSON_CreateObject();
+        cJSON_AddNumberToObject(map, "height", shape.height);
+        cJSON_AddNumberToObject(map, "width", shape.width);
+        cJSON_AddItemToObject(map, "values", number_array(plane, (int)n, 3));
+        cJSON_AddItemToArray(maps, map);
+    }
+    free(plane);
+    return maps;
+}
+
 static api_response post_predict(server *srv, const char *query_model, const char *content_type,
                                  const char *body, size_t len)
 {
@@ -314,12 +335,21 @@ static api_response post_predict(server *srv, const char *query_model, const cha
     cJSON_AddNumberToObject(o, "digit", digit);
     cJSON_AddItemToObject(o, "probabilities", number_array(p, N_DIGITS, 4));
     cJSON_AddItemToObject(o, "input", number_array(input, N_PIXELS, 3));
+    /* fully connected hidden layers as neurons; the first convolutional
+     * layer as its feature maps, one picture per map */
     cJSON *hidden = cJSON_AddArrayToObject(o, "hidden");
+    cJSON *maps = NULL;
     const float *a = act;
     for (int l = 1; l < n_sizes - 1; l++) {
-        cJSON_AddItemToArray(hidden, number_array(a, nndl_net_size(m->net, l), 3));
+        nndl_layer_info info;
+        nndl_net_layer(m->net, l, &info, NULL);
+        if (info.spec.kind == NNDL_LAYER_FC)
+            cJSON_AddItemToArray(hidden, number_array(a, nndl_net_size(m->net, l), 3));
+        else if (info.spec.kind == NNDL_LAYER_CONV && !maps && !(maps = feature_maps(a, info.out)))
+            break;
         a += nndl_net_size(m->net, l);
     }
+    if (maps) cJSON_AddItemToObject(o, "maps", maps);
     free(act);
     return respond_json(200, o);
 }
