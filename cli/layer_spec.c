@@ -157,31 +157,6 @@ int layer_list_hidden(const layer_list *l)
     return n;
 }
 
-void layer_spec_format(const nndl_layer_spec *l, int output, char *out, size_t cap)
-{
-    char drop[32] = "";
-    if (l->dropout > 0) snprintf(drop, sizeof drop, ":dropout=%g", (double)l->dropout);
-    switch (l->kind) {
-    case NNDL_LAYER_CONV:
-        if (l->pool > 1)
-            snprintf(out, cap, "conv:%d:%d:%s,pool:%d", l->size, l->kernel,
-                     nndl_activation_name(l->act), l->pool);
-        else
-            snprintf(out, cap, "conv:%d:%d:%s", l->size, l->kernel, nndl_activation_name(l->act));
-        return;
-    case NNDL_LAYER_POOL:
-        snprintf(out, cap, "pool:%d", l->pool);
-        return;
-    case NNDL_LAYER_FC:
-        if (output && l->act == NNDL_ACT_SOFTMAX)
-            snprintf(out, cap, "softmax:%d%s", l->size, drop);
-        else
-            snprintf(out, cap, "fc:%d:%s%s", l->size, nndl_activation_name(l->act), drop);
-        return;
-    }
-    snprintf(out, cap, "?");
-}
-
 void shape_format(nndl_shape s, char *out, size_t cap)
 {
     if (s.height == 1 && s.width == 1)

@@ -26,11 +26,6 @@ int layer_list_parse(const char *spec, layer_list *out, char *why, size_t cap);
 /* The hidden layers that take an activation (conv and fc before the last). */
 int layer_list_hidden(const layer_list *l);
 
-/* Writes a layer as the spec spells it ("conv:20:5:relu,pool:2" for a
- * conv-pool layer, "fc:100:sigmoid", "softmax:10"), `output` telling
- * whether it is the output layer. */
-void layer_spec_format(const nndl_layer_spec *l, int output, char *out, size_t cap);
-
 /* "1x28x28" for a shape with height or width, else "100". */
 void shape_format(nndl_shape s, char *out, size_t cap);
 

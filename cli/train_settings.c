@@ -242,7 +242,7 @@ void train_settings_network(const train_settings *s, char *out, size_t cap)
     }
     for (int i = 0; i < s->layer_list.n && used < cap; i++) {
         char item[96];
-        layer_spec_format(&s->layer_list.v[i], i + 1 == s->layer_list.n, item, sizeof item);
+        nndl_layer_spec_format(&s->layer_list.v[i], i + 1 == s->layer_list.n, item, sizeof item);
         used += (size_t)snprintf(out + used, cap - used, "%s%s", i ? "," : "", item);
     }
 }

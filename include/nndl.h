@@ -218,6 +218,13 @@ NNDL_API nndl_layer_spec nndl_layer_fc(int neurons, nndl_activation act);
 NNDL_API nndl_layer_spec nndl_layer_conv(int maps, int kernel, int pool, nndl_activation act);
 NNDL_API nndl_layer_spec nndl_layer_pool(int pool);
 
+/* Writes a layer as nndl train --layers spells it: "conv:20:5:relu,pool:2"
+ * for a convolutional layer that pools, "pool:2", "fc:100:sigmoid",
+ * "fc:30:relu:dropout=0.5", and for an output layer (`output`) with
+ * softmax "softmax:10". Truncated to fit `cap` bytes. */
+NNDL_API void nndl_layer_spec_format(const nndl_layer_spec *layer, int output, char *out,
+                                     size_t cap);
+
 /* The name of a layer kind, as the command line spells it: "fc", "conv",
  * "pool"; and back (-1 for an unknown name). */
 NNDL_API const char *nndl_layer_kind_name(nndl_layer_kind kind);
@@ -276,6 +283,10 @@ NNDL_API nndl_status nndl_net_layer(const nndl_net *net, int layer, nndl_layer_i
                                     nndl_error *err);
 /* The shape of the inputs: {sizes[0], 1, 1} for a network made from sizes. */
 NNDL_API nndl_shape nndl_net_input_shape(const nndl_net *net);
+/* The network's layers as nndl train --layers spells them, comma-separated
+ * (see nndl_layer_spec_format). */
+NNDL_API void nndl_net_describe(const nndl_net *net, char *out, size_t cap);
+
 /* Whether every layer is fully connected (a network of chapters 1-3). */
 NNDL_API int nndl_net_is_dense(const nndl_net *net);
 NNDL_API nndl_cost nndl_net_cost(const nndl_net *net);

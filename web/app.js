@@ -190,7 +190,7 @@ async function loadModels(select) {
     const o = document.createElement('option');
     o.value = m.index;
     const acc = m.accuracy ? ` - ${(100 * m.accuracy.fraction).toFixed(2)}% on ${m.accuracy.data}` : '';
-    o.textContent = `${m.name} [${m.sizes.join(',')}]${acc}`;
+    o.textContent = `${m.name} ${m.convolutional ? m.layers : '[' + m.sizes.join(',') + ']'}${acc}`;
     return o;
   }));
   if (models.some((m) => String(m.index) === keep)) menu.value = keep;

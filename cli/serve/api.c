@@ -135,6 +135,9 @@ static cJSON *model_json(int index, served_model *m)
     cJSON_AddStringToObject(o, "activation", nndl_activation_name(nndl_net_activation(m->net, 1)));
     /* what the page shows for its hidden layers: neurons, or feature maps */
     cJSON_AddBoolToObject(o, "convolutional", !nndl_net_is_dense(m->net));
+    char layers[2048];
+    nndl_net_describe(m->net, layers, sizeof layers);
+    cJSON_AddStringToObject(o, "layers", layers);
     cJSON_AddNumberToObject(o, "parameters", (double)nndl_net_param_count(m->net));
     if (m->total) {
         cJSON *acc = cJSON_AddObjectToObject(o, "accuracy");

@@ -1,5 +1,6 @@
 /* Names of the kinds of cost, activation and initialization, as the
  * command line and files spell them. */
+#include <stdio.h>
 #include <string.h>
 
 #include "nndl.h"
@@ -62,4 +63,43 @@ const char *nndl_layer_kind_name(nndl_layer_kind k)
 int nndl_layer_kind_parse(const char *name)
 {
     return parse_name(layer_kind_names, NNDL_LAYER_KIND_COUNT, name);
+}
+
+void nndl_layer_spec_format(const nndl_layer_spec *l, int output, char *out, size_t cap)
+{
+    char drop[32] = "";
+    if (l->dropout > 0) snprintf(drop, sizeof drop, ":dropout=%g", (double)l->dropout);
+    switch (l->kind) {
+    case NNDL_LAYER_CONV:
+        if (l->pool > 1)
+            snprintf(out, cap, "conv:%d:%d:%s,pool:%d", l->size, l->kernel,
+                     nndl_activation_name(l->act), l->pool);
+        else
+            snprintf(out, cap, "conv:%d:%d:%s", l->size, l->kernel, nndl_activation_name(l->act));
+        return;
+    case NNDL_LAYER_POOL:
+        snprintf(out, cap, "pool:%d", l->pool);
+        return;
+    case NNDL_LAYER_FC:
+        if (output && l->act == NNDL_ACT_SOFTMAX)
+            snprintf(out, cap, "softmax:%d%s", l->size, drop);
+        else
+            snprintf(out, cap, "fc:%d:%s%s", l->size, nndl_activation_name(l->act), drop);
+        return;
+    }
+    snprintf(out, cap, "?");
+}
+
+void nndl_net_describe(const nndl_net *net, char *out, size_t cap)
+{
+    size_t used = 0;
+    int n = nndl_net_n_sizes(net);
+    if (cap) out[0] = 0;
+    for (int l = 1; l < n && used < cap; l++) {
+        nndl_layer_info info;
+        char item[96];
+        if (nndl_net_layer(net, l, &info, NULL) != NNDL_OK) return;
+        nndl_layer_spec_format(&info.spec, l == n - 1, item, sizeof item);
+        used += (size_t)snprintf(out + used, cap - used, "%s%s", l > 1 ? "," : "", item);
+    }
 }

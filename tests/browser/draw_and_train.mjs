@@ -210,6 +210,46 @@ await test('browser_shows_server_errors', async () => {
   check(!(await page.locator('#train').isDisabled()), 'button enabled again');
 });
 
+// A convolutional network: the page shows its first layer's feature maps.
+await test('browser_shows_a_conv_model_s_feature_maps', async () => {
+  const convModel = join(scratch, 'conv.nndl');
+  const trained = spawnSync(nndl, ['train', '--layers', 'conv:6:5,pool:2,fc:30,softmax:10',
+    '--activation', 'relu', '--eta', '0.1', '--epochs', '1', '--train-size', '10000',
+    '--eval', 'none', '--save', convModel], { encoding: 'utf8' });
+  check(trained.status === 0, trained.stderr);
+  const convServer = spawn(nndl, ['serve', '--port', '0', convModel],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    const convUrl = await new Promise((ok, fail) => {
+      let out = '';
+      convServer.stdout.on('data', (chunk) => {
+        out += chunk;
+        const m = out.match(/(http:\/\/\S+\/)/);
+        if (m) ok(m[1]);
+      });
+      convServer.on('exit', (code) => fail(new Error(`nndl serve exited with ${code}`)));
+      setTimeout(() => fail(new Error('nndl serve did not start in 10 s')), 10000);
+    });
+    const convPage = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    convPage.on('pageerror', (e) => pageErrors.push(String(e)));
+    await convPage.goto(convUrl);
+    await convPage.waitForFunction(() => document.querySelectorAll('#model option').length === 1);
+    const option = await convPage.locator('#model option').textContent();
+    check(/conv:6:5:relu,pool:2,fc:30:relu,softmax:10/.test(option), `model menu: ${option}`);
+    await draw(convPage, DIGITS[7]);
+    const read = await readDigit(convPage);
+    check(read === '7', `drew a 7, the page says ${read}`);
+    check((await convPage.locator('#hidden canvas.map').count()) === 6, 'one picture per map');
+    check(/Feature maps/.test(await convPage.locator('#hidden-title').textContent()), 'title');
+    if (process.env.NNDL_SCREENSHOT_CONV)
+      await convPage.screenshot({ path: process.env.NNDL_SCREENSHOT_CONV, fullPage: true });
+    await convPage.close();
+  } finally {
+    convServer.removeAllListeners('exit');
+    convServer.kill('SIGTERM');
+  }
+});
+
 await test('browser_no_script_errors', async () => {
   check(pageErrors.length === 0, pageErrors.join('; '));
 });
