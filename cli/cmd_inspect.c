@@ -375,18 +375,79 @@ static nndl_net *load_checkpoint(const char *path, char **meta)
     return net;
 }
 
+/* The first convolutional layer's filters as a PNG picture, as the book's
+ * figure draws them: one block of kernel x kernel per map (a row of blocks
+ * per input channel), darker for a larger weight, on one scale for the
+ * whole layer. 1 after printing an error. */
+static int write_filters(const nndl_net *net, const char *path)
+{
+    enum { CELL = 8, GAP = 4, PER_ROW = 10 };
+    nndl_layer_info info;
+    int l = 1;
+    for (; l < nndl_net_n_sizes(net); l++)
+        if (nndl_net_layer(net, l, &info, NULL) == NNDL_OK && info.spec.kind == NNDL_LAYER_CONV)
+            break;
+    if (l == nndl_net_n_sizes(net)) {
+        cli_error("inspect", "--filters: the network has no convolutional layer");
+        return 1;
+    }
+    const int maps = info.spec.size, k = info.spec.kernel, channels = info.in.channels;
+    const float *w = nndl_net_params_const(net) + info.first_param;
+    const size_t n = (size_t)maps * k * k * channels;
+    float lo = w[0], hi = w[0];
+    for (size_t i = 1; i < n; i++) lo = w[i] < lo ? w[i] : lo, hi = w[i] > hi ? w[i] : hi;
+    const int per_row = maps < PER_ROW ? maps : PER_ROW, rows = (maps + per_row - 1) / per_row;
+    const int block = k * CELL + GAP;
+    const long width = (long)per_row * block + GAP, height = (long)rows * channels * block + GAP;
+    if (width * height > 64L << 20) {
+        cli_error("inspect", "--filters: %d maps of %dx%d over %d channels make too large a "
+                  "picture", maps, k, k, channels);
+        return 1;
+    }
+    uint8_t *px = malloc((size_t)(width * height));
+    if (!px) {
+        cli_error("inspect", "--filters: out of memory");
+        return 1;
+    }
+    memset(px, 255, (size_t)(width * height));
+    for (int f = 0; f < maps; f++)
+        for (int c = 0; c < channels; c++)
+            for (int y = 0; y < k; y++)
+                for (int x = 0; x < k; x++) {
+                    float v = w[(((size_t)f * k + y) * k + x) * channels + c];
+                    uint8_t g = (uint8_t)(255 - (hi > lo ? 255 * (v - lo) / (hi - lo) : 128));
+                    long top = GAP + ((long)(f / per_row) * channels + c) * block + y * CELL;
+                    long left = GAP + (long)(f % per_row) * block + x * CELL;
+                    for (int dy = 0; dy < CELL; dy++)
+                        memset(px + (top + dy) * width + left, g, CELL);
+                }
+    nndl_error err;
+    int status = 0;
+    if (nndl_image_save_png(path, px, (int)width, (int)height, &err) != NNDL_OK)
+        status = cli_fail("inspect", &err);
+    else
+        fprintf(stderr, "nndl inspect: wrote %s: the %d filters of layer %d (%dx%d, darker "
+                "for larger weights, from %.3g to %.3g)\n", path, maps, l, k, k, (double)lo,
+                (double)hi);
+    free(px);
+    return status;
+}
+
 int cmd_inspect(int argc, char **argv)
 {
     int json = 0;
+    const char *filters = NULL;
     cli_option options[] = {
         {"--json", OPT_FLAG, &json, "", "print everything as one JSON object", 0, 0, NULL},
+        {"--filters", OPT_STRING, &filters, "FILE.png",
+         "draw the first convolutional layer's filters into a PNG picture", 0, 0, NULL},
     };
     cli_command cmd = {"inspect", "MODEL",
                        "Prints what MODEL (nndl or JSON) holds: sizes, cost, activations,\n"
                        "initialization, seed, parameter count, file format, and the training\n"
                        "settings and accuracy that `nndl train --save` recorded. MODEL may also\n"
                        "be a checkpoint of `nndl train --checkpoint`.",
-                       options, 1, 1, 1};
+                       options, 2, 1, 1};
     char *pos[1];
     int n_pos, rc = cli_parse(&cmd, argc, argv, pos, &n_pos);
     if (rc != CLI_PARSED) return rc == CLI_HELP ? 0 : 2;
@@ -406,6 +467,7 @@ int cmd_inspect(int argc, char **argv)
         print_metadata(meta);
     }
     if (fflush(stdout) != 0) status = 1;
+    if (status == 0 && filters) status = write_filters(net, filters);
     free(meta);
     nndl_net_free(net);
     return status;
