@@ -247,3 +247,55 @@ TEST(cli_sweep_prints_a_table)
     CHECK(strstr(r.out, "eta=0.5 ") && strstr(r.out, "eta=3 ") && strstr(r.out, "best"));
     CHECK(count_lines(r.out) == 3);
 }
+
+/* A convolutional network from the command line: train and save it, then
+ * every command that reads a model works on it, and a vote of two. */
+TEST(cli_conv_network_end_to_end)
+{
+    char cmd[2048], a[512], b[512], png[512];
+    snprintf(a, sizeof a, "%s/conv-a.nndl", test_tmpdir());
+    snprintf(b, sizeof b, "%s/conv-b.nndl", test_tmpdir());
+    snprintf(png, sizeof png, "%s/filters.png", test_tmpdir());
+    cli_result r;
+    long last[2];
+    for (int k = 0; k < 2; k++) {
+        snprintf(cmd, sizeof cmd,
+                 "train --layers conv:4:5,pool:2,fc:20:dropout=0.1,softmax:10 --activation "
+                 "relu --eta 0.1 --epochs 1 --train-size 3000 --seed %d --save %s",
+                 k + 1, k ? b : a);
+        run(cmd, &r);
+        REQUIRE(r.status == 0);
+        REQUIRE(sscanf(r.out, "Epoch 0: %ld / 10000", &last[k]) == 1);
+        CHECK(last[k] > 8000);
+    }
+    /* the saved model scores what training reported */
+    snprintf(cmd, sizeof cmd, "eval %s", a);
+    run(cmd, &r);
+    char want[64];
+    snprintf(want, sizeof want, "%ld / 10000\n", last[0]);
+    CHECK(r.status == 0 && strcmp(r.out, want) == 0);
+    snprintf(cmd, sizeof cmd, "eval %s %s", a, b);
+    run(cmd, &r);
+    CHECK(r.status == 0 && strstr(r.out, "ensemble of 2 (plurality vote): "));
+    snprintf(want, sizeof want, "conv-b.nndl: %ld / 10000\n", last[1]);
+    CHECK(strstr(r.out, want));
+    snprintf(cmd, sizeof cmd, "inspect %s --filters %s", a, png);
+    run(cmd, &r);
+    CHECK(r.status == 0 && strstr(r.out, "format version 3") &&
+          strstr(r.out, "conv 4 maps 5x5, max-pool 2        1x28x28 -> 4x12x12   relu") &&
+          strstr(r.out, "inputs dropped 0.1"));
+    FILE *f = fopen(png, "rb");
+    CHECK(f != NULL);
+    if (f) fclose(f);
+    snprintf(cmd, sizeof cmd, "export %s --format json -o %s/x.json", a, test_tmpdir());
+    run(cmd, &r);
+    CHECK(r.status == 1 && strstr(r.err, "layer 1 is convolutional"));
+    check_error("train --layers conv:4:5,pool:2 --epochs 1", 2, "--layers: the last layer");
+    check_error("train --layers conv:4:5,softmax:10 --cost quadratic --epochs 1", 2,
+                "softmax:N goes with the log-likelihood cost");
+    check_error("train --layers fc:10,conv:4:5,softmax:10 --epochs 1", 1,
+                "layer 2: 5 x 5 filters over 1 x 1 inputs");
+    check_error("train --sizes 784,10 --layers fc:10 --epochs 1", 2, "give one of them");
+    check_error("gradcheck --layers conv:4:5:softmax,fc:10", 2, "'softmax' is not sigmoid");
+    check_error("inspect --filters x.png", 2, "MODEL");
+}
