@@ -65,6 +65,21 @@ __attribute__((destructor)) static void free_mnist(void)
     nndl_dataset_free(test);
 }
 
+/* a followed by b, as one new dataset */
+static nndl_dataset *join_sets(const nndl_dataset *a, const nndl_dataset *b)
+{
+    size_t na = nndl_dataset_count(a), nb = nndl_dataset_count(b);
+    int rows = nndl_dataset_rows(a), cols = nndl_dataset_cols(a);
+    nndl_dataset *ds = nndl_dataset_create(na + nb, rows, cols, NULL);
+    if (!ds) return NULL;
+    size_t px = (size_t)rows * cols;
+    memcpy(nndl_dataset_image_mut(ds, 0), nndl_dataset_image(a, 0), na * px);
+    memcpy(nndl_dataset_image_mut(ds, na), nndl_dataset_image(b, 0), nb * px);
+    memcpy(nndl_dataset_labels_mut(ds), nndl_dataset_labels(a), na);
+    memcpy(nndl_dataset_labels_mut(ds) + na, nndl_dataset_labels(b), nb);
+    return ds;
+}
+
 static nndl_net *trained(const nndl_net_spec *spec, float eta, const nndl_dataset *ds)
 {
     nndl_error err;
@@ -208,6 +223,54 @@ TEST(c_export_tanh_relu_softmax_network_gives_the_library_answers)
     CHECK(nndl_net_save(net, model, NULL) == NNDL_OK);
     check_exported(net, model, "deep", test);
     nndl_net_free(net);
+}
+
+TEST(c_export_convolutional_networks_give_the_library_answers)
+{
+    REQUIRE(load_mnist_once());
+    nndl_error err;
+    /* network3.py's shape, smaller: conv-pool, fc, softmax; every test image */
+    nndl_layer_spec small[] = {nndl_layer_conv(6, 5, 2, NNDL_ACT_RELU),
+                               nndl_layer_fc(30, NNDL_ACT_SIGMOID), nndl_layer_fc(10, 0)};
+    nndl_net_spec spec = nndl_net_spec_default(0, NULL);
+    spec.layers = small;
+    spec.n_layers = 3;
+    spec.input = (nndl_shape){1, 28, 28};
+    spec.cost = NNDL_COST_LOG_LIKELIHOOD;
+    spec.init = NNDL_INIT_NETWORK3;
+    spec.seed = 8;
+    nndl_dataset *part = nndl_dataset_split_off(training, 45000, &err); /* train on 5,000 */
+    REQUIRE(part);
+    nndl_net *net = trained(&spec, 0.1f, training);
+    REQUIRE(net);
+    char model[512];
+    snprintf(model, sizeof model, "%s/conv.nndl", test_tmpdir());
+    CHECK(nndl_net_save(net, model, NULL) == NNDL_OK);
+    check_exported(net, model, "conv", test);
+    nndl_net_free(net);
+    /* every kind: two convolutions, a pooling layer of its own, tanh and a
+     * linear layer, a sigmoid output; the first 1,000 test images */
+    nndl_layer_spec every[] = {nndl_layer_conv(4, 3, 1, NNDL_ACT_TANH), nndl_layer_pool(2),
+                               nndl_layer_conv(5, 4, 2, NNDL_ACT_RELU),
+                               nndl_layer_fc(12, NNDL_ACT_LINEAR), nndl_layer_fc(10, 0)};
+    spec.layers = every;
+    spec.n_layers = 5;
+    spec.cost = NNDL_COST_CROSS_ENTROPY;
+    spec.init = NNDL_INIT_HE;
+    net = trained(&spec, 0.05f, training);
+    REQUIRE(net);
+    nndl_dataset *rest = nndl_dataset_split_off(test, 1000, &err);
+    REQUIRE(rest);
+    snprintf(model, sizeof model, "%s/every.nndl", test_tmpdir());
+    CHECK(nndl_net_save(net, model, NULL) == NNDL_OK);
+    check_exported(net, model, "every_kind", test);
+    nndl_net_free(net);
+    /* put the sets back together for the other tests */
+    nndl_dataset *whole_test = join_sets(test, rest), *whole_training = join_sets(training, part);
+    REQUIRE(whole_test && whole_training);
+    nndl_dataset_free(test), nndl_dataset_free(rest), nndl_dataset_free(training);
+    nndl_dataset_free(part);
+    test = whole_test, training = whole_training;
 }
 
 TEST(c_export_single_output_neuron_answers_0_or_1)

@@ -86,15 +86,43 @@ static int uses_activation(const nndl_net *net, nndl_activation act)
     return 0;
 }
 
+static int uses_kind(const nndl_net *net, layer_kind kind)
+{
+    for (int l = 0; l < net->n_layers; l++)
+        if (net->layers[l].kind == kind) return 1;
+    return 0;
+}
+
 static int n_outputs(const nndl_net *net) { return net->sizes[net->n_sizes - 1]; }
 
-/* "784 inputs -> 30 sigmoid -> 10 softmax" */
+/* "784 inputs -> 30 sigmoid -> 10 softmax"; a layer with a shape as
+ * "20x12x12 relu (conv 5x5, max-pool 2)" */
 static int emit_shape(FILE *f, const nndl_net *net)
 {
-    if (emit(f, "%d inputs", net->sizes[0])) return -1;
-    for (int l = 0; l < net->n_layers; l++)
-        if (emit(f, " -> %d %s", net->layers[l].n_out, nndl_activation_name(net->layers[l].act)))
-            return -1;
+    if (net->input.height == 1 && net->input.width == 1 ? emit(f, "%d inputs", net->sizes[0])
+                                                        : emit(f, "%dx%dx%d inputs",
+                                                               net->input.channels,
+                                                               net->input.height,
+                                                               net->input.width))
+        return -1;
+    for (int l = 0; l < net->n_layers; l++) {
+        const layer *ly = &net->layers[l];
+        int st = 0;
+        if (ly->kind == LAYER_DENSE)
+            st = emit(f, " -> %d %s", ly->n_out, nndl_activation_name(ly->act));
+        else if (ly->kind == LAYER_POOL)
+            st = emit(f, " -> %dx%dx%d (max-pool %d)", ly->out.channels, ly->out.height,
+                      ly->out.width, ly->spec.pool);
+        else if (ly->spec.pool > 1)
+            st = emit(f, " -> %dx%dx%d %s (conv %dx%d, max-pool %d)", ly->out.channels,
+                      ly->out.height, ly->out.width, nndl_activation_name(ly->act),
+                      ly->spec.kernel, ly->spec.kernel, ly->spec.pool);
+        else
+            st = emit(f, " -> %dx%dx%d %s (conv %dx%d)", ly->out.channels, ly->out.height,
+                      ly->out.width, nndl_activation_name(ly->act), ly->spec.kernel,
+                      ly->spec.kernel);
+        if (st) return -1;
+    }
     return 0;
 }
 
@@ -125,9 +153,13 @@ static int write_header(FILE *f, const void *ctx)
              stack) ||
         emit(f, "#ifndef %s_H\n#define %s_H\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n",
              U, U) ||
-        emit(f, "#define %s_INPUTS %d\n#define %s_OUTPUTS %d\n#define %s_N_SIZES %d\n\n", U,
+        emit(f, "#define %s_INPUTS %d\n#define %s_OUTPUTS %d\n#define %s_N_SIZES %d\n", U,
              net->sizes[0], U, n_out, U, net->n_sizes) ||
-        emit(f, "/* Neurons per layer, the input layer first. */\n"
+        emit(f, "/* The inputs' shape; they are stored row by row, a position's channels\n"
+                " * together. */\n#define %s_CHANNELS %d\n#define %s_HEIGHT %d\n"
+                "#define %s_WIDTH %d\n\n", U, net->input.channels, U, net->input.height, U,
+             net->input.width) ||
+        emit(f, "/* Activations per layer, the inputs first. */\n"
                 "extern const int %s_sizes[%s_N_SIZES];\n\n", N, U) ||
         emit(f, "int %s_predict(const float input[%d], float output[%d]);\n\n", N,
              net->sizes[0], n_out) ||
@@ -163,6 +195,57 @@ static const char dense_code[] =
     "        for (int k = 0; k < n_in; k++) z += (double)wj[k] * (double)in[k];\n"
     "        out[j] = (float)z + b[j];\n"
     "    }\n"
+    "}\n";
+
+static const char conv_code[] =
+    "/* Feature maps (eq. 125): at each output position, each map's k x k\n"
+    " * filter over every input channel, plus the map's bias; with pool > 1,\n"
+    " * the largest of each pool x pool block of those (network3.py's\n"
+    " * max-pooling: a map's bias is the same at every position, so adding it\n"
+    " * first changes nothing). Activations are stored row by row, a position's\n"
+    " * channels together; a filter is k rows of k x channels weights. */\n"
+    "static void conv(float *out, const float *in, const float *w, const float *b,\n"
+    "                 int height, int width, int channels, int maps, int k, int pool)\n"
+    "{\n"
+    "    int oh = (height - k + 1) / pool, ow = (width - k + 1) / pool, run = k * channels;\n"
+    "    for (int py = 0; py < oh; py++)\n"
+    "        for (int px = 0; px < ow; px++)\n"
+    "            for (int f = 0; f < maps; f++) {\n"
+    "                float best = 0;\n"
+    "                for (int dy = 0; dy < pool; dy++)\n"
+    "                    for (int dx = 0; dx < pool; dx++) {\n"
+    "                        int y = py * pool + dy, x = px * pool + dx;\n"
+    "                        double z = 0;\n"
+    "                        for (int i = 0; i < k; i++) {\n"
+    "                            const float *wi = w + ((size_t)f * k + i) * run;\n"
+    "                            const float *ai = in + ((size_t)(y + i) * width + x) * channels;\n"
+    "                            for (int j = 0; j < run; j++) z += (double)wi[j] * (double)ai[j];\n"
+    "                        }\n"
+    "                        float zf = (float)z + b[f];\n"
+    "                        if ((dy == 0 && dx == 0) || zf > best) best = zf;\n"
+    "                    }\n"
+    "                out[((size_t)py * ow + px) * maps + f] = best;\n"
+    "            }\n"
+    "}\n";
+
+static const char maxpool_code[] =
+    "/* The largest value of each pool x pool block of each channel. */\n"
+    "static void maxpool(float *out, const float *in, int height, int width, int channels,\n"
+    "                    int pool)\n"
+    "{\n"
+    "    int oh = height / pool, ow = width / pool;\n"
+    "    for (int py = 0; py < oh; py++)\n"
+    "        for (int px = 0; px < ow; px++)\n"
+    "            for (int c = 0; c < channels; c++) {\n"
+    "                float best = in[((size_t)py * pool * width + (size_t)px * pool) * channels + c];\n"
+    "                for (int dy = 0; dy < pool; dy++)\n"
+    "                    for (int dx = 0; dx < pool; dx++) {\n"
+    "                        float v = in[(((size_t)py * pool + dy) * width + (size_t)px * pool + dx) *\n"
+    "                                     channels + c];\n"
+    "                        if (v > best) best = v;\n"
+    "                    }\n"
+    "                out[((size_t)py * ow + px) * channels + c] = best;\n"
+    "            }\n"
     "}\n";
 
 static const char *const activation_code[NNDL_ACT_COUNT] = {
@@ -225,27 +308,42 @@ static int write_source(FILE *f, const void *ctx)
     for (int l = 0; l < net->n_layers; l++) {
         const layer *ly = &net->layers[l];
         char name[16], count[48];
-        if (emit(f, "\n/* Layer %d: %d %s neurons%s. w%d is %d x %d, row j = the weights into "
-                    "neuron j. */\n",
-                 l + 1, ly->n_out, nndl_activation_name(ly->act),
-                 l + 1 == net->n_layers ? " (output)" : "", l + 1, ly->n_out, ly->n_in))
-            return -1;
+        if (ly->kind == LAYER_POOL) {
+            if (emit(f, "\n/* Layer %d: max-pool %d, %dx%dx%d. */\n", l + 1, ly->spec.pool,
+                     ly->out.channels, ly->out.height, ly->out.width))
+                return -1;
+            continue;
+        }
+        int st = ly->kind == LAYER_CONV
+                     ? emit(f, "\n/* Layer %d: %d %s feature maps of %dx%d%s. w%d is %d filters "
+                               "of %d x %d x %d. */\n",
+                            l + 1, ly->spec.size, nndl_activation_name(ly->act), ly->out.height,
+                            ly->out.width, ly->spec.pool > 1 ? " after max-pooling" : "", l + 1,
+                            ly->spec.size, ly->spec.kernel, ly->spec.kernel, ly->in.channels)
+                     : emit(f, "\n/* Layer %d: %d %s neurons%s. w%d is %d x %d, row j = the "
+                               "weights into neuron j. */\n",
+                            l + 1, ly->n_out, nndl_activation_name(ly->act),
+                            l + 1 == net->n_layers ? " (output)" : "", l + 1, ly->n_out,
+                            ly->n_in);
+        if (st) return -1;
         snprintf(name, sizeof name, "w%d", l + 1);
-        snprintf(count, sizeof count, "%d * %d", ly->n_out, ly->n_in);
-        if (write_array(f, name, count, net->params + ly->weights,
-                        (size_t)ly->n_out * (size_t)ly->n_in, c->point))
+        snprintf(count, sizeof count, "%zu", ly->n_weights);
+        if (write_array(f, name, count, net->params + ly->weights, ly->n_weights, c->point))
             return -1;
         snprintf(name, sizeof name, "b%d", l + 1);
-        snprintf(count, sizeof count, "%d", ly->n_out);
-        if (write_array(f, name, count, net->params + ly->biases, (size_t)ly->n_out, c->point))
+        snprintf(count, sizeof count, "%zu", ly->n_biases);
+        if (write_array(f, name, count, net->params + ly->biases, ly->n_biases, c->point))
             return -1;
     }
 
     /* Only the helpers this network calls: unused static functions would
      * be warnings. */
-    if (emit(f, "\n%s", dense_code)) return -1;
+    if (uses_kind(net, LAYER_DENSE) && emit(f, "\n%s", dense_code)) return -1;
+    if (uses_kind(net, LAYER_CONV) && emit(f, "\n%s", conv_code)) return -1;
+    if (uses_kind(net, LAYER_POOL) && emit(f, "\n%s", maxpool_code)) return -1;
     for (int act = 0; act < NNDL_ACT_COUNT; act++)
-        if (uses_activation(net, (nndl_activation)act) && emit(f, "\n%s", activation_code[act]))
+        if (activation_code[act] && uses_activation(net, (nndl_activation)act) &&
+            emit(f, "\n%s", activation_code[act]))
             return -1;
     if (n_out > 1 && emit(f, "\n/* The index of the largest value, the first one on ties. */\n"
                              "static int argmax(const float *v, int n)\n{\n"
@@ -263,8 +361,17 @@ static int write_source(FILE *f, const void *ctx)
         char in[16], out[16];
         snprintf(in, sizeof in, l == 0 ? "input" : "a%d", l);
         snprintf(out, sizeof out, l + 1 == net->n_layers ? "output" : "a%d", l + 1);
-        if (emit(f, "    dense(%s, %s, w%d, b%d, %d, %d);\n    %s(%s, %d);\n", out, in, l + 1,
-                 l + 1, ly->n_in, ly->n_out, activation_function[ly->act], out, ly->n_out))
+        int st = ly->kind == LAYER_DENSE
+                     ? emit(f, "    dense(%s, %s, w%d, b%d, %d, %d);\n", out, in, l + 1, l + 1,
+                            ly->n_in, ly->n_out)
+                 : ly->kind == LAYER_CONV
+                     ? emit(f, "    conv(%s, %s, w%d, b%d, %d, %d, %d, %d, %d, %d);\n", out, in,
+                            l + 1, l + 1, ly->in.height, ly->in.width, ly->in.channels,
+                            ly->spec.size, ly->spec.kernel, ly->spec.pool)
+                     : emit(f, "    maxpool(%s, %s, %d, %d, %d, %d);\n", out, in, ly->in.height,
+                            ly->in.width, ly->in.channels, ly->spec.pool);
+        if (st || (activation_function[ly->act] &&
+                   emit(f, "    %s(%s, %d);\n", activation_function[ly->act], out, ly->n_out)))
             return -1;
     }
     if (n_out > 1 ? emit(f, "    return argmax(output, %d);\n}\n", n_out)
@@ -277,14 +384,6 @@ nndl_status c_export_write(const nndl_net *net, const char *dir, const char *nam
                            const char *source, nndl_error *err)
 {
     if (!name) name = C_EXPORT_DEFAULT_NAME;
-    for (int l = 0; l < net->n_layers; l++)
-        if (net->layers[l].kind != LAYER_DENSE || net->layers[l].act == NNDL_ACT_LINEAR)
-            return error_set(err, NNDL_ERR_ARG,
-                             "C export: layer %d is %s; the C export writes fully connected "
-                             "sigmoid, tanh, ReLU and softmax layers", l + 1,
-                             net->layers[l].kind == LAYER_CONV   ? "convolutional"
-                             : net->layers[l].kind == LAYER_POOL ? "a max-pooling layer"
-                                                                 : "linear");
     if (!name_is_identifier(name))
         return error_set(err, NNDL_ERR_ARG,
                          "C export: name '%s' is not a C identifier of 1 to %d letters, "
