@@ -30,7 +30,7 @@ LDFLAGS += -fopenmp -pthread $(SANITIZE)
 # and in double for the gradient check (see src/net/real.h).
 REAL_SRC := src/kernels/matmul.c src/net/activation.c src/net/cost.c \
             src/net/dense.c src/net/conv.c src/net/pool.c src/net/layer.c \
-            src/net/backprop.c src/train/regularization.c
+            src/net/sparse_input.c src/net/backprop.c src/train/regularization.c
 LIB_SRC  := $(filter-out $(REAL_SRC), $(wildcard src/*/*.c))
 CLI_SRC  := $(wildcard cli/*.c)
 # nndl serve (cli/serve/): the server, and the page of web/ built in.

@@ -10,6 +10,7 @@
 #include "net/activation.h"
 #include "net/cost.h"
 #include "net/layer.h"
+#include "net/sparse_input.h"
 
 nndl_status RNAME(batch_buffers_init)(batch_buffers *b, const nndl_net *net,
                                       int capacity, const double *dropout, nndl_error *err)
@@ -77,57 +78,6 @@ void RNAME(batch_buffers_free)(batch_buffers *b)
     memset(b, 0, sizeof *b);
 }
 
-nndl_status RNAME(batch_buffers_init_w1t)(batch_buffers *b, const nndl_net *net,
-                                          nndl_error *err)
-{
-    const layer *ly = &net->layers[0];
-    if (!RNAME(layer_table)[ly->kind]->forward_sparse_part || ly->n_in > MATMUL_SPARSE_MAX_IN)
-        return NNDL_OK;
-    int stride = matmul_sparse_align(ly->n_out);
-    /* each part on cache lines of its own: two threads write them */
-    size_t part = ((size_t)b->capacity * ly->n_out + 15) / 16 * 16;
-    int split = matmul_sparse_split(ly->n_in);
-    /* the first part's inputs, then a page of nothing, then the second's */
-    const size_t page = 4096 / sizeof(real);
-    size_t in0 = ((size_t)b->capacity * split + page - 1) / page * page + page;
-    /* zeroed: the padding lanes stay 0 */
-    b->w1t = alloc_aligned((size_t)ly->n_in * stride, sizeof(real));
-    b->w1t_part[0] = alloc_aligned(2 * part, sizeof(real));
-    b->w1t_in[0] = alloc_aligned(in0 + (size_t)b->capacity * (ly->n_in - split), sizeof(real));
-    if (!b->w1t || !b->w1t_part[0] || !b->w1t_in[0]) {
-        alloc_free(b->w1t);
-        alloc_free(b->w1t_part[0]);
-        alloc_free(b->w1t_in[0]);
-        b->w1t = b->w1t_part[0] = b->w1t_in[0] = NULL;
-        return error_set(err, NNDL_ERR_NOMEM, "out of memory for %d x %d weights", ly->n_in,
-                         stride);
-    }
-    b->w1t_part[1] = b->w1t_part[0] + part;
-    b->w1t_in[1] = b->w1t_in[0] + in0;
-    b->w1t_stride = stride;
-    b->w1t_split = split;
-    return NNDL_OK;
-}
-
-void RNAME(batch_buffers_load_w1t)(batch_buffers *b, const nndl_net *net, const real *params)
-{
-    const layer *ly = &net->layers[0];
-    const real *w = params + ly->weights;
-    for (int j = 0; j < ly->n_out; j++)
-        for (int k = 0; k < ly->n_in; k++)
-            b->w1t[(size_t)k * b->w1t_stride + j] = w[(size_t)j * ly->n_in + k];
-}
-
-void RNAME(batch_buffers_store_w1t)(const batch_buffers *b, const nndl_net *net,
-                                    real *params)
-{
-    const layer *ly = &net->layers[0];
-    real *w = params + ly->weights;
-    for (int j = 0; j < ly->n_out; j++)
-        for (int k = 0; k < ly->n_in; k++)
-            w[(size_t)j * ly->n_in + k] = b->w1t[(size_t)k * b->w1t_stride + j];
-}
-
 void RNAME(dropout_draw_masks)(batch_buffers *b, const nndl_net *net, int batch, rng *r)
 {
     for (int l = 1; l < net->n_layers; l++) {
@@ -159,11 +109,9 @@ static void forward(const nndl_net *net, const real *params, batch_buffers *b, i
         const real *in = (use_masks ? RNAME(layer_input)(b, l) : b->a[l]) + (size_t)x0 * ly->n_in;
         real *out = b->a[l + 1] + (size_t)x0 * ly->n_out;
         /* a^{l+1} = sigma(w^{l+1} a^l + b^{l+1}): eq. 25 */
-        if (l == 0 && b->w1t) { /* from the two parts, already summed */
-            size_t first = (size_t)x0 * ly->n_out;
-            RNAME(layer_table)[ly->kind]->forward_sparse_finish(
-                ly, params, b->w1t_part[0] + first, b->w1t_part[1] + first, out, n);
-        } else
+        if (l == 0 && b->w1t) /* a sparse first layer: from its parts (sparse_input.c) */
+            RNAME(sparse_input_finish)(net, params, b, x0, x1);
+        else
             RNAME(layer_table)[ly->kind]->forward(ly, params, in, out, workspace_at(b, x0),
                                                   memo_at(b, net, l, x0), n, par);
         if (use_masks && b->mask[l + 1]) {
@@ -176,121 +124,6 @@ static void forward(const nndl_net *net, const real *params, batch_buffers *b, i
 
 /* Multiply-adds worth a second thread. */
 enum { MIN_PARALLEL_WORK = 1 << 20 };
-
-/* Inputs [k0, k1) of layer 1, part `part` of its two. */
-static void part_inputs(const batch_buffers *b, const nndl_net *net, int part, int *k0, int *k1)
-{
-    *k0 = part == 0 ? 0 : b->w1t_split;
-    *k1 = part == 0 ? b->w1t_split : net->layers[0].n_in;
-}
-
-typedef struct layer1_job {
-    const nndl_net *net;
-    batch_buffers *b;
-    int batch;
-    real *params, step; /* for the step */
-} layer1_job;
-
-/* The grain that gives each thread one of layer 1's two parts when the
- * batch is large enough, or both to the caller. */
-static int parts_grain(const nndl_net *net, const batch_buffers *b, int batch,
-                       const parallel *par)
-{
-    /* multiply-adds of a part, counting a quarter of the inputs as nonzero */
-    long work = (long)batch * b->w1t_split * net->layers[0].n_out / 4;
-    return parallel_split(par, 2, work, MIN_PARALLEL_WORK);
-}
-
-int RNAME(batch_buffers_parts_split)(const nndl_net *net, const batch_buffers *b, int batch,
-                                     const parallel *par)
-{
-    return b->w1t && parts_grain(net, b, batch, par) < 2;
-}
-
-/* Parts [p0, p1) of layer 1's weighted input, for the whole batch. */
-static void forward_parts(void *ctx, int p0, int p1)
-{
-    const layer1_job *job = ctx;
-    const layer *ly = &job->net->layers[0];
-    for (int part = p0; part < p1; part++) {
-        int k0, k1;
-        part_inputs(job->b, job->net, part, &k0, &k1);
-        RNAME(layer_table)[ly->kind]->forward_sparse_part(ly, job->b->w1t, job->b->w1t_stride,
-                                                         job->b->w1t_in[part],
-                                                         job->b->w1t_part[part], job->batch,
-                                                         k0, k1, NULL);
-    }
-}
-
-/* The plain step (eq. 20, 21) of the layers above the first, from the
- * top down, and of layer 1's biases. */
-static void step_rest(const layer1_job *job, parallel *par)
-{
-    const nndl_net *net = job->net;
-    batch_buffers *b = job->b;
-    for (int l = net->n_layers; l >= 2; l--) {
-        const layer *ly = &net->layers[l - 1];
-        const layer_ops *ops = RNAME(layer_table)[ly->kind];
-        if (ops->backward_params_step)
-            ops->backward_params_step(ly, job->params, b->delta[l], RNAME(layer_input)(b, l - 1),
-                                      job->step, b->ws, b->memo[l - 1], job->batch, par);
-    }
-    const layer *first = &net->layers[0];
-    RNAME(layer_table)[first->kind]->backward_params_step_sparse(
-        first, job->params, b->w1t, b->w1t_stride, b->delta[1], b->w1t_in[0], job->step,
-        job->batch, 0, 0, 1, par);
-}
-
-/* Items [p0, p1) of the step: 0 and 1 the two parts of layer 1's
- * weights, 2 (when there are three) step_rest. */
-static void step_parts(void *ctx, int p0, int p1)
-{
-    const layer1_job *job = ctx;
-    const layer *ly = &job->net->layers[0];
-    for (int part = p0; part < p1; part++) {
-        if (part == 2) {
-            step_rest(job, NULL);
-            continue;
-        }
-        int k0, k1;
-        part_inputs(job->b, job->net, part, &k0, &k1);
-        RNAME(layer_table)[ly->kind]->backward_params_step_sparse(
-            ly, job->params, job->b->w1t, job->b->w1t_stride, job->b->delta[1],
-            job->b->w1t_in[part], job->step, job->batch, k0, k1, 0, NULL);
-    }
-}
-
-/* The plain step with layer 1's weights transposed: each part of them by
- * the thread that summed it forward. The rest (the layers above and the
- * biases) rides along as a third item, which the thread done first takes,
- * when it is small next to a part (part 1 holds 48% of MNIST's nonzero
- * pixels: the rest evens them out); else it runs before, split by its own
- * products. */
-static void step_with_parts(const nndl_net *net, batch_buffers *b, int batch, real *params,
-                            real step, parallel *par)
-{
-    layer1_job job = {net, b, batch, params, step};
-    int grain = parts_grain(net, b, batch, par);
-    long upper = 0, part = (long)b->w1t_split * net->layers[0].n_out / 4;
-    for (int l = 1; l < net->n_layers; l++)
-        upper += (long)net->layers[l].macs;
-    if (grain < 2 && 2 * upper <= part) {
-        parallel_for(par, 3, 1, step_parts, &job);
-        return;
-    }
-    step_rest(&job, par);
-    parallel_for(par, 2, grain, step_parts, &job);
-}
-
-/* With layer 1's weights transposed (b->w1t): its two parts of the
- * weighted input, which forward() then adds up. Each part is one chunk:
- * the thread that takes it reads only its inputs and their weights. */
-static void layer1_parts(const nndl_net *net, batch_buffers *b, int batch, parallel *par)
-{
-    if (!b->w1t) return;
-    layer1_job job = {net, b, batch, NULL, 0};
-    parallel_for(par, 2, parts_grain(net, b, batch, par), forward_parts, &job);
-}
 
 void RNAME(feedforward_batch)(const nndl_net *net, const real *params,
                               batch_buffers *b, int batch, parallel *par)
@@ -353,7 +186,7 @@ static void pass_rows(void *ctx, int x0, int x1)
 static void forward_and_errors(const nndl_net *net, const real *params, batch_buffers *b,
                                const uint8_t *labels, int batch, parallel *par)
 {
-    layer1_parts(net, b, batch, par);
+    if (b->w1t) RNAME(sparse_input_parts)(net, b, batch, par); /* layer 1's sums */
     /* Multiply-adds per example, forward and BP2, counting layer 1's sparse
      * product (a quarter of its inputs nonzero) although its parts are
      * summed already: when they were split over the threads, the pass is
@@ -375,11 +208,17 @@ static void forward_and_errors(const nndl_net *net, const real *params, batch_bu
 static void weights(const nndl_net *net, batch_buffers *b, int batch, real *grad,
                     real *stepped, real step, parallel *par)
 {
-    if (!grad && b->w1t) {
-        step_with_parts(net, b, batch, stepped, step, par);
+    if (!grad && b->w1t) { /* a sparse first layer steps with its parts (sparse_input.c) */
+        RNAME(sparse_input_step)(net, b, batch, stepped, step, par);
         return;
     }
-    for (int l = net->n_layers; l >= 1; l--) {
+    RNAME(weights_from)(net, b, batch, grad, stepped, step, 1, par);
+}
+
+void RNAME(weights_from)(const nndl_net *net, batch_buffers *b, int batch, real *grad,
+                         real *stepped, real step, int first, parallel *par)
+{
+    for (int l = net->n_layers; l >= first; l--) {
         const layer *ly = &net->layers[l - 1];
         const layer_ops *ops = RNAME(layer_table)[ly->kind];
         const real *in = RNAME(layer_input)(b, l - 1);

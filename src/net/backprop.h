@@ -103,6 +103,12 @@ static inline const real *RNAME(layer_input)(const batch_buffers *b, int l)
     return b->kept[l] ? b->kept[l] : b->a[l];
 }
 
+/* BP3 and BP4 of layers first..L (1-based), from the top down, with the
+ * errors and activations of the last pass in b: added to grad, or when
+ * grad is NULL applied to `stepped` as the plain step of eq. 20 and 21. */
+void RNAME(weights_from)(const nndl_net *net, batch_buffers *b, int batch, real *grad,
+                         real *stepped, real step, int first, parallel *par);
+
 /* Feeds the batch forward (with dropout, when b has masks), then
  * backpropagates (BP1-BP4) and adds the gradient of the cost, summed over
  * the batch, to `grad` (params layout). */
