@@ -124,7 +124,7 @@ static double check_exported(nndl_net *net, const char *model, const char *name,
     if (!f) return -1;
     fprintf(f, driver_code, base, upper, upper, upper, upper, base);
     fclose(f);
-    rc = sh("cd '%s' && cc -std=c99 -O2 -Wall -Wextra -Werror -c %s.c && "
+    rc = sh("cd '%s' && cc -std=c99 -pedantic -O2 -Wall -Wextra -Werror -c %s.c && "
             "cc -std=c99 -O2 -Wall -Wextra -Werror -c driver.c && "
             "cc -o driver driver.o %s.o -lm",
             dir, base, base);

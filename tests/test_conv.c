@@ -330,3 +330,40 @@ TEST(model_file_version3_round_trip_and_damage)
     nndl_net_free(dense);
     nndl_net_free(net);
 }
+
+TEST(model_file_version3_example_matches_the_doc)
+{
+    /* docs/MODEL_FORMAT.md, "Version 3": the 140 bytes of the example */
+    static const unsigned char want[140] = {
+        0x4e, 0x4e, 0x44, 0x4c, 0x4d, 0x4f, 0x44, 0x4c, 3, 0, 0, 0, 0, 0, 0, 0, /* 0 */
+        0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0,                         /* 16 */
+        3, 0, 0, 0, 3, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0,                         /* 32 */
+        1, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0,                         /* 48 */
+        0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0,                         /* 64 */
+        0, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0,                         /* 80 */
+        7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x3f,                      /* 96 */
+        0, 0, 0x80, 0xbe, 0, 0, 0x80, 0x3f, 0, 0, 0, 0, 0, 0, 0, 0x3e,          /* 112 */
+        0, 0, 0, 0x40, 0, 0, 0x80, 0xbf, 0x11, 0x6f, 0x76, 0x6c,                /* 128 */
+    };
+    nndl_layer_spec layers[] = {nndl_layer_conv(1, 2, 2, NNDL_ACT_RELU),
+                                nndl_layer_fc(1, NNDL_ACT_SIGMOID)};
+    nndl_net_spec spec = nndl_net_spec_default(0, NULL);
+    spec.layers = layers;
+    spec.n_layers = 2;
+    spec.input = (nndl_shape){1, 3, 3};
+    spec.seed = 7;
+    nndl_error err;
+    nndl_net *net = nndl_net_create(&spec, &err);
+    REQUIRE(net && nndl_net_param_count(net) == 7);
+    static const float values[7] = {0.5f, -0.25f, 1.0f, 0.0f, 0.125f, 2.0f, -1.0f};
+    memcpy(nndl_net_params(net), values, sizeof values);
+    char path[512];
+    snprintf(path, sizeof path, "%s/example3.nndl", test_tmpdir());
+    REQUIRE(nndl_net_save(net, path, &err) == NNDL_OK);
+    size_t n;
+    unsigned char *got = slurp(path, &n);
+    REQUIRE(got);
+    CHECK(n == sizeof want && memcmp(got, want, sizeof want) == 0);
+    free(got);
+    nndl_net_free(net);
+}
