@@ -24,6 +24,10 @@ CFLAGS  += -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wshadow \
            -fopenmp -pthread -Iinclude -Isrc $(DEPS_CFLAGS) $(DEFINES) $(SANITIZE)
 # libsvm (the SVM baseline) ships no pkg-config file in Debian.
 LDLIBS  += $(DEPS_LIBS) -lsvm -lm
+# What a program that trains and runs networks links: no libcurl, OpenSSL
+# or libsvm, which only downloading MNIST and the SVM baseline need. The
+# examples link with this alone, so every build checks it.
+CORE_LIBS := $(shell pkg-config --libs zlib libcjson libpng 2>/dev/null || echo -lz -lcjson -lpng) -lm
 LDFLAGS += -fopenmp -pthread $(SANITIZE)
 
 # The numeric core is compiled twice: in float for training and inference,
@@ -117,7 +121,7 @@ $(BUILD)/obj/cli/serve/assets_S.o: cli/serve/assets.S $(WEB_FILES)
 # using the library would: no -Isrc.
 $(BUILD)/examples/%: examples/%.c include/nndl.h $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(filter-out -Isrc,$(CFLAGS)) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+	$(CC) $(filter-out -Isrc,$(CFLAGS)) $(LDFLAGS) -o $@ $< $(LIB) $(CORE_LIBS)
 
 $(BUILD)/obj/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
@@ -174,7 +178,7 @@ bench-deps:
 
 $(BUILD)/bench/infer: bench/infer.c bench/timing.h include/nndl.h $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(filter-out -Isrc,$(CFLAGS)) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+	$(CC) $(filter-out -Isrc,$(CFLAGS)) $(LDFLAGS) -o $@ $< $(LIB) $(CORE_LIBS)
 
 # nndl's products against OpenBLAS and libxsmm (Debian's libopenblas-dev and
 # libxsmm-dev, which bench-deps installs): it reads the internal kernels.
