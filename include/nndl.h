@@ -310,8 +310,9 @@ NNDL_API const float *nndl_net_params_const(const nndl_net *net);
 /* Threads used inside each mini-batch: 0 (the default) means all cores. */
 NNDL_API void nndl_net_set_threads(nndl_net *net, int threads);
 
-/* Feeds `count` inputs (each sizes[0] floats, one after another) forward
- * (eq. 25) and writes the output activations (each sizes[L] floats). */
+/* Feeds `count` inputs (each sizes[0] floats, one after another; an input
+ * with a shape row by row, a position's channels together) forward (eq. 25)
+ * and writes the output activations (each sizes[L] floats). */
 NNDL_API nndl_status nndl_net_feedforward(nndl_net *net, const float *inputs,
                                           size_t count, float *outputs,
                                           nndl_error *err);
@@ -367,7 +368,10 @@ typedef struct nndl_sgd_config {
     float lambda;    /* L2 regularization (eq. 87); 0 for none */
     float lambda_l1; /* L1 regularization (eq. 95); 0 for none */
     float momentum;  /* mu of momentum SGD (eq. 107); 0 for plain SGD */
-    float dropout;   /* probability of dropping each hidden neuron; 0 for none */
+    /* Probability of dropping each hidden neuron that feeds a fully
+     * connected layer (every hidden neuron of a network of sizes); a
+     * layer's own nndl_layer_spec.dropout takes precedence. 0 for none. */
+    float dropout;
 } nndl_sgd_config;
 
 /* Plain SGD with batch size m and learning rate eta, everything else off. */
@@ -397,7 +401,8 @@ NNDL_API void nndl_trainer_free(nndl_trainer *trainer);
  * decayed. Dropout is inverted: during training each hidden neuron is kept
  * with probability 1 - p and a kept activation is divided by 1 - p, so the
  * whole network is used unchanged for evaluation (the book instead halves
- * the outgoing weights at test time; the two are equivalent in expectation).
+ * the outgoing weights at test time, and network3.py scales a layer's
+ * weighted input by 1 - p; the ways are equivalent in expectation).
  * NNDL_ERR_DIVERGED if a weight became NaN or infinite. */
 NNDL_API nndl_status nndl_trainer_epoch(nndl_trainer *trainer,
                                         const nndl_dataset *training,
