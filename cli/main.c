@@ -11,7 +11,7 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"train", cmd_train, "train a network on MNIST by mini-batch SGD"},
-    {"eval", cmd_eval, "accuracy of a saved model; its confusion matrix and mistakes"},
+    {"eval", cmd_eval, "accuracy of saved models and their vote; confusion matrix, mistakes"},
     {"predict", cmd_predict, "read handwritten digits in your own PNG or PGM pictures"},
     {"sweep", cmd_sweep, "train a grid of settings side by side, one run per core"},
     {"gradcheck", cmd_gradcheck, "check backpropagation against finite differences"},
