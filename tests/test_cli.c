@@ -299,3 +299,21 @@ TEST(cli_conv_network_end_to_end)
     check_error("gradcheck --layers conv:4:5:softmax,fc:10", 2, "'softmax' is not sigmoid");
     check_error("inspect --filters x.png", 2, "MODEL");
 }
+
+/* A model file of format version 2, written by nndl before networks had
+ * layers with shapes (`nndl train --sizes 784,20,10 --epochs 1 --seed 3
+ * --save` at commit 343424f, which evaluated it to 9269): it loads, scores
+ * the same, and is written back byte for byte. */
+TEST(cli_version2_model_from_before_layers_still_scores_the_same)
+{
+    cli_result r;
+    run("eval tests/fixtures/v2-784-20-10.nndl", &r);
+    CHECK(r.status == 0 && strcmp(r.out, "9269 / 10000\n") == 0);
+    char cmd[1024], path[512];
+    snprintf(path, sizeof path, "%s/v2-again.nndl", test_tmpdir());
+    snprintf(cmd, sizeof cmd, "export tests/fixtures/v2-784-20-10.nndl --format nndl -o %s", path);
+    run(cmd, &r);
+    REQUIRE(r.status == 0);
+    snprintf(cmd, sizeof cmd, "cmp -s tests/fixtures/v2-784-20-10.nndl '%s'", path);
+    CHECK(system(cmd) == 0);
+}
