@@ -46,6 +46,11 @@ check "eval (load)" $nndl eval "$work/m.nndl"
 check "inspect" $nndl inspect "$work/m.nndl"
 check "export json, load it" sh -c "$nndl export '$work/m.nndl' --format json -o '$work/m.json' && $nndl inspect '$work/m.json'"
 check "predict" $nndl predict "$work/m.nndl" "$work/one.pgm" --json
+check "a convolutional network: train, save, eval, predict" sh -c "$nndl train \
+    --layers conv:3:5,pool:2,fc:10:dropout=0.2,softmax:10 --activation relu --eta 0.1 \
+    --epochs 1 --train-size 500 --eval none --threads 2 --save '$work/c.nndl' &&
+    $nndl eval '$work/c.nndl' '$work/m.nndl' && $nndl inspect '$work/c.nndl' --filters '$work/f.png' &&
+    $nndl predict '$work/c.nndl' '$work/one.pgm' && $nndl export '$work/c.nndl' --format c -o '$work/c'"
 check "a damaged model" sh -c "head -c 300 '$work/m.nndl' >'$work/cut.nndl'; $nndl eval '$work/cut.nndl'; test \$? = 1"
 # nndl serve: good and bad requests, then SIGTERM
 valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
