@@ -364,7 +364,9 @@ TEST(model_rejects_every_single_byte_corruption)
         const char *says;
     } cases[] = {
         {0, "not an nndl model file"},
-        {8, "layer 2: 1049583190 is out of range"}, /* version 2 -> 3 reads sizes as layers */
+        /* version 2 -> 3 reads the sizes as 3 layers over a 5 x 4 x 3 input,
+         * and the parameter count as layer 1's pool */
+        {8, "layer 1: a fully connected layer has no pool, but the record gives 39"},
         {12, "flags"},
         {16, "checksum mismatch, the file is damaged"}, /* quadratic -> cross-entropy */
         {19, "unknown cost function 16777216"},

@@ -26,6 +26,7 @@
 #include "common/error.h"
 #include "model/atomic_file.h"
 #include "model/json_model.h"
+#include "net/cost.h"
 #include "net/network.h"
 
 /* ---- The layout (docs/MODEL_FORMAT.md) ---------------------------------- */
@@ -123,6 +124,33 @@ nndl_status model_check_activations(const char *path, nndl_cost cost, int n_size
                          "output layer", path, out, nndl_activation_name(acts[out - 1]),
                          nndl_cost_name(cost), nndl_activation_name(want));
     return NNDL_OK;
+}
+
+/* Words of a version 3 layer record, and the names messages give them. */
+enum { REC_KIND, REC_ACT, REC_SIZE, REC_KERNEL, REC_POOL, REC_DROPOUT };
+static const char *const record_field[] = {"kind", "activation", "size", "kernel", "pool"};
+
+/* Whether a kind uses the size, kernel or pool word. The others must be 0:
+ * one network, one spelling, and junk in a record is damage. */
+static int record_uses(nndl_layer_kind kind, int field)
+{
+    switch (kind) {
+    case NNDL_LAYER_FC: return field == REC_SIZE;
+    case NNDL_LAYER_CONV: return 1;
+    case NNDL_LAYER_POOL: return field == REC_POOL;
+    }
+    return 0;
+}
+
+/* A version 3 layer record: the words its kind uses, 0 in the others,
+ * whatever the spec held there (nndl_net_create ignores them). */
+static void write_layer_record(uint8_t *r, const nndl_layer_spec *s)
+{
+    const uint32_t w[REC_DROPOUT] = {(uint32_t)s->kind, (uint32_t)s->act, (uint32_t)s->size,
+                                     (uint32_t)s->kernel, (uint32_t)s->pool};
+    for (int i = 0; i < REC_DROPOUT; i++)
+        write_u32_le(r + 4 * i, i < REC_SIZE || record_uses(s->kind, i) ? w[i] : 0);
+    write_f32_le(r + 4 * REC_DROPOUT, s->dropout);
 }
 
 /* ---- Metadata ----------------------------------------------------------- */
@@ -235,15 +263,8 @@ static int write_model(FILE *f, const void *ctx)
         write_u32_le(head + OFF_INPUT + 4, (uint32_t)net->input.height);
         write_u32_le(head + OFF_INPUT + 8, (uint32_t)net->input.width);
         p = head + OFF_LAYERS;
-        for (int l = 0; l < net->n_layers; l++, p += LAYER_RECORD_BYTES) {
-            const nndl_layer_spec *s = &net->layers[l].spec;
-            write_u32_le(p, (uint32_t)s->kind);
-            write_u32_le(p + 4, (uint32_t)s->act);
-            write_u32_le(p + 8, (uint32_t)s->size);
-            write_u32_le(p + 12, (uint32_t)s->kernel);
-            write_u32_le(p + 16, (uint32_t)s->pool);
-            write_f32_le(p + 20, s->dropout);
-        }
+        for (int l = 0; l < net->n_layers; l++, p += LAYER_RECORD_BYTES)
+            write_layer_record(p, &net->layers[l].spec);
     }
     write_u64_le(p, net->seed);
     write_u64_le(p + 8, (uint64_t)net->n_params);
@@ -363,46 +384,90 @@ static nndl_net_spec layers_spec(const model_header *h)
     return spec;
 }
 
+static const char *kind_noun(nndl_layer_kind kind)
+{
+    return kind == NNDL_LAYER_CONV   ? "a convolutional layer"
+           : kind == NNDL_LAYER_POOL ? "a max-pooling layer"
+                                     : "a fully connected layer";
+}
+
+/* Version 3's input shape: each side 1 to NNDL_MAX_LAYER_SIZE (their
+ * product is nndl_net_create's to check). */
+static nndl_status read_input_shape(const uint8_t *b, const char *path, nndl_shape *input,
+                                    nndl_error *err)
+{
+    uint32_t side[3];
+    for (int i = 0; i < 3; i++) side[i] = read_u32_le(b + OFF_INPUT + 4 * i);
+    for (int i = 0; i < 3; i++)
+        if (side[i] < 1 || side[i] > NNDL_MAX_LAYER_SIZE)
+            return error_set(err, NNDL_ERR_FORMAT,
+                             "%s: the input shape %lu x %lu x %lu is out of range (each side "
+                             "1 to %d)", path, (unsigned long)side[0], (unsigned long)side[1],
+                             (unsigned long)side[2], NNDL_MAX_LAYER_SIZE);
+    *input = (nndl_shape){(int)side[0], (int)side[1], (int)side[2]};
+    return NNDL_OK;
+}
+
+/* Layer l's record (1-based; `output` for the last), checked field by
+ * field: known kind and activation, the words its kind uses in range and
+ * the others 0, the activation the one nndl_net_create would give it
+ * (the cost's for the output layer, linear for max-pooling), and dropout a
+ * probability. Shapes, and where dropout applies, are nndl_net_create's
+ * checks, made on the whole spec after. */
+static nndl_status read_layer_record(const uint8_t *r, int l, int output, nndl_cost cost,
+                                     const char *path, nndl_layer_spec *out, nndl_error *err)
+{
+    uint32_t w[REC_DROPOUT];
+    for (int i = 0; i < REC_DROPOUT; i++) w[i] = read_u32_le(r + 4 * i);
+    if (w[REC_KIND] >= NNDL_LAYER_KIND_COUNT)
+        return error_set(err, NNDL_ERR_FORMAT,
+                         "%s: layer %d: unknown kind %lu (0 fully connected, 1 convolutional, "
+                         "2 max-pooling)", path, l, (unsigned long)w[REC_KIND]);
+    if (w[REC_ACT] >= NNDL_ACT_COUNT)
+        return error_set(err, NNDL_ERR_FORMAT, "%s: layer %d: unknown activation function %lu",
+                         path, l, (unsigned long)w[REC_ACT]);
+    const nndl_layer_kind kind = (nndl_layer_kind)w[REC_KIND];
+    for (int i = REC_SIZE; i <= REC_POOL; i++) {
+        if (!record_uses(kind, i) && w[i] != 0)
+            return error_set(err, NNDL_ERR_FORMAT, "%s: layer %d: %s has no %s, but the "
+                             "record gives %lu (must be 0)", path, l, kind_noun(kind),
+                             record_field[i], (unsigned long)w[i]);
+        if (w[i] > NNDL_MAX_LAYER_SIZE)
+            return error_set(err, NNDL_ERR_FORMAT, "%s: layer %d: %s %lu is out of range "
+                             "(at most %d)", path, l, record_field[i], (unsigned long)w[i],
+                             NNDL_MAX_LAYER_SIZE);
+    }
+    const nndl_activation act = (nndl_activation)w[REC_ACT];
+    if (output && act != cost_output_activation(cost))
+        return error_set(err, NNDL_ERR_FORMAT, "%s: layer %d is %s, but the %s cost needs a %s "
+                         "output layer", path, l, nndl_activation_name(act),
+                         nndl_cost_name(cost),
+                         nndl_activation_name(cost_output_activation(cost)));
+    if (!output && kind == NNDL_LAYER_POOL && act != NNDL_ACT_LINEAR)
+        return error_set(err, NNDL_ERR_FORMAT, "%s: layer %d is a max-pooling layer, so linear, "
+                         "but the record says %s", path, l, nndl_activation_name(act));
+    /* -0 as well: the writer never stores it (one spelling per network) */
+    const float dropout = read_f32_le(r + 4 * REC_DROPOUT);
+    if (!(dropout >= 0 && dropout < 1) || signbit(dropout))
+        return error_set(err, NNDL_ERR_FORMAT, "%s: layer %d: dropout %g; need 0 <= p < 1",
+                         path, l, (double)dropout);
+    *out = (nndl_layer_spec){kind, (int)w[REC_SIZE], (int)w[REC_KERNEL], (int)w[REC_POOL], act,
+                             dropout};
+    return NNDL_OK;
+}
+
 /* Version 3's input shape and layer records, checked as nndl_net_create
- * would check them (without allocating), and the parameters they imply. */
+ * checks a spec (without allocating), and the parameters they imply. */
 static nndl_status read_layers(model_header *h, const char *path, size_t *n_params,
                                nndl_error *err)
 {
-    const uint8_t *b = h->bytes;
-    uint32_t shape[3];
-    for (int i = 0; i < 3; i++) {
-        shape[i] = read_u32_le(b + OFF_INPUT + 4 * i);
-        if (shape[i] < 1 || shape[i] > NNDL_MAX_LAYER_SIZE)
-            return error_set(err, NNDL_ERR_FORMAT, "%s: the input shape %lu x %lu x %lu is "
-                             "out of range", path, (unsigned long)read_u32_le(b + OFF_INPUT),
-                             (unsigned long)read_u32_le(b + OFF_INPUT + 4),
-                             (unsigned long)read_u32_le(b + OFF_INPUT + 8));
-    }
-    h->input = (nndl_shape){(int)shape[0], (int)shape[1], (int)shape[2]};
+    nndl_status st = read_input_shape(h->bytes, path, &h->input, err);
+    if (st != NNDL_OK) return st;
     const int n = (int)h->n_sizes - 1;
-    nndl_activation want =
-        h->cost == NNDL_COST_LOG_LIKELIHOOD ? NNDL_ACT_SOFTMAX : NNDL_ACT_SIGMOID;
     for (int l = 0; l < n; l++) {
-        const uint8_t *r = b + OFF_LAYERS + LAYER_RECORD_BYTES * l;
-        uint32_t kind = read_u32_le(r), act = read_u32_le(r + 4), v[3];
-        for (int i = 0; i < 3; i++) {
-            v[i] = read_u32_le(r + 8 + 4 * i);
-            if (v[i] > NNDL_MAX_LAYER_SIZE)
-                return error_set(err, NNDL_ERR_FORMAT, "%s: layer %d: %lu is out of range",
-                                 path, l + 1, (unsigned long)v[i]);
-        }
-        if (kind >= NNDL_LAYER_KIND_COUNT || act >= NNDL_ACT_COUNT)
-            return error_set(err, NNDL_ERR_FORMAT, "%s: layer %d: unknown kind %lu or "
-                             "activation %lu", path, l + 1, (unsigned long)kind,
-                             (unsigned long)act);
-        if ((l == n - 1 && act != want) || (l < n - 1 && kind == NNDL_LAYER_POOL &&
-                                            act != NNDL_ACT_LINEAR))
-            return error_set(err, NNDL_ERR_FORMAT, "%s: layer %d is %s; it must be %s", path,
-                             l + 1, nndl_activation_name((nndl_activation)act),
-                             nndl_activation_name(l == n - 1 ? want : NNDL_ACT_LINEAR));
-        h->layers[l] = (nndl_layer_spec){(nndl_layer_kind)kind, (int)v[0], (int)v[1], (int)v[2],
-                                         (nndl_activation)act, read_f32_le(r + 20)};
-        h->acts[l] = (nndl_activation)act;
+        st = read_layer_record(h->bytes + OFF_LAYERS + LAYER_RECORD_BYTES * l, l + 1, l == n - 1,
+                               (nndl_cost)h->cost, path, &h->layers[l], err);
+        if (st != NNDL_OK) return st;
     }
     nndl_net_spec spec = layers_spec(h);
     nndl_error e;

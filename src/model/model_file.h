@@ -14,22 +14,17 @@
  * small JSON object (training settings, accuracy at save time), not data. */
 #ifndef MODEL_MAX_META_BYTES
 #define MODEL_MAX_META_BYTES 65536u
-/* The network a model file describes, all parameters zero, built with
- * net_create_zeroed; errors name `path`. Shared by both file formats. */
-nndl_net *model_net_create(const char *path, int n_sizes, const int *sizes, nndl_cost cost,
-                           nndl_init init, uint64_t seed, const nndl_activation *acts,
-                           nndl_error *err);
-
 #endif
 
-/* Saves `net` to `path` in the binary format, atomically. `meta_json` is
- * NULL or "" for no metadata, or a JSON object as UTF-8 text of at most
- * MODEL_MAX_META_BYTES bytes, stored verbatim; anything else is
- * NNDL_ERR_ARG and nothing is written. */
+/* Saves `net` to `path` in the binary format, atomically: version 2 when
+ * it holds the network exactly (so that older nndl reads the file), else
+ * version 3. `meta_json` is NULL or "" for no metadata, or a JSON object as
+ * UTF-8 text of at most MODEL_MAX_META_BYTES bytes, stored verbatim;
+ * anything else is NNDL_ERR_ARG and nothing is written. */
 nndl_status model_save_with_meta(const nndl_net *net, const char *path, const char *meta_json,
                                  nndl_error *err);
 
-/* Loads a model file: the binary format (version 1 or 2), or a JSON model
+/* Loads a model file: the binary format (versions 1 to 3), or a JSON model
  * (json_model.c) when the first character other than white space is '{'.
  * When `meta_json` is not NULL it receives, on success only, the file's
  * metadata as a NUL-terminated string the caller releases with free(), or
