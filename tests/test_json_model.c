@@ -437,6 +437,101 @@ TEST(json_save_failures)
     nndl_net_free(net);
 }
 
+/* A network of layers, or NULL after a test failure. */
+static nndl_net *layered(const nndl_layer_spec *layers, int n, nndl_shape input, nndl_init init)
+{
+    nndl_net_spec spec = nndl_net_spec_default(0, NULL);
+    spec.layers = layers;
+    spec.n_layers = n;
+    spec.input = input;
+    spec.cost = NNDL_COST_LOG_LIKELIHOOD;
+    spec.init = init;
+    spec.seed = 11;
+    nndl_error err;
+    nndl_net *net = nndl_net_create(&spec, &err);
+    if (!net) test_fail(__FILE__, __LINE__, "nndl_net_create: %s", err.message);
+    return net;
+}
+
+/* What the format cannot hold is refused with the layer that stops it, and
+ * nothing is written; the rest of what version 3 added (linear layers,
+ * network3.py's and He's initializations) goes through the "nndl" key. */
+TEST(json_save_refuses_what_it_cannot_hold)
+{
+    static const struct {
+        nndl_layer_spec layers[4];
+        int n;
+        nndl_shape input;
+        const char *says;
+    } cases[] = {
+        {{{NNDL_LAYER_CONV, 2, 3, 2, NNDL_ACT_RELU, 0}, {NNDL_LAYER_FC, 3, 0, 0, 0, 0}},
+         2, {1, 8, 8}, "; layer 1 is convolutional (use the nndl format)"},
+        {{{NNDL_LAYER_FC, 4, 0, 0, NNDL_ACT_RELU, 0}, {NNDL_LAYER_FC, 3, 0, 0, 0, 0}},
+         2, {1, 8, 8}, "; the input is 1 x 8 x 8, not flat"},
+        {{{NNDL_LAYER_POOL, 0, 0, 2, NNDL_ACT_LINEAR, 0}, {NNDL_LAYER_FC, 3, 0, 0, 0, 0}},
+         2, {1, 4, 4}, "; layer 1 is a max-pooling layer (use"},
+        {{{NNDL_LAYER_FC, 4, 0, 0, NNDL_ACT_TANH, 0}, {NNDL_LAYER_FC, 5, 0, 0, NNDL_ACT_RELU, 0},
+          {NNDL_LAYER_FC, 3, 0, 0, 0, 0.5f}},
+         3, {6, 1, 1}, "; layer 3 drops its inputs out"},
+        {{{NNDL_LAYER_FC, 4, 0, 0, NNDL_ACT_RELU, 0}, {NNDL_LAYER_FC, 3, 0, 0, 0, 0}},
+         2, {2, 3, 1}, "the input is 2 x 3 x 1, not flat"},
+    };
+    char path[600];
+    tmp_path(path, sizeof path, "refused.json");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        remove(path);
+        nndl_net *net = layered(cases[i].layers, cases[i].n, cases[i].input, NNDL_INIT_SCALED);
+        if (!net) continue;
+        nndl_error err = {NNDL_OK, ""};
+        CHECK(nndl_net_save_json(net, path, &err) == NNDL_ERR_ARG);
+        if (!strstr(err.message, path) || !strstr(err.message, cases[i].says) ||
+            !strstr(err.message, "network2.py's JSON holds fully connected networks") ||
+            strchr(err.message, '\n'))
+            test_fail(__FILE__, __LINE__, "case %zu: \"%s\"", i, err.message);
+        CHECK(access(path, F_OK) != 0);
+        nndl_net_free(net);
+    }
+    CHECK(count_temp_files_in(json_dir()) == 0);
+}
+
+TEST(json_round_trip_linear_network3_he)
+{
+    nndl_layer_spec layers[] = {nndl_layer_fc(5, NNDL_ACT_LINEAR), nndl_layer_fc(4, NNDL_ACT_RELU),
+                                nndl_layer_fc(3, NNDL_ACT_SOFTMAX)};
+    static const nndl_init inits[] = {NNDL_INIT_NETWORK3, NNDL_INIT_HE};
+    for (size_t i = 0; i < sizeof inits / sizeof inits[0]; i++) {
+        nndl_net *net = layered(layers, 3, (nndl_shape){6, 1, 1}, inits[i]);
+        REQUIRE(net);
+        float *p = nndl_net_params(net);
+        for (size_t k = 0; k < nndl_net_param_count(net); k++) p[k] = (float)(k % 7) / 8 - 0.3f;
+        char path[600];
+        tmp_path(path, sizeof path, "linear.json");
+        nndl_error err;
+        CHECK(nndl_net_save_json(net, path, &err) == NNDL_OK);
+        nndl_net *back = nndl_net_load(path, &err);
+        if (!back) test_fail(__FILE__, __LINE__, "%s", err.message);
+        REQUIRE(back);
+        CHECK(nndl_net_init(back) == inits[i] && nndl_net_seed(back) == 11);
+        CHECK(nndl_net_activation(back, 1) == NNDL_ACT_LINEAR);
+        CHECK(nndl_net_activation(back, 2) == NNDL_ACT_RELU);
+        CHECK(nndl_net_activation(back, 3) == NNDL_ACT_SOFTMAX);
+        CHECK(nndl_net_param_count(back) == nndl_net_param_count(net));
+        CHECK(memcmp(nndl_net_params_const(back), p, nndl_net_param_count(net) * sizeof *p) == 0);
+        static const float in[6] = {0.5f, -1, 0.25f, 2, 0, -0.125f};
+        float a[3], b[3];
+        CHECK(nndl_net_feedforward(net, in, 1, a, &err) == NNDL_OK &&
+              nndl_net_feedforward(back, in, 1, b, &err) == NNDL_OK && memcmp(a, b, sizeof a) == 0);
+        size_t len = 0;
+        char *text = slurp_text(path, &len);
+        const char *init = inits[i] == NNDL_INIT_HE ? "\"init\": \"he\"" : "\"init\": \"network3\"";
+        CHECK(text && strstr(text, "\"activations\": [\"linear\", \"relu\", \"softmax\"]") &&
+              strstr(text, init));
+        free(text);
+        nndl_net_free(back);
+        nndl_net_free(net);
+    }
+}
+
 /* ---- Rejecting bad files ------------------------------------------------ */
 
 TEST(json_rejects_truncated_files)
@@ -525,7 +620,7 @@ TEST(json_rejects_bad_content)
          "nndl.activations has 1 activations, expected 2"},
         {"\"CrossEntropyCost\"",
          "\"CrossEntropyCost\", \"nndl\": {\"format\": 1, \"activations\": [\"swish\", "
-         "\"sigmoid\"]}", "nndl.activations[0] is not sigmoid, tanh, relu or softmax"},
+         "\"sigmoid\"]}", "nndl.activations[0] is not sigmoid, tanh, relu, softmax or linear"},
         {"\"CrossEntropyCost\"",
          "\"CrossEntropyCost\", \"nndl\": {\"format\": 1, \"activations\": [\"softmax\", "
          "\"sigmoid\"]}", "hidden layer 1 is softmax"},
@@ -534,7 +629,8 @@ TEST(json_rejects_bad_content)
          "\"relu\"]}", "the output layer (layer 2) is relu, but the cross-entropy cost"},
         {"\"CrossEntropyCost\"",
          "\"CrossEntropyCost\", \"nndl\": {\"format\": 1, \"activations\": [\"relu\", "
-         "\"sigmoid\"], \"init\": \"xavier\"}", "nndl.init is not \"scaled\" or \"large\""},
+         "\"sigmoid\"], \"init\": \"xavier\"}",
+         "nndl.init is not \"scaled\", \"large\", \"network3\" or \"he\""},
         {"\"CrossEntropyCost\"",
          "\"CrossEntropyCost\", \"nndl\": {\"format\": 1, \"activations\": [\"relu\", "
          "\"sigmoid\"], \"seed\": 42}", "nndl.seed is not a string of decimal digits"},

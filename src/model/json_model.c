@@ -157,6 +157,33 @@ static int write_json(FILE *f, const void *ctx)
     return 0;
 }
 
+/* Whether the JSON format, "nndl" key included, cannot hold `net`, and
+ * then why ("layer 1 is convolutional") in `why`. It stores sizes, so
+ * fully connected layers over an input of {n, 1, 1}, and each layer's
+ * activation and the initialization by name (linear, network3 and he
+ * included), but nothing for a layer's own dropout. */
+static int json_cannot_hold(const nndl_net *net, char *why, size_t cap)
+{
+    for (int l = 0; l < net->n_layers; l++) {
+        const layer *ly = &net->layers[l];
+        const char *what = ly->kind == LAYER_CONV   ? "is convolutional"
+                           : ly->kind == LAYER_POOL ? "is a max-pooling layer"
+                           : ly->spec.dropout > 0   ? "drops its inputs out"
+                                                    : NULL;
+        if (what) {
+            snprintf(why, cap, "layer %d %s", l + 1, what);
+            return 1;
+        }
+    }
+    const nndl_shape in = net->input;
+    if (in.height != 1 || in.width != 1) {
+        snprintf(why, cap, "the input is %d x %d x %d, not flat", in.channels, in.height,
+                 in.width);
+        return 1;
+    }
+    return 0;
+}
+
 nndl_status json_model_save(const nndl_net *net, const char *path, nndl_error *err)
 {
     if (!path || !*path) return error_set(err, NNDL_ERR_ARG, "model file: no path given");
@@ -167,20 +194,11 @@ nndl_status json_model_save(const nndl_net *net, const char *path, nndl_error *e
     if (!cost_class_name(net->cost))
         return error_set(err, NNDL_ERR_ARG, "%s: not saved: the %s cost has no JSON name", path,
                          nndl_cost_name(net->cost));
-    /* network2.py's format is a list of fully connected layers */
-    for (int l = 0; l < net->n_layers; l++) {
-        const layer *ly = &net->layers[l];
-        const char *why = ly->kind == LAYER_CONV   ? "is convolutional"
-                          : ly->kind == LAYER_POOL ? "is a max-pooling layer"
-                          : ly->act == NNDL_ACT_LINEAR ? "is linear"
-                          : ly->spec.dropout > 0     ? "drops its inputs out"
-                                                     : NULL;
-        if (why)
-            return error_set(err, NNDL_ERR_ARG,
-                             "%s: not saved: network2.py's JSON holds fully connected sigmoid, "
-                             "tanh, ReLU or softmax layers only, and layer %d %s (use the nndl "
-                             "format)", path, l + 1, why);
-    }
+    char why[96];
+    if (json_cannot_hold(net, why, sizeof why))
+        return error_set(err, NNDL_ERR_ARG,
+                         "%s: not saved: network2.py's JSON holds fully connected networks over "
+                         "a flat input only; %s (use the nndl format)", path, why);
     nndl_status st = model_check_finite(net, path, err);
     if (st != NNDL_OK) return st;
     return atomic_file_write(path, "JSON model file", write_json, net, err);
@@ -400,7 +418,8 @@ static nndl_status read_nndl_key(const json_reader *r, const cJSON *item, int n_
         int a = cJSON_IsString(c) ? nndl_activation_parse(c->valuestring) : -1;
         if (a < 0)
             return error_set(r->err, NNDL_ERR_FORMAT,
-                             "%s: nndl.activations[%d] is not sigmoid, tanh, relu or softmax",
+                             "%s: nndl.activations[%d] is not sigmoid, tanh, relu, softmax or "
+                             "linear",
                              r->path, l);
         acts[l] = (nndl_activation)a;
     }
@@ -410,7 +429,8 @@ static nndl_status read_nndl_key(const json_reader *r, const cJSON *item, int n_
         int i = cJSON_IsString(init_item) ? nndl_init_parse(init_item->valuestring) : -1;
         if (i < 0)
             return error_set(r->err, NNDL_ERR_FORMAT,
-                             "%s: nndl.init is not \"scaled\" or \"large\"", r->path);
+                             "%s: nndl.init is not \"scaled\", \"large\", \"network3\" or "
+                             "\"he\"", r->path);
         *init = (nndl_init)i;
     }
 
