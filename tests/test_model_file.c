@@ -1,7 +1,8 @@
 /* Model files (src/model/model_file.c, docs/MODEL_FORMAT.md): round trips,
- * the byte layout the document promises (version 2, and version 1 still
- * loading), the metadata block, and rejection of damaged, truncated, hostile
- * and foreign files; atomic saving. */
+ * the byte layout the document promises (version 2, version 3 for layers
+ * with shapes, and version 1 still loading), the metadata block, and
+ * rejection of damaged, truncated, hostile and foreign files; atomic
+ * saving. */
 #include <dirent.h>
 #include <errno.h>
 #include <float.h>
@@ -1051,4 +1052,463 @@ TEST(model_bad_arguments)
     CHECK(nndl_net_load(NULL, &err) == NULL && err.status == NNDL_ERR_ARG);
     CHECK(nndl_net_load("", NULL) == NULL);
     nndl_net_free(net);
+}
+
+/* ---- Version 3: layers with shapes -------------------------------------- */
+
+/* The offsets of the document's version 3 tables, spelled out here so that
+ * the tests check the document: L at 24, the input shape at 28, then one
+ * 24-byte record per layer (kind, activation, size, kernel, pool, dropout). */
+enum { V3_L = 24, V3_INPUT = 28, V3_RECORDS = 40, V3_RECORD = 24 };
+enum { F_KIND, F_ACT, F_SIZE, F_KERNEL, F_POOL, F_DROPOUT };
+#define V3_FIELD(layer, field) (V3_RECORDS + V3_RECORD * ((layer) - 1) + 4 * (field))
+
+static nndl_net *make_layers(const nndl_layer_spec *layers, int n, nndl_shape input,
+                             nndl_cost cost, nndl_init init, uint64_t seed)
+{
+    nndl_net_spec spec = nndl_net_spec_default(0, NULL);
+    spec.layers = layers;
+    spec.n_layers = n;
+    spec.input = input;
+    spec.cost = cost;
+    spec.init = init;
+    spec.seed = seed;
+    nndl_error err;
+    nndl_net *net = nndl_net_create(&spec, &err);
+    if (!net) test_fail(__FILE__, __LINE__, "nndl_net_create: %s", err.message);
+    return net;
+}
+
+/* Parameters no initialization gives (network3.py's starts its softmax
+ * layer at zero, which would make every output equal), with a signed zero
+ * and a subnormal among them. */
+static void scramble(nndl_net *net)
+{
+    float *p = nndl_net_params(net);
+    size_t n = nndl_net_param_count(net);
+    for (size_t i = 0; i < n; i++) p[i] = (float)((i * 7919) % 2001) / 4000.0f - 0.25f;
+    p[0] = -0.0f;
+    p[n - 1] = FLT_TRUE_MIN;
+}
+
+/* network3.py's network of chapter 6: two convolutional layers with
+ * pooling, a hidden fully connected layer and a softmax output. */
+static nndl_net *chapter6_net(void)
+{
+    const nndl_layer_spec layers[] = {
+        nndl_layer_conv(20, 5, 2, NNDL_ACT_RELU), nndl_layer_conv(40, 5, 2, NNDL_ACT_RELU),
+        nndl_layer_fc(100, NNDL_ACT_RELU), nndl_layer_fc(10, NNDL_ACT_SOFTMAX)};
+    return make_layers(layers, 4, (nndl_shape){1, 28, 28}, NNDL_COST_LOG_LIKELIHOOD,
+                       NNDL_INIT_NETWORK3, 2015);
+}
+
+/* A standalone pooling layer, a linear layer and a layer's own dropout. */
+static nndl_net *pool_linear_dropout_net(void)
+{
+    nndl_layer_spec layers[] = {nndl_layer_conv(3, 3, 1, NNDL_ACT_TANH), nndl_layer_pool(2),
+                                nndl_layer_fc(12, NNDL_ACT_LINEAR),
+                                nndl_layer_fc(8, NNDL_ACT_SIGMOID), nndl_layer_fc(4, 0)};
+    layers[3].dropout = 0.5f;
+    return make_layers(layers, 5, (nndl_shape){2, 9, 9}, NNDL_COST_CROSS_ENTROPY, NNDL_INIT_HE,
+                       UINT64_MAX);
+}
+
+/* Saves `net` (with `meta`), checks the layout's fixed points, loads it back
+ * and checks everything: layers, parameters bit for bit, the answers of a
+ * forward pass, the metadata, and that saving again writes the same bytes. */
+static void round_trip_layers(nndl_net *net, const char *name, const char *meta)
+{
+    char path[600], again[620];
+    path_in(path, sizeof path, model_dir(), name);
+    snprintf(again, sizeof again, "%s.again", path);
+    const int n = nndl_net_n_sizes(net), L = n - 1;
+    const size_t count = nndl_net_param_count(net), m = meta ? strlen(meta) : 0;
+    const nndl_shape in = nndl_net_input_shape(net);
+    nndl_error err;
+    REQUIRE(model_save_with_meta(net, path, meta, &err) == NNDL_OK);
+
+    size_t len = 0;
+    uint8_t *b = slurp(path, &len);
+    REQUIRE(b);
+    CHECK(len == 64 + 24 * (size_t)L + m + 4 * count);
+    CHECK(memcmp(b, "NNDLMODL", 8) == 0 && read_u32_le(b + 8) == 3 && read_u32_le(b + 12) == 0);
+    CHECK(read_u32_le(b + 16) == (uint32_t)nndl_net_cost(net));
+    CHECK(read_u32_le(b + 20) == (uint32_t)nndl_net_init(net));
+    CHECK(read_u32_le(b + V3_L) == (uint32_t)L);
+    CHECK(read_u32_le(b + V3_INPUT) == (uint32_t)in.channels &&
+          read_u32_le(b + V3_INPUT + 4) == (uint32_t)in.height &&
+          read_u32_le(b + V3_INPUT + 8) == (uint32_t)in.width);
+    for (int l = 1; l <= L; l++) {
+        nndl_layer_info info;
+        REQUIRE(nndl_net_layer(net, l, &info, &err) == NNDL_OK);
+        CHECK(read_u32_le(b + V3_FIELD(l, F_KIND)) == (uint32_t)info.spec.kind);
+        CHECK(read_u32_le(b + V3_FIELD(l, F_ACT)) == (uint32_t)info.spec.act);
+        CHECK(read_f32_le(b + V3_FIELD(l, F_DROPOUT)) == info.spec.dropout);
+    }
+    const size_t seed_at = 40 + 24 * (size_t)L;
+    CHECK(read_u64_le(b + seed_at) == nndl_net_seed(net));
+    CHECK(read_u64_le(b + seed_at + 8) == count && read_u32_le(b + seed_at + 16) == m);
+    CHECK(memcmp(b + seed_at + 20, meta ? meta : "", m) == 0);
+    CHECK(read_f32_le(b + seed_at + 20 + m) == nndl_net_params_const(net)[0]);
+    CHECK(read_u32_le(b + len - 4) == (uint32_t)crc32(crc32(0L, Z_NULL, 0), b, (uInt)(len - 4)));
+
+    char *meta_back = NULL;
+    nndl_net *back = model_load_with_meta(path, &meta_back, &err);
+    if (!back) test_fail(__FILE__, __LINE__, "%s", err.message);
+    REQUIRE(back);
+    CHECK(nndl_net_n_sizes(back) == n && nndl_net_cost(back) == nndl_net_cost(net));
+    CHECK(nndl_net_init(back) == nndl_net_init(net) && nndl_net_seed(back) == nndl_net_seed(net));
+    nndl_shape in2 = nndl_net_input_shape(back);
+    CHECK(memcmp(&in, &in2, sizeof in) == 0);
+    for (int l = 1; l <= L; l++) {
+        nndl_layer_info a, c;
+        REQUIRE(nndl_net_layer(net, l, &a, &err) == NNDL_OK);
+        REQUIRE(nndl_net_layer(back, l, &c, &err) == NNDL_OK);
+        CHECK(memcmp(&a, &c, sizeof a) == 0);
+    }
+    CHECK(nndl_net_param_count(back) == count);
+    CHECK(memcmp(nndl_net_params_const(back), nndl_net_params_const(net),
+                 count * sizeof(float)) == 0);
+    CHECK(meta ? meta_back && strcmp(meta, meta_back) == 0 : meta_back == NULL);
+    free(meta_back);
+
+    /* The same answers, bit for bit, for three different inputs. */
+    const size_t n_in = (size_t)nndl_net_size(net, 0), n_out = (size_t)nndl_net_size(net, L);
+    float *x = malloc(3 * n_in * sizeof *x), *y1 = malloc(3 * n_out * sizeof *y1),
+          *y2 = malloc(3 * n_out * sizeof *y2);
+    REQUIRE(x && y1 && y2);
+    for (size_t i = 0; i < 3 * n_in; i++) x[i] = (float)((i * 31) % 17) / 17.0f;
+    CHECK(nndl_net_feedforward(net, x, 3, y1, &err) == NNDL_OK);
+    CHECK(nndl_net_feedforward(back, x, 3, y2, &err) == NNDL_OK);
+    CHECK(memcmp(y1, y2, 3 * n_out * sizeof *y1) == 0);
+    int varied = 0; /* a test that the outputs are not all one value */
+    for (size_t i = 1; i < 3 * n_out; i++) varied |= y1[i] != y1[0];
+    CHECK(varied);
+    free(x);
+    free(y1);
+    free(y2);
+
+    CHECK(model_save_with_meta(back, again, meta, &err) == NNDL_OK);
+    size_t len2 = 0;
+    uint8_t *b2 = slurp(again, &len2);
+    CHECK(b2 && len2 == len && memcmp(b, b2, len) == 0);
+    free(b2);
+    free(b);
+    nndl_net_free(back);
+    CHECK(count_temp_files(model_dir()) == 0);
+}
+
+TEST(model_v3_round_trip_chapter6_conv_net)
+{
+    nndl_net *net = chapter6_net();
+    REQUIRE(net);
+    CHECK(nndl_net_param_count(net) == 520 + 20040 + 64100 + 1010);
+    scramble(net);
+    round_trip_layers(net, "v3-chapter6.nndl", NULL);
+    nndl_net_free(net);
+}
+
+TEST(model_v3_round_trip_pool_linear_dropout)
+{
+    nndl_net *net = pool_linear_dropout_net();
+    REQUIRE(net);
+    scramble(net);
+    round_trip_layers(net, "v3-pool.nndl", "{\"epochs\": 2, \"layers\": \"conv,pool,fc\"}");
+    nndl_net_free(net);
+}
+
+/* Version 2 for what it holds exactly, byte for byte what a network of
+ * sizes writes; version 3 as soon as one thing departs from it. */
+TEST(model_v3_only_when_version2_cannot_hold_the_network)
+{
+    static const int sizes[4] = {6, 5, 4, 3};
+    static const nndl_activation hidden[2] = {NNDL_ACT_TANH, NNDL_ACT_RELU};
+    nndl_net_spec spec = nndl_net_spec_default(4, sizes);
+    spec.cost = NNDL_COST_LOG_LIKELIHOOD;
+    spec.hidden_acts = hidden;
+    spec.seed = 5;
+    nndl_error err;
+    nndl_net *by_sizes = nndl_net_create(&spec, &err);
+    REQUIRE(by_sizes);
+    char path[600], other[600];
+    path_in(path, sizeof path, model_dir(), "v2-sizes.nndl");
+    path_in(other, sizeof other, model_dir(), "v2-layers.nndl");
+    REQUIRE(nndl_net_save(by_sizes, path, &err) == NNDL_OK);
+    size_t len = 0, len2 = 0;
+    uint8_t *want = slurp(path, &len);
+    REQUIRE(want && read_u32_le(want + 8) == 2);
+
+    const nndl_layer_spec dense[3] = {nndl_layer_fc(5, NNDL_ACT_TANH),
+                                      nndl_layer_fc(4, NNDL_ACT_RELU), nndl_layer_fc(3, 0)};
+    nndl_net *by_layers = make_layers(dense, 3, (nndl_shape){6, 1, 1}, spec.cost, spec.init, 5);
+    REQUIRE(by_layers);
+    REQUIRE(nndl_net_save(by_layers, other, &err) == NNDL_OK);
+    uint8_t *got = slurp(other, &len2);
+    CHECK(got && len2 == len && memcmp(got, want, len) == 0);
+    free(got);
+    free(want);
+
+    static const struct {
+        const char *what;
+        nndl_shape input;
+        nndl_activation act1;
+        float dropout2;
+        nndl_init init;
+    } departures[] = {
+        {"an input with a shape", {1, 2, 3}, NNDL_ACT_TANH, 0, NNDL_INIT_SCALED},
+        {"a linear layer", {6, 1, 1}, NNDL_ACT_LINEAR, 0, NNDL_INIT_SCALED},
+        {"a layer's own dropout", {6, 1, 1}, NNDL_ACT_TANH, 0.5f, NNDL_INIT_LARGE},
+        {"network3.py's init", {6, 1, 1}, NNDL_ACT_TANH, 0, NNDL_INIT_NETWORK3},
+        {"He's init", {6, 1, 1}, NNDL_ACT_TANH, 0, NNDL_INIT_HE},
+    };
+    for (size_t i = 0; i < sizeof departures / sizeof departures[0]; i++) {
+        nndl_layer_spec layers[3];
+        memcpy(layers, dense, sizeof layers);
+        layers[0].act = departures[i].act1;
+        layers[1].dropout = departures[i].dropout2;
+        nndl_net *net = make_layers(layers, 3, departures[i].input, spec.cost,
+                                    departures[i].init, 5);
+        REQUIRE(net);
+        REQUIRE(nndl_net_save(net, other, &err) == NNDL_OK);
+        got = slurp(other, &len2);
+        if (!got || read_u32_le(got + 8) != 3)
+            test_fail(__FILE__, __LINE__, "%s: not written as version 3", departures[i].what);
+        free(got);
+        scramble(net);
+        round_trip_layers(net, "v3-departure.nndl", NULL);
+        nndl_net_free(net);
+    }
+    nndl_net_free(by_layers);
+    nndl_net_free(by_sizes);
+}
+
+/* A small version 3 file: input 1 x 4 x 4; layer 1 conv of 2 maps 3 x 3,
+ * tanh; layer 2 max-pool 2; layer 3 fc 3, linear, dropout 0.25; layer 4
+ * softmax 2; log-likelihood, He's init. 37 parameters, 308 bytes. */
+enum { SMALL3_LEN = 308, SMALL3_HEADER = 156, SMALL3_PARAMS = 37 };
+
+static uint8_t *small_v3_bytes(void)
+{
+    nndl_layer_spec layers[] = {nndl_layer_conv(2, 3, 1, NNDL_ACT_TANH), nndl_layer_pool(2),
+                                nndl_layer_fc(3, NNDL_ACT_LINEAR), nndl_layer_fc(2, 0)};
+    layers[2].dropout = 0.25f;
+    nndl_net *net = make_layers(layers, 4, (nndl_shape){1, 4, 4}, NNDL_COST_LOG_LIKELIHOOD,
+                                NNDL_INIT_HE, 9);
+    if (!net) return NULL;
+    scramble(net);
+    char path[600];
+    path_in(path, sizeof path, model_dir(), "small3.nndl");
+    nndl_error err;
+    nndl_status st = nndl_net_save(net, path, &err);
+    size_t params = nndl_net_param_count(net);
+    nndl_net_free(net);
+    if (st != NNDL_OK || params != SMALL3_PARAMS) {
+        test_fail(__FILE__, __LINE__, "save: %s, %zu parameters", err.message, params);
+        return NULL;
+    }
+    size_t len = 0;
+    uint8_t *b = slurp(path, &len);
+    if (b && len != SMALL3_LEN) {
+        test_fail(__FILE__, __LINE__, "small v3 model is %zu bytes", len);
+        free(b);
+        return NULL;
+    }
+    return b;
+}
+
+TEST(model_v3_rejects_truncation_at_every_byte)
+{
+    char path[600], expect[64];
+    path_in(path, sizeof path, model_dir(), "truncated3.nndl");
+    uint8_t *good = small_v3_bytes();
+    REQUIRE(good);
+    for (size_t len = 0; len < SMALL3_LEN; len++) {
+        REQUIRE(spit(path, good, len) == 0);
+        if (len >= SMALL3_HEADER)
+            snprintf(expect, sizeof expect, "truncated: expected 308 bytes, found %zu", len);
+        else
+            snprintf(expect, sizeof expect, len ? "truncated" : "empty file");
+        if (!LOAD_FAILS(path, NNDL_ERR_FORMAT, expect)) fprintf(stderr, "    at %zu\n", len);
+    }
+    REQUIRE(spit(path, good, SMALL3_LEN) == 0);
+    nndl_error err;
+    nndl_net *net = nndl_net_load(path, &err);
+    CHECK(net != NULL);
+    nndl_net_free(net);
+    free(good);
+}
+
+TEST(model_v3_rejects_every_single_byte_corruption)
+{
+    char path[600];
+    path_in(path, sizeof path, model_dir(), "corrupt3.nndl");
+    uint8_t *good = small_v3_bytes();
+    REQUIRE(good);
+    static const uint8_t flips[] = {0x01, 0x80, 0xff};
+    for (size_t pos = 0; pos < SMALL3_LEN; pos++) {
+        for (size_t k = 0; k < sizeof flips; k++) {
+            good[pos] ^= flips[k];
+            REQUIRE(spit(path, good, SMALL3_LEN) == 0);
+            good[pos] ^= flips[k];
+            nndl_error err;
+            nndl_net *net = nndl_net_load(path, &err);
+            if (net)
+                test_fail(__FILE__, __LINE__, "byte %zu ^ 0x%02x was accepted", pos, flips[k]);
+            else if (err.status != NNDL_ERR_FORMAT || !strstr(err.message, path) ||
+                     strchr(err.message, '\n'))
+                test_fail(__FILE__, __LINE__, "byte %zu: %s", pos, err.message);
+            nndl_net_free(net);
+        }
+    }
+    free(good);
+}
+
+/* Each header field of the small file set to something wrong, with the CRC
+ * made right again, so that the header checks themselves must refuse it. */
+TEST(model_v3_rejects_bad_fields)
+{
+    char path[600];
+    path_in(path, sizeof path, model_dir(), "fields3.nndl");
+    uint8_t *good = small_v3_bytes();
+    REQUIRE(good);
+    enum { NAN_BITS = 0x7fc00000u, INF_BITS = 0x7f800000u, ONE_BITS = 0x3f800000u,
+           HALF_BITS = 0x3f000000u, MINUS_ZERO_BITS = 0x80000000u };
+    const size_t p_at = 40 + 24 * 4 + 8;
+    static const struct {
+        size_t at;
+        uint32_t value;
+        const char *says;
+    } cases[] = {
+        {12, 1, "unsupported header flags 0x00000001"},
+        {16, 3, "unknown cost function 3"},
+        {16, NNDL_COST_CROSS_ENTROPY,
+         "layer 4 is softmax, but the cross-entropy cost needs a sigmoid output layer"},
+        {20, 4, "unknown initialization 4"},
+        {V3_L, 0, "0 layers; a model has 1 to 63"},
+        {V3_L, 64, "64 layers; a model has 1 to 63"},
+        {V3_L, 3, "layer 3 is linear, but the log-likelihood cost needs a softmax"},
+        {V3_INPUT, 0, "the input shape 0 x 4 x 4 is out of range"},
+        {V3_INPUT + 8, 1000001, "the input shape 1 x 4 x 1000001 is out of range"},
+        {V3_INPUT, 1000000, "input: shape 1000000 x 4 x 4; need positive sides and at most"},
+        {V3_INPUT + 4, 2, "layer 1: 3 x 3 filters over 2 x 4 inputs"},
+        {V3_FIELD(1, F_KIND), 3, "layer 1: unknown kind 3"},
+        {V3_FIELD(1, F_KIND), NNDL_LAYER_POOL, "layer 1: a max-pooling layer has no size"},
+        {V3_FIELD(1, F_KIND), NNDL_LAYER_FC, "layer 1: a fully connected layer has no kernel"},
+        {V3_FIELD(1, F_ACT), 5, "layer 1: unknown activation function 5"},
+        {V3_FIELD(1, F_ACT), NNDL_ACT_SOFTMAX, "softmax is for the output layer"},
+        {V3_FIELD(1, F_SIZE), 0, "layer 1: 0 feature maps"},
+        {V3_FIELD(1, F_SIZE), 4000000000u, "layer 1: size 4000000000 is out of range"},
+        {V3_FIELD(1, F_KERNEL), 0, "layer 1: 0 x 0 filters"},
+        {V3_FIELD(1, F_KERNEL), 5, "layer 1: 5 x 5 filters over 4 x 4 inputs"},
+        {V3_FIELD(1, F_POOL), 0, "layer 1: pool 0 over 2 x 2 feature maps"},
+        {V3_FIELD(1, F_POOL), 3, "layer 1: pool 3 over 2 x 2 feature maps"},
+        {V3_FIELD(1, F_DROPOUT), HALF_BITS, "layer 1: dropout applies to the inputs of a fully"},
+        {V3_FIELD(2, F_ACT), NNDL_ACT_RELU, "layer 2 is a max-pooling layer, so linear, but the "
+                                            "record says relu"},
+        {V3_FIELD(2, F_SIZE), 2, "layer 2: a max-pooling layer has no size, but the record "
+                                 "gives 2 (must be 0)"},
+        {V3_FIELD(2, F_POOL), 3, "layer 2: pool 3 over 2 x 2 inputs"},
+        {V3_FIELD(3, F_KERNEL), 1, "layer 3: a fully connected layer has no kernel"},
+        {V3_FIELD(3, F_POOL), 2, "layer 3: a fully connected layer has no pool"},
+        {V3_FIELD(3, F_DROPOUT), NAN_BITS, "layer 3: dropout nan; need 0 <= p < 1"},
+        {V3_FIELD(3, F_DROPOUT), INF_BITS, "layer 3: dropout inf; need 0 <= p < 1"},
+        {V3_FIELD(3, F_DROPOUT), ONE_BITS, "layer 3: dropout 1; need 0 <= p < 1"},
+        {V3_FIELD(3, F_DROPOUT), MINUS_ZERO_BITS, "layer 3: dropout -0; need 0 <= p < 1"},
+        {V3_FIELD(4, F_KIND), NNDL_LAYER_CONV, "layer 4: the output layer must be fully connected"},
+        {V3_FIELD(4, F_ACT), NNDL_ACT_SIGMOID,
+         "layer 4 is sigmoid, but the log-likelihood cost needs a softmax output layer"},
+        {V3_FIELD(4, F_SIZE), 1, "log-likelihood needs at least 2 output neurons"},
+        {V3_FIELD(3, F_SIZE), 4, "the header declares 37 parameters but the layer sizes imply 42"},
+        {p_at, 36, "the header declares 36 parameters but the layer sizes imply 37"},
+        {p_at + 8, 1, "truncated: expected 309 bytes, found 308"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint8_t bad[SMALL3_LEN];
+        memcpy(bad, good, SMALL3_LEN);
+        write_u32_le(bad + cases[i].at, cases[i].value);
+        fix_crc(bad, SMALL3_LEN);
+        REQUIRE(spit(path, bad, SMALL3_LEN) == 0);
+        if (!LOAD_FAILS(path, NNDL_ERR_FORMAT, cases[i].says)) fprintf(stderr, "    case %zu\n", i);
+    }
+    /* The control: the file itself loads. */
+    REQUIRE(spit(path, good, SMALL3_LEN) == 0);
+    nndl_error err;
+    nndl_net *net = nndl_net_load(path, &err);
+    if (!net) test_fail(__FILE__, __LINE__, "%s", err.message);
+    nndl_net_free(net);
+    free(good);
+}
+
+/* A version 3 header alone (no parameters, no CRC): what a hostile file
+ * claims. Returns its length. */
+static size_t craft_v3(uint8_t *b, uint32_t cost, nndl_shape in, const nndl_layer_spec *layers,
+                       int n, uint64_t count)
+{
+    memcpy(b, "NNDLMODL", 8);
+    write_u32_le(b + 8, 3);
+    write_u32_le(b + 12, 0);
+    write_u32_le(b + 16, cost);
+    write_u32_le(b + 20, NNDL_INIT_SCALED);
+    write_u32_le(b + V3_L, (uint32_t)n);
+    write_u32_le(b + V3_INPUT, (uint32_t)in.channels);
+    write_u32_le(b + V3_INPUT + 4, (uint32_t)in.height);
+    write_u32_le(b + V3_INPUT + 8, (uint32_t)in.width);
+    for (int l = 1; l <= n; l++) {
+        const nndl_layer_spec *s = &layers[l - 1];
+        write_u32_le(b + V3_FIELD(l, F_KIND), (uint32_t)s->kind);
+        write_u32_le(b + V3_FIELD(l, F_ACT), (uint32_t)s->act);
+        write_u32_le(b + V3_FIELD(l, F_SIZE), (uint32_t)s->size);
+        write_u32_le(b + V3_FIELD(l, F_KERNEL), (uint32_t)s->kernel);
+        write_u32_le(b + V3_FIELD(l, F_POOL), (uint32_t)s->pool);
+        write_f32_le(b + V3_FIELD(l, F_DROPOUT), s->dropout);
+    }
+    uint8_t *p = b + V3_RECORDS + V3_RECORD * n;
+    write_u64_le(p, 7);
+    write_u64_le(p + 8, count);
+    write_u32_le(p + 16, 0);
+    return (size_t)(p + 20 - b);
+}
+
+TEST(model_v3_rejects_huge_header_without_allocating)
+{
+    char path[600];
+    path_in(path, sizeof path, model_dir(), "huge3.nndl");
+    uint8_t b[V3_RECORDS + V3_RECORD * 63 + 20];
+    const nndl_shape megapixel = {1, 1000, 1000};
+
+    /* Within every limit: 499,000,999 parameters, 2 GB declared, in a file
+     * of 108 bytes. */
+    nndl_layer_spec fc[2] = {nndl_layer_fc(499, NNDL_ACT_RELU), nndl_layer_fc(1, 0)};
+    size_t len = craft_v3(b, NNDL_COST_QUADRATIC, megapixel, fc, 2, 499000999ull);
+    REQUIRE(len == 108);
+    REQUIRE(spit(path, b, len) == 0);
+    CHECK(LOAD_FAILS(path, NNDL_ERR_FORMAT, "truncated: expected 1996004108 bytes, found 108"));
+    CHECK(load_fails_in_small_address_space(path, "truncated") == 0);
+
+    /* Past NNDL_MAX_PARAMS. */
+    fc[0].size = 600;
+    len = craft_v3(b, NNDL_COST_QUADRATIC, megapixel, fc, 2, 600000601ull + 600);
+    REQUIRE(spit(path, b, len) == 0);
+    CHECK(LOAD_FAILS(path, NNDL_ERR_FORMAT, "the limit is 500000000"));
+    CHECK(load_fails_in_small_address_space(path, "the limit is") == 0);
+
+    /* A convolution whose products would not fit: 65536 maps of 1 x 1
+     * over a megapixel. */
+    nndl_layer_spec conv[2] = {nndl_layer_conv(65536, 1, 1, NNDL_ACT_RELU), nndl_layer_fc(1, 0)};
+    len = craft_v3(b, NNDL_COST_QUADRATIC, megapixel, conv, 2, 1);
+    REQUIRE(spit(path, b, len) == 0);
+    CHECK(LOAD_FAILS(path, NNDL_ERR_FORMAT, "layer 1: 1 x 1 filters over 1 x 1000 x 1000 inputs "
+                                            "are too large"));
+    CHECK(load_fails_in_small_address_space(path, "too large") == 0);
+
+    /* 63 layers of a megapixel each: every shape in range, far too many
+     * parameters, refused from the header. */
+    nndl_layer_spec deep[63];
+    for (int l = 0; l < 63; l++) deep[l] = nndl_layer_conv(1, 1, 1, NNDL_ACT_RELU);
+    deep[62] = nndl_layer_fc(1000000, 0);
+    len = craft_v3(b, NNDL_COST_QUADRATIC, megapixel, deep, 63, 1);
+    REQUIRE(len <= sizeof b);
+    REQUIRE(spit(path, b, len) == 0);
+    CHECK(LOAD_FAILS(path, NNDL_ERR_FORMAT, "the limit is 500000000"));
+    CHECK(load_fails_in_small_address_space(path, "the limit is") == 0);
 }
