@@ -86,7 +86,7 @@ static long fail_every_allocation(const char *name, scenario_fn scenario, verify
 }
 
 static char idx_images[512], idx_labels[512], model_path[512], meta_path[512],
-    json_path[512];
+    json_path[512], v3_path[512];
 
 static nndl_dataset *small_dataset(size_t count, nndl_error *err)
 {
@@ -117,6 +117,7 @@ static void make_files(void)
     snprintf(model_path, sizeof model_path, "%s/oom-model.nndl", test_tmpdir());
     snprintf(meta_path, sizeof meta_path, "%s/oom-meta.nndl", test_tmpdir());
     snprintf(json_path, sizeof json_path, "%s/oom-model.json", test_tmpdir());
+    snprintf(v3_path, sizeof v3_path, "%s/oom-conv.nndl", test_tmpdir());
     nndl_dataset *ds = small_dataset(50, &err);
     nndl_net *net = small_net(&err);
     int ok = ds && net && nndl_idx_save(ds, idx_images, idx_labels, &err) == NNDL_OK &&
@@ -129,6 +130,20 @@ static void make_files(void)
     nndl_net *tiny = nndl_net_create(&tiny_spec, &err);
     ok = ok && tiny && nndl_net_save_json(tiny, json_path, &err) == NNDL_OK;
     nndl_net_free(tiny);
+    /* a convolutional network, written as version 3, with metadata */
+    nndl_layer_spec layers[] = {nndl_layer_conv(2, 5, 2, NNDL_ACT_RELU), nndl_layer_pool(2),
+                                nndl_layer_fc(8, NNDL_ACT_LINEAR), nndl_layer_fc(10, 0)};
+    layers[3].dropout = 0.5f;
+    nndl_net_spec conv_spec = nndl_net_spec_default(0, NULL);
+    conv_spec.layers = layers;
+    conv_spec.n_layers = 4;
+    conv_spec.input = (nndl_shape){1, 28, 28};
+    conv_spec.cost = NNDL_COST_LOG_LIKELIHOOD;
+    conv_spec.init = NNDL_INIT_NETWORK3;
+    nndl_net *conv = nndl_net_create(&conv_spec, &err);
+    ok = ok && conv &&
+         model_save_with_meta(conv, v3_path, "{\"layers\": \"conv\"}", &err) == NNDL_OK;
+    nndl_net_free(conv);
     if (!ok) test_fail(__FILE__, __LINE__, "setting up: %s", err.message);
     nndl_dataset_free(ds);
     nndl_net_free(net);
@@ -160,6 +175,16 @@ static nndl_status load_model_with_meta(nndl_error *err)
     return ok ? NNDL_OK : err->status;
 }
 
+static nndl_status load_model_v3(nndl_error *err)
+{
+    char *meta = NULL;
+    nndl_net *net = model_load_with_meta(v3_path, &meta, err);
+    int ok = net && meta && nndl_net_input_shape(net).height == 28;
+    nndl_net_free(net);
+    free(meta);
+    return ok ? NNDL_OK : err->status;
+}
+
 static nndl_status load_json_model(nndl_error *err)
 {
     nndl_net *net = nndl_net_load(json_path, err);
@@ -173,6 +198,8 @@ TEST(alloc_failure_while_loading)
     CHECK(fail_every_allocation("nndl_idx_load", load_idx, NULL, __LINE__) > 0);
     CHECK(fail_every_allocation("nndl_net_load (binary)", load_model, NULL, __LINE__) > 0);
     CHECK(fail_every_allocation("model_load_with_meta", load_model_with_meta, NULL, __LINE__) > 0);
+    CHECK(fail_every_allocation("model_load_with_meta (version 3)", load_model_v3, NULL,
+                                __LINE__) > 0);
     CHECK(fail_every_allocation("nndl_net_load (network2.py JSON)", load_json_model, NULL, __LINE__) > 0);
 }
 
