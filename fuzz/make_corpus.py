@@ -69,6 +69,45 @@ out("model", "meta-2-2-1", model([2, 2, 1], [0, 0], 0, meta=meta))
 out("model", "version1-2-1", model([2, 1], [0], 0, version=1))
 out("model", "bad-checksum", model([2, 1], [0], 0)[:-1] + b"\0")
 
+
+# ---- binary models, version 3: an input shape and one record per layer
+# (kind, activation, size, kernel, pool, dropout); kinds 0 fc, 1 conv, 2 pool
+
+def layer_params(kind, size, kernel, shape):
+    """The parameter count of a layer over `shape`, and its output shape."""
+    c, h, w = shape
+    if kind == 0:
+        return size * c * h * w + size, (size, 1, 1)
+    if kind == 1:
+        return size * kernel * kernel * c + size, (size, h - kernel + 1, w - kernel + 1)
+    return 0, shape
+
+
+def model3(shape, layers, cost, init=0, seed=1, meta=b""):
+    count, s = 0, shape
+    for kind, act, size, kernel, pool, dropout in layers:
+        n, s = layer_params(kind, size, kernel, s)
+        if pool > 1:
+            s = (s[0], s[1] // pool, s[2] // pool)
+        count += n
+    head = b"NNDLMODL" + struct.pack("<IIIII", 3, 0, cost, init, len(layers))
+    head += struct.pack("<III", *shape)
+    head += b"".join(struct.pack("<IIIIIf", *l) for l in layers)
+    head += struct.pack("<QQI", seed, count, len(meta)) + meta
+    params = [((i * 7919) % 200 - 100) / 100.0 for i in range(count)]
+    body = head + b"".join(struct.pack("<f", p) for p in params)
+    return body + struct.pack("<I", zlib.crc32(body) & 0xFFFFFFFF)
+
+
+# conv 2 maps 3x3 relu with 2x2 pooling, fc 4 linear, softmax 3: 1x8x8 input
+out("model", "v3-conv-pool-8x8", model3((1, 8, 8), [(1, 2, 2, 3, 2, 0.0), (0, 4, 4, 0, 0, 0.0),
+                                                    (0, 3, 3, 0, 0, 0.0)], 2, init=2))
+# conv 3 maps 3x3 tanh, a standalone 2x2 pool layer, fc 5 tanh, a sigmoid output
+# layer whose inputs drop out with p = 0.5; metadata
+out("model", "v3-pool-dropout-2x6x6", model3((2, 6, 6), [(1, 1, 3, 3, 1, 0.0), (2, 4, 0, 0, 2, 0.0),
+                                                         (0, 1, 5, 0, 0, 0.0), (0, 0, 2, 0, 0, 0.5)],
+                                             1, init=3, meta=meta))
+
 # ---- network2.py JSON models
 
 out("json_model", "network2-4-3-2", json.dumps({
