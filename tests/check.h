@@ -6,6 +6,7 @@
 #define NNDL_TESTS_CHECK_H
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 
 typedef void (*test_fn)(void);
@@ -47,5 +48,8 @@ int test_failed_now(void);
 const char *test_tmpdir(void);
 /* Directory holding MNIST, or NULL after recording a failure. */
 const char *test_mnist_dir(void);
+/* The first n of MNIST's training images, and the test set into *test
+ * unless test is NULL; NULL after saying why. The caller frees both. */
+struct nndl_dataset *test_mnist_head(size_t n, struct nndl_dataset **test);
 
 #endif

@@ -79,6 +79,20 @@ const char *test_mnist_dir(void)
     return dir;
 }
 
+nndl_dataset *test_mnist_head(size_t n, nndl_dataset **test)
+{
+    const char *dir = test_mnist_dir();
+    if (!dir) return NULL;
+    nndl_dataset *training = NULL;
+    nndl_error err;
+    if (nndl_mnist_load(dir, &training, NULL, test, &err) != NNDL_OK) {
+        fprintf(stderr, "    %s\n", err.message);
+        return NULL;
+    }
+    nndl_dataset_free(nndl_dataset_split_off(training, n, NULL));
+    return training;
+}
+
 static int selected(const char *name, int argc, char **argv)
 {
     if (argc < 2) return 1;

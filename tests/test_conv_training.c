@@ -7,20 +7,6 @@
 #include "check.h"
 #include "nndl.h"
 
-static nndl_dataset *mnist_head(size_t n, nndl_dataset **test)
-{
-    const char *dir = test_mnist_dir();
-    if (!dir) return NULL;
-    nndl_dataset *training = NULL;
-    nndl_error err;
-    if (nndl_mnist_load(dir, &training, NULL, test, &err) != NNDL_OK) {
-        fprintf(stderr, "    %s\n", err.message);
-        return NULL;
-    }
-    nndl_dataset_free(nndl_dataset_split_off(training, n, NULL));
-    return training;
-}
-
 /* conv:4:5,pool:2,fc:20,softmax:10 (with dropout 0.3 on the fc's inputs
  * when `dropout`) on 28x28, seed 3. */
 static nndl_net *small_conv_net(nndl_activation act, int dropout)
@@ -68,7 +54,7 @@ static int same_params(const nndl_net *a, const nndl_net *b)
 
 TEST(conv_training_is_bit_identical_for_1_and_2_threads)
 {
-    nndl_dataset *ds = mnist_head(600, NULL);
+    nndl_dataset *ds = test_mnist_head(600, NULL);
     REQUIRE(ds);
     /* batch 100 splits the examples over the threads, batch 10 does not;
      * dropout and momentum go through the other step */
@@ -92,7 +78,7 @@ TEST(conv_training_is_bit_identical_for_1_and_2_threads)
 
 TEST(conv_checkpoint_resumes_bit_identically)
 {
-    nndl_dataset *ds = mnist_head(500, NULL);
+    nndl_dataset *ds = test_mnist_head(500, NULL);
     REQUIRE(ds);
     char path[512];
     snprintf(path, sizeof path, "%s/conv.ckpt", test_tmpdir());
@@ -230,7 +216,7 @@ TEST(conv_one_step_matches_the_step_by_hand)
 
 TEST(conv_one_epoch_on_mnist_and_a_vote)
 {
-    nndl_dataset *test = NULL, *ds = mnist_head(10000, &test);
+    nndl_dataset *test = NULL, *ds = test_mnist_head(10000, &test);
     REQUIRE(ds && test);
     nndl_net *nets[3];
     size_t correct[3];

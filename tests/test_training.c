@@ -7,20 +7,6 @@
 #include "nndl.h"
 
 /* The first n training images of MNIST, or NULL after a failure. */
-static nndl_dataset *mnist_head(size_t n, nndl_dataset **test)
-{
-    const char *dir = test_mnist_dir();
-    if (!dir) return NULL;
-    nndl_dataset *training = NULL;
-    nndl_error err;
-    if (nndl_mnist_load(dir, &training, NULL, test, &err) != NNDL_OK) {
-        fprintf(stderr, "    %s\n", err.message);
-        return NULL;
-    }
-    nndl_dataset_free(nndl_dataset_split_off(training, n, NULL));
-    return training;
-}
-
 /* Trains [784,hidden,10] with eta 3.0 on `ds` for `epochs` with `threads`. */
 static nndl_net *train_hidden(const nndl_dataset *ds, int hidden, int epochs, int batch,
                               int threads, uint64_t seed)
@@ -54,7 +40,7 @@ static nndl_net *train_chapter1(const nndl_dataset *ds, int epochs, int batch, i
 
 TEST(training_is_bit_identical_for_1_and_2_threads)
 {
-    nndl_dataset *ds = mnist_head(3000, NULL);
+    nndl_dataset *ds = test_mnist_head(3000, NULL);
     REQUIRE(ds);
     /* batch 100 of [784,100,10] is large enough for the threads to split
      * the batch's examples and then the weights; batch 10 is not */
@@ -108,7 +94,7 @@ TEST(training_plain_step_on_sparse_inputs_matches_the_dense_step)
      * float's resolution of eta g), so the two runs differ by rounding only:
      * the order of the forward sums, and the dense step's update loop. The network must hold the
      * sparse run's weights after the epoch, and they must have moved. */
-    nndl_dataset *ds = mnist_head(1000, NULL);
+    nndl_dataset *ds = test_mnist_head(1000, NULL);
     REQUIRE(ds);
     for (int with_dropout = 0; with_dropout <= 1; with_dropout++) {
         float dropout = with_dropout ? 0.3f : 0;
@@ -143,7 +129,7 @@ TEST(training_plain_step_on_sparse_inputs_matches_the_dense_step)
 TEST(training_reduces_error_on_a_small_set)
 {
     nndl_dataset *test = NULL;
-    nndl_dataset *ds = mnist_head(2000, &test);
+    nndl_dataset *ds = test_mnist_head(2000, &test);
     REQUIRE(ds && test);
     int sizes[] = {784, 30, 10};
     nndl_net_spec spec = nndl_net_spec_default(3, sizes);
@@ -170,7 +156,7 @@ TEST(training_reduces_error_on_a_small_set)
 TEST(training_one_epoch_of_chapter1_reaches_90_percent)
 {
     nndl_dataset *test = NULL;
-    nndl_dataset *ds = mnist_head(50000, &test);
+    nndl_dataset *ds = test_mnist_head(50000, &test);
     REQUIRE(ds && test);
     /* With chapter 1's N(0,1) weights some seeds leave an output neuron
      * saturated and stall near 82% after the first epoch (seeds 2, 6, 7, 8
@@ -189,7 +175,7 @@ TEST(training_one_epoch_of_chapter1_reaches_90_percent)
 TEST(training_stops_on_divergence)
 {
     /* One NaN weight spreads through every product it touches. */
-    nndl_dataset *ds = mnist_head(100, NULL);
+    nndl_dataset *ds = test_mnist_head(100, NULL);
     REQUIRE(ds);
     int sizes[] = {784, 30, 10};
     nndl_net_spec spec = nndl_net_spec_default(3, sizes);
@@ -209,7 +195,7 @@ TEST(training_stops_on_divergence)
 
 TEST(training_rejects_mismatched_network)
 {
-    nndl_dataset *ds = mnist_head(100, NULL);
+    nndl_dataset *ds = test_mnist_head(100, NULL);
     REQUIRE(ds);
     int sizes[] = {100, 30, 10};
     nndl_net_spec spec = nndl_net_spec_default(3, sizes);
@@ -229,7 +215,7 @@ TEST(training_rejects_mismatched_network)
 TEST(baseline_darkness_matches_the_book)
 {
     nndl_dataset *test = NULL;
-    nndl_dataset *ds = mnist_head(50000, &test);
+    nndl_dataset *ds = test_mnist_head(50000, &test);
     REQUIRE(ds && test);
     size_t correct;
     REQUIRE(nndl_baseline_darkness(ds, test, &correct, NULL) == NNDL_OK);
