@@ -413,6 +413,25 @@ NNDL_API nndl_status nndl_trainer_epoch(nndl_trainer *trainer,
 NNDL_API void nndl_trainer_set_eta(nndl_trainer *trainer, float eta);
 NNDL_API float nndl_trainer_eta(const nndl_trainer *trainer);
 
+/* ---- Gradients and the speed of learning (chapter 5) ------------------- */
+
+/* The gradient of the mean cost over images first .. first+count-1 of
+ * `ds`, dC/dp = (1/count) sum_x dC_x/dp for every weight and bias,
+ * written to `grad` (nndl_net_param_count floats, the layout of
+ * nndl_net_params). Backpropagation as in training, without the
+ * regularization terms, dropout or a step; the network is unchanged. */
+NNDL_API nndl_status nndl_net_gradient(nndl_net *net, const nndl_dataset *ds, size_t first,
+                                       size_t count, float *grad, nndl_error *err);
+
+/* The lengths of that gradient, layer by layer: for 1 <= l < n_sizes,
+ * bias_norms[l] = ||dC/db^l||, what chapter 5 calls the speed of learning
+ * of layer l, and weight_norms[l] = ||dC/dw^l|| (0 for a pooling layer,
+ * which has neither). Entry 0, the input layer's, is set to 0. Each array
+ * has n_sizes entries, or is NULL when not wanted. */
+NNDL_API nndl_status nndl_net_gradient_norms(nndl_net *net, const nndl_dataset *ds,
+                                             size_t first, size_t count, double *weight_norms,
+                                             double *bias_norms, nndl_error *err);
+
 /* ---- Checkpoints ------------------------------------------------------- */
 
 /* Saves everything that continuing a training run needs to end exactly as
