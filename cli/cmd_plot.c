@@ -44,6 +44,8 @@ typedef struct run {
     char *name;  /* the "run" key, or the file's name */
     char *label; /* in the legend: the name, made unique */
     curve curves[2][2]; /* [metric][data_kind] */
+    curve *speeds;      /* "speeds": one curve per layer (chapter 5) */
+    int n_speeds;
 } run;
 
 typedef struct plot_data {
@@ -86,6 +88,11 @@ static void plot_data_free(plot_data *d)
                 free(d->runs[i].curves[m][k].x);
                 free(d->runs[i].curves[m][k].y);
             }
+        for (int l = 0; l < d->runs[i].n_speeds; l++) {
+            free(d->runs[i].speeds[l].x);
+            free(d->runs[i].speeds[l].y);
+        }
+        free(d->runs[i].speeds);
     }
     free(d->runs);
 }
@@ -133,6 +140,30 @@ static run *run_for_line(plot_data *d, size_t file_first, run *current, const cJ
         return add_run(d, name->valuestring, path);
     }
     return current ? current : add_run(d, base_name(path), path);
+}
+
+/* The "speeds" array of an epoch line (demo vanishing, train --monitor
+ * gradient-norms): point `epoch` of each layer's curve. Nulls (layers
+ * without parameters) and zeros, which a logarithmic axis cannot show, are
+ * left out. 0 when memory runs out. */
+static int add_speeds(run *r, const cJSON *speeds, double epoch)
+{
+    int n = cJSON_GetArraySize(speeds);
+    if (n > NNDL_MAX_LAYERS) n = NNDL_MAX_LAYERS;
+    if (n > r->n_speeds) {
+        curve *more = realloc(r->speeds, (size_t)n * sizeof *more);
+        if (!more) return 0;
+        memset(more + r->n_speeds, 0, (size_t)(n - r->n_speeds) * sizeof *more);
+        r->speeds = more;
+        r->n_speeds = n;
+    }
+    for (int l = 0; l < n; l++) {
+        const cJSON *v = cJSON_GetArrayItem(speeds, l);
+        if (cJSON_IsNumber(v) && v->valuedouble > 0 && v->valuedouble <= MAX_VALUE &&
+            !curve_add(&r->speeds[l], epoch, v->valuedouble))
+            return 0;
+    }
+    return 1;
 }
 
 /* Remembers which data the evaluation curves are on ("test" or
@@ -196,6 +227,13 @@ static int read_history(plot_data *d, const char *path)
                                 ok = 0, oom = 1;
                         }
                     }
+                const cJSON *speeds = cJSON_GetObjectItemCaseSensitive(o, "speeds");
+                if (ok && speeds && !cJSON_IsArray(speeds)) {
+                    cli_error("plot", "%s:%zu: \"speeds\" is not a list", path, line_no);
+                    ok = 0;
+                } else if (ok && speeds && !add_speeds(r, speeds, epoch->valuedouble)) {
+                    ok = 0, oom = 1;
+                }
                 if (ok) {
                     epochs++;
                     note_eval_name(d, o);
@@ -294,6 +332,8 @@ enum {
 
 typedef struct plot_job {
     const plot_data *d;
+    int speed;               /* --metric speed: a panel per run with speeds */
+    int max_layers;          /* the most layers of any run drawn so */
     int panels[2], n_panels; /* metrics drawn, top to bottom */
     int has_data[2];         /* some curve of training / evaluation data is drawn */
     const char *title;
@@ -320,6 +360,49 @@ static int run_drawn(const plot_job *job, const run *r)
         if (r->curves[job->panels[p]][TRAINING].n || r->curves[job->panels[p]][EVALUATION].n)
             return 1;
     return 0;
+}
+
+/* Grid, ticks, frame and axis names of a panel whose plot area is
+ * (x0, y0) to (x1, y1). With log_y the values of `ay` are powers of ten:
+ * tick v is labelled 10^v. */
+static void draw_axes(FILE *f, const axis *pax, const axis *pay, double x0, double x1, double y0,
+                      double y1, int log_y, const char *y_name)
+{
+    const axis ax = *pax, ay = *pay;
+#define SX(v) (x0 + ((v) - ax.lo) / (ax.hi - ax.lo) * (x1 - x0))
+#define SY(v) (y1 - ((v) - ay.lo) / (ay.hi - ay.lo) * (y1 - y0))
+    char label[64];
+    fprintf(f, "<g stroke=\"#e4e4e4\" stroke-width=\"1\">\n");
+    for (int i = 0; i < tick_count(&ay); i++)
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", x0,
+                SY(tick_value(&ay, i)), x1, SY(tick_value(&ay, i)));
+    fprintf(f, "</g>\n<g font-size=\"%d\" fill=\"#333\">\n", FONT_PX - 1);
+    for (int i = 0; i < tick_count(&ay); i++) {
+        if (log_y)
+            snprintf(label, sizeof label, "%g", pow(10, tick_value(&ay, i)));
+        else
+            format_tick(label, sizeof label, tick_value(&ay, i), ay.step);
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n", x0 - 8,
+                SY(tick_value(&ay, i)) + 4, label);
+    }
+    for (int i = 0; i < tick_count(&ax); i++) {
+        double sx = SX(tick_value(&ax, i));
+        format_tick(label, sizeof label, tick_value(&ax, i), ax.step);
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>\n",
+                sx, y1, sx, y1 + 5);
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n", sx, y1 + 19,
+                label);
+    }
+    fprintf(f, "</g>\n");
+    fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" "
+               "stroke=\"#333\"/>\n", x0, y0, x1 - x0, y1 - y0);
+    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">epoch</text>\n", (x0 + x1) / 2,
+            y1 + 40);
+    fprintf(f,
+            "<text transform=\"translate(%d %.1f) rotate(-90)\" text-anchor=\"middle\">%s</text>\n",
+            22, (y0 + y1) / 2, y_name);
+#undef SX
+#undef SY
 }
 
 static void write_panel(FILE *f, const plot_job *job, int m, int top)
@@ -353,33 +436,7 @@ static void write_panel(FILE *f, const plot_job *job, int m, int top)
         fprintf(f, " on the %s data", kinds[TRAINING] ? "training" : d->eval_name);
     fprintf(f, "</text>\n");
 
-    char label[64];
-    fprintf(f, "<g stroke=\"#e4e4e4\" stroke-width=\"1\">\n");
-    for (int i = 0; i < tick_count(&ay); i++)
-        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", x0,
-                SY(tick_value(&ay, i)), x1, SY(tick_value(&ay, i)));
-    fprintf(f, "</g>\n<g font-size=\"%d\" fill=\"#333\">\n", FONT_PX - 1);
-    for (int i = 0; i < tick_count(&ay); i++) {
-        format_tick(label, sizeof label, tick_value(&ay, i), ay.step);
-        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n", x0 - 8,
-                SY(tick_value(&ay, i)) + 4, label);
-    }
-    for (int i = 0; i < tick_count(&ax); i++) {
-        double sx = SX(tick_value(&ax, i));
-        format_tick(label, sizeof label, tick_value(&ax, i), ax.step);
-        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>\n",
-                sx, y1, sx, y1 + 5);
-        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n", sx, y1 + 19,
-                label);
-    }
-    fprintf(f, "</g>\n");
-    fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" "
-               "stroke=\"#333\"/>\n", x0, y0, x1 - x0, y1 - y0);
-    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">epoch</text>\n", (x0 + x1) / 2,
-            y1 + 40);
-    fprintf(f,
-            "<text transform=\"translate(%d %.1f) rotate(-90)\" text-anchor=\"middle\">%s</text>\n",
-            22, (y0 + y1) / 2, m == COST ? "cost" : "accuracy (%)");
+    draw_axes(f, &ax, &ay, x0, x1, y0, y1, 0, m == COST ? "cost" : "accuracy (%)");
 
     /* the curves: one polyline each */
     for (size_t i = 0; i < d->n_runs; i++)
@@ -401,6 +458,42 @@ static void write_panel(FILE *f, const plot_job *job, int m, int top)
         }
 #undef SX
 #undef SY
+}
+
+/* One run's speeds of learning, a curve per layer on a logarithmic axis,
+ * as chapter 5's figures draw them. */
+static void write_speed_panel(FILE *f, const run *r, int top)
+{
+    double xmin = INFINITY, xmax = -INFINITY, ymin = INFINITY, ymax = -INFINITY;
+    for (int l = 0; l < r->n_speeds; l++)
+        for (size_t j = 0; j < r->speeds[l].n; j++) {
+            xmin = fmin(xmin, r->speeds[l].x[j]);
+            xmax = fmax(xmax, r->speeds[l].x[j]);
+            ymin = fmin(ymin, log10(r->speeds[l].y[j]));
+            ymax = fmax(ymax, log10(r->speeds[l].y[j]));
+        }
+    axis ax = epoch_axis(xmin, xmax);
+    axis ay = {floor(ymin), ceil(ymax), 1};
+    if (ay.hi <= ay.lo) ay.hi = ay.lo + 1;
+    if (ay.hi - ay.lo > 8) ay.step = ceil((ay.hi - ay.lo) / 8);
+    double x0 = PLOT_LEFT, x1 = PANEL_W - PLOT_RIGHT;
+    double y0 = top + PLOT_TOP, y1 = top + PANEL_H - PLOT_BOTTOM;
+    fprintf(f, "<text x=\"%.1f\" y=\"%d\" font-size=\"15\" font-weight=\"bold\" "
+               "text-anchor=\"middle\">", (x0 + x1) / 2, top + 24);
+    put_escaped(f, r->label);
+    fprintf(f, "</text>\n");
+    draw_axes(f, &ax, &ay, x0, x1, y0, y1, 1, "speed of learning ||dC/db||");
+    for (int l = 0; l < r->n_speeds; l++) {
+        const curve *c = &r->speeds[l];
+        if (!c->n) continue;
+        fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" "
+                   "stroke-linejoin=\"round\" points=\"", palette[l % N_COLORS]);
+        for (size_t j = 0; j < c->n; j++)
+            fprintf(f, "%s%.2f,%.2f", j ? " " : "",
+                    x0 + (c->x[j] - ax.lo) / (ax.hi - ax.lo) * (x1 - x0),
+                    y1 - (log10(c->y[j]) - ay.lo) / (ay.hi - ay.lo) * (y1 - y0));
+        fprintf(f, "\"><title>layer %d</title></polyline>\n", l + 1);
+    }
 }
 
 /* One legend entry: a line sample and its label. */
@@ -433,10 +526,24 @@ static int write_svg(FILE *f, const void *ctx)
         fprintf(f, "</text>\n");
         top = TITLE_H;
     }
+    int x = job->legend_x, y = top + PLOT_TOP + 14;
+    if (job->speed) {
+        /* a panel per run, and the legend: layers by color */
+        int p = 0;
+        for (size_t i = 0; i < d->n_runs; i++)
+            if (d->runs[i].n_speeds) write_speed_panel(f, &d->runs[i], top + p++ * PANEL_H);
+        fprintf(f, "<g font-size=\"%d\" fill=\"#222\">\n", FONT_PX);
+        for (int l = 0; l < job->max_layers; l++, y += LEGEND_ROW) {
+            char label[32];
+            snprintf(label, sizeof label, "layer %d", l + 1);
+            legend_entry(f, x, y, palette[l % N_COLORS], 0, label);
+        }
+        fprintf(f, "</g>\n</svg>\n");
+        return ferror(f) ? -1 : 0;
+    }
     for (int p = 0; p < job->n_panels; p++) write_panel(f, job, job->panels[p], top + p * PANEL_H);
 
     /* the legend, right of the top panel: runs by color, data by dashes */
-    int x = job->legend_x, y = top + PLOT_TOP + 14;
     fprintf(f, "<g font-size=\"%d\" fill=\"#222\">\n", FONT_PX);
     for (size_t i = 0; i < d->n_runs; i++) {
         if (!run_drawn(job, &d->runs[i])) continue;
@@ -458,21 +565,24 @@ static int write_svg(FILE *f, const void *ctx)
 
 int cmd_plot(int argc, char **argv)
 {
-    static const char *const metric_choices[] = {"both", "cost", "accuracy", NULL};
+    static const char *const metric_choices[] = {"both", "cost", "accuracy", "speed", NULL};
     int metric_choice = 0;
     const char *out = NULL, *title = NULL;
     cli_option options[] = {
         {"--out", OPT_STRING, &out, "FILE.svg", "the picture to write (also -o); required", 0, 0,
          NULL},
         {"--metric", OPT_CHOICE, &metric_choice, "",
-         "what to plot (default both: a cost and an accuracy panel)", 0, 0, metric_choices},
+         "what to plot (default both: a cost and an accuracy panel; speed: each "
+         "layer's speed of learning, a panel per run)", 0, 0, metric_choices},
         {"--title", OPT_STRING, &title, "TEXT", "a title above the picture", 0, 0, NULL},
     };
     cli_command cmd = {"plot", "HISTORY...",
                        "Draws the learning curves of --history files (nndl train, sweep, demo)\n"
                        "as a standalone SVG picture: cost and accuracy per epoch on the\n"
                        "training data (solid) and the evaluation data (dashed), one color per\n"
-                       "run, labelled with the run's name or the file's.",
+                       "run, labelled with the run's name or the file's. With --metric speed,\n"
+                       "the speed of learning of each layer (nndl demo vanishing, or train\n"
+                       "--monitor gradient-norms) on a logarithmic axis, as in chapter 5.",
                        options, (int)(sizeof options / sizeof options[0]), 1, MAX_FILES};
 
     /* The option parser knows long options only: -o is --out. */
@@ -499,6 +609,33 @@ int cmd_plot(int argc, char **argv)
     if (!d.eval_name[0]) snprintf(d.eval_name, sizeof d.eval_name, "evaluation");
 
     plot_job job = {.d = &d, .title = title && *title ? title : NULL};
+    if (metric_choice == 3 && !status) {
+        job.speed = 1;
+        for (size_t i = 0; i < d.n_runs; i++) {
+            run *r = &d.runs[i];
+            int points = 0;
+            for (int l = 0; l < r->n_speeds; l++) points += r->speeds[l].n > 0;
+            if (!points) r->n_speeds = 0; /* nothing to draw: no panel */
+            if (r->n_speeds) job.n_panels++;
+            job.max_layers = max_int(job.max_layers, r->n_speeds);
+        }
+        if (!job.n_panels) {
+            cli_error("plot", "the histories hold no speeds of learning (nndl demo vanishing "
+                              "--history and nndl train --monitor gradient-norms record them)");
+            status = 1;
+        } else {
+            job.legend_x = PANEL_W + 4;
+            job.width = job.legend_x + 36 + 10 * 8 + 16;
+            job.height = (job.title ? TITLE_H : 0) +
+                         max_int(job.n_panels * PANEL_H,
+                                 PLOT_TOP + (job.max_layers + 1) * LEGEND_ROW);
+            nndl_error err;
+            if (atomic_file_write(out, "SVG picture", write_svg, &job, &err) != NNDL_OK)
+                status = cli_fail("plot", &err);
+        }
+        plot_data_free(&d);
+        return status;
+    }
     for (int m = 0; m < 2 && !status; m++) {
         if (metric_choice != 0 && metric_choice != m + 1) continue;
         int found = 0;

@@ -1,6 +1,4 @@
-/* nndl demo: small experiments of the book, run with the library.
- *
- * slowdown: the learning slowdown that opens chapter 3. One sigmoid neuron
+/* nndl demo slowdown: the learning slowdown that opens chapter 3. One sigmoid neuron
  * with input 1 learns to output 0 by gradient descent (eta 0.15), starting
  * from (w, b) = (0.6, 0.9) and from (2.0, 2.0), once with the quadratic cost
  * and once with the cross-entropy cost. From (2, 2) the neuron starts
@@ -23,7 +21,7 @@
 #include <string.h>
 
 #include "args.h"
-#include "commands.h"
+#include "demos.h"
 #include "model/atomic_file.h"
 
 enum { N_RUNS = 4 };
@@ -198,7 +196,7 @@ static int write_history(FILE *f, const void *ctx)
     return 0;
 }
 
-int cmd_demo(int argc, char **argv)
+int demo_slowdown(int argc, char **argv)
 {
     const char *history = NULL;
     int epochs = 300;
@@ -207,18 +205,12 @@ int cmd_demo(int argc, char **argv)
         {"--history", OPT_STRING, &history, "FILE",
          "write every epoch of every run to FILE as JSON lines", 0, 0, NULL},
     };
-    cli_command cmd = {"demo", "slowdown",
-                       "Runs a small experiment of the book and prints what it shows.\n"
-                       "  slowdown   chapter 3's learning slowdown: one sigmoid neuron, quadratic\n"
-                       "             against cross-entropy cost, from an easy and a saturated start",
-                       options, (int)(sizeof options / sizeof options[0]), 1, 1};
-    char *pos[1];
-    int n_pos, rc = cli_parse(&cmd, argc, argv, pos, &n_pos);
+    cli_command cmd = {"demo slowdown", "",
+                       "Chapter 3's learning slowdown: one sigmoid neuron, quadratic against\n"
+                       "cross-entropy cost, from an easy and a saturated start.",
+                       options, (int)(sizeof options / sizeof options[0]), 0, 0};
+    int n_pos, rc = cli_parse(&cmd, argc, argv, NULL, &n_pos);
     if (rc != CLI_PARSED) return rc == CLI_HELP ? 0 : 2;
-    if (strcmp(pos[0], "slowdown") != 0) {
-        cli_error("demo", "'%s' is not a demo (known: slowdown)", pos[0]);
-        return 2;
-    }
 
     slowdown s = {.epochs = epochs};
     nndl_error err;

@@ -2,6 +2,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -113,6 +114,15 @@ epoch_record epoch_record_empty(int epoch)
     return r;
 }
 
+/* Norms as a JSON array, null where a layer has no parameters (NaN). */
+static cJSON *norm_array(const double *v, int n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; i < n; i++)
+        cJSON_AddItemToArray(a, isnan(v[i]) ? cJSON_CreateNull() : cJSON_CreateNumber(v[i]));
+    return a;
+}
+
 int history_write(FILE *f, const char *path, const epoch_record *r, const char *cmd)
 {
     cJSON *o = cJSON_CreateObject();
@@ -136,6 +146,11 @@ int history_write(FILE *f, const char *path, const epoch_record *r, const char *
     if (r->training_cost >= 0) cJSON_AddNumberToObject(o, "training_cost", r->training_cost);
     if (r->validation_accuracy >= 0)
         cJSON_AddNumberToObject(o, "validation_accuracy", r->validation_accuracy);
+    if (r->n_gradients) {
+        cJSON_AddItemToObject(o, "speeds", norm_array(r->speeds, r->n_gradients));
+        cJSON_AddItemToObject(o, "weight_gradient_norms",
+                              norm_array(r->weight_norms, r->n_gradients));
+    }
     int ok = write_line(f, path, o, cmd);
     cJSON_Delete(o);
     return ok;

@@ -4,7 +4,10 @@
  * keys that were measured: epoch, eta, seconds, evaluation_data,
  * evaluation_correct, evaluation_total, evaluation_accuracy,
  * evaluation_cost, training_correct, training_total, training_accuracy,
- * training_cost, validation_accuracy. Accuracies are fractions. */
+ * training_cost, validation_accuracy, and with --monitor gradient-norms
+ * speeds and weight_gradient_norms: per layer, 1 to L, ||dC/db^l|| and
+ * ||dC/dw^l|| (null for a layer without parameters). Accuracies are
+ * fractions. Epoch -1, the start, is recorded only for the gradient norms. */
 #ifndef NNDL_CLI_HISTORY_H
 #define NNDL_CLI_HISTORY_H
 
@@ -35,6 +38,9 @@ typedef struct epoch_record {
     long training_correct, training_total;
     double training_cost;
     double validation_accuracy;
+    int n_gradients;                   /* layers measured, 0 when not */
+    double speeds[NNDL_MAX_LAYERS];    /* ||dC/db^l|| of layer l + 1; NaN: none */
+    double weight_norms[NNDL_MAX_LAYERS];
 } epoch_record;
 
 epoch_record epoch_record_empty(int epoch);

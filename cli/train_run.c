@@ -1,5 +1,6 @@
 #include "train_run.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +26,48 @@ typedef struct run_state {
 } run_state;
 
 static int fail(const run_state *r, const nndl_error *err) { return cli_fail(r->cmd, err); }
+
+/* The gradient norms are measured on this many training images, as
+ * chapter 5 measures its speeds of learning on 1,000. */
+enum { GRADIENT_IMAGES = 1000 };
+
+static void print_norms(FILE *out, const char *what, const double *v, int n)
+{
+    fprintf(out, "%s", what);
+    for (int l = 0; l < n; l++)
+        if (isnan(v[l]))
+            fprintf(out, " -");
+        else
+            fprintf(out, " %.4g", v[l]);
+    fprintf(out, "\n");
+}
+
+/* --monitor gradient-norms: each layer's ||dC/db^l|| (its speed of
+ * learning) and ||dC/dw^l||, the gradient averaged over the first training
+ * images, without regularization. */
+static int monitor_gradients(run_state *r, epoch_record *rec)
+{
+    const nndl_dataset *training = r->d->training;
+    size_t n = nndl_dataset_count(training);
+    if (n > GRADIENT_IMAGES) n = GRADIENT_IMAGES;
+    double weights[NNDL_MAX_LAYERS], biases[NNDL_MAX_LAYERS];
+    nndl_error err;
+    if (nndl_net_gradient_norms(r->net, training, 0, n, weights, biases, &err))
+        return fail(r, &err);
+    int layers = nndl_net_n_sizes(r->net) - 1;
+    for (int l = 1; l <= layers; l++) {
+        nndl_layer_info info;
+        int has_params = nndl_net_layer(r->net, l, &info, NULL) == NNDL_OK && info.params;
+        rec->speeds[l - 1] = has_params ? biases[l] : NAN;
+        rec->weight_norms[l - 1] = has_params ? weights[l] : NAN;
+    }
+    rec->n_gradients = layers;
+    if (r->out) {
+        print_norms(r->out, "Speed of learning ||dC/db|| by layer:", rec->speeds, layers);
+        print_norms(r->out, "Gradient ||dC/dw|| by layer:", rec->weight_norms, layers);
+    }
+    return 0;
+}
 
 /* Measures and prints what --monitor asks for, and fills the record. */
 static int monitor(run_state *r, const nndl_dataset *training, epoch_record *rec)
@@ -55,6 +98,19 @@ static int monitor(run_state *r, const nndl_dataset *training, epoch_record *rec
     if ((m & MONITOR_EVALUATION_ACCURACY) && r->out)
         fprintf(r->out, "Accuracy on evaluation data: %ld / %ld\n", rec->evaluation_correct,
                 rec->evaluation_total);
+    if ((m & MONITOR_GRADIENT_NORMS) && monitor_gradients(r, rec)) return 1;
+    return 0;
+}
+
+/* Before the first epoch: the gradient norms at the start, as epoch -1. */
+static int monitor_start(run_state *r)
+{
+    if (!(r->s->monitor_flags & MONITOR_GRADIENT_NORMS)) return 0;
+    epoch_record rec = epoch_record_empty(-1);
+    rec.eta = r->s->eta;
+    if (r->out) fprintf(r->out, "Before training:\n");
+    if (monitor_gradients(r, &rec)) return 1;
+    if (r->history && !history_write(r->history, r->s->history, &rec, r->cmd)) return 1;
     return 0;
 }
 
@@ -287,6 +343,7 @@ int train_run(const train_settings *s, nndl_net *net, const train_data *d, FILE 
     if (status == 0 && ck && ck->resume_note && (first = resume(&r, ck, &res, &stop)) < 0)
         status = 1;
     if (status == 0) status = open_history(&r, ck);
+    if (status == 0 && first == 0) status = monitor_start(&r);
     for (int epoch = first; status == 0 && !stop && epoch < s->epochs; epoch++) {
         status = run_epoch(&r, epoch, &res, progress, &stop);
         if (status == 0 && ck && ck->path)

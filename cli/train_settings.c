@@ -71,7 +71,7 @@ void train_options(train_settings *s, cli_option *o)
          "random shifts, rotations and elastic distortions each epoch", 0, 0, NULL},
         {"--monitor", OPT_STRING, &s->monitor, "WHAT",
          "all, or some of training-cost,training-accuracy,evaluation-cost,"
-         "evaluation-accuracy", 0, 0, NULL},
+         "evaluation-accuracy (all: these four), and gradient-norms", 0, 0, NULL},
         {"--history", OPT_STRING, &s->history, "FILE",
          "write settings and per-epoch results as JSON lines", 0, 0, NULL},
         {"--save", OPT_STRING, &s->save, "FILE", "save the trained network to FILE", 0, 0, NULL},
@@ -132,6 +132,7 @@ static int parse_monitor(train_settings *s, const char *cmd)
         {"training-accuracy", MONITOR_TRAINING_ACCURACY},
         {"evaluation-cost", MONITOR_EVALUATION_COST},
         {"evaluation-accuracy", MONITOR_EVALUATION_ACCURACY},
+        {"gradient-norms", MONITOR_GRADIENT_NORMS},
         {"all", 15},
     };
     s->monitor_flags = 0;
@@ -145,7 +146,8 @@ static int parse_monitor(train_settings *s, const char *cmd)
             if (strcmp(tok, names[i].name) == 0) flag = names[i].flag;
         if (!flag) {
             cli_error(cmd, "--monitor: '%s' is not one of all, training-cost, "
-                           "training-accuracy, evaluation-cost, evaluation-accuracy", tok);
+                           "training-accuracy, evaluation-cost, evaluation-accuracy, "
+                           "gradient-norms", tok);
             return 0;
         }
         s->monitor_flags |= flag;

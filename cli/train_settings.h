@@ -12,12 +12,14 @@
 
 enum { EVAL_TEST, EVAL_VALIDATION, EVAL_NONE };
 
-/* What --monitor can ask for, as network2.py's four monitor flags. */
+/* What --monitor can ask for: network2.py's four monitor flags ("all"),
+ * and each layer's gradient norms (chapter 5's speed of learning). */
 enum {
     MONITOR_TRAINING_COST = 1,
     MONITOR_TRAINING_ACCURACY = 2,
     MONITOR_EVALUATION_COST = 4,
-    MONITOR_EVALUATION_ACCURACY = 8
+    MONITOR_EVALUATION_ACCURACY = 8,
+    MONITOR_GRADIENT_NORMS = 16
 };
 
 typedef struct train_settings {
