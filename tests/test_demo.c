@@ -187,3 +187,160 @@ TEST(demo_slowdown_errors_are_one_line)
     check_demo_error("slowdown --history", 2, "--history: missing value");
     check_demo_error("slowdown --history /nonexistent/dir/h.jsonl", 1, "/nonexistent/dir/h.jsonl");
 }
+
+/* ---- chapter 5: demo vanishing and demo unstable ---- */
+
+/* The speeds of the --json line of `demo vanishing ARGS` for one network:
+ * speeds[e][l] for recorded epoch e and hidden layer l. Returns the number
+ * of epochs recorded, or 0 after recording a failure. */
+enum { MAX_POINTS = 64 };
+static int vanishing_speeds(const char *args, int hidden, double speeds[][8])
+{
+    char full[1024];
+    snprintf(full, sizeof full, "vanishing --threads 1 --json %s", args);
+    static demo_result r;
+    run_demo(full, &r);
+    if (r.status != 0 || r.err[0]) {
+        test_fail(__FILE__, __LINE__, "demo %s: status %d, %s", full, r.status, r.err);
+        return 0;
+    }
+    cJSON *o = cJSON_Parse(r.out);
+    const cJSON *sizes = cJSON_GetObjectItemCaseSensitive(o, "sizes");
+    const cJSON *epochs = cJSON_GetObjectItemCaseSensitive(o, "epochs");
+    const cJSON *rows = cJSON_GetObjectItemCaseSensitive(o, "speeds");
+    int n = cJSON_GetArraySize(rows);
+    int ok = cJSON_GetArraySize(sizes) == hidden + 2 && n > 0 && n <= MAX_POINTS &&
+             cJSON_GetArraySize(epochs) == n;
+    for (int e = 0; ok && e < n; e++) {
+        const cJSON *row = cJSON_GetArrayItem(rows, e);
+        ok = cJSON_GetArrayItem(epochs, e)->valueint == e && cJSON_GetArraySize(row) == hidden;
+        for (int l = 0; ok && l < hidden; l++) speeds[e][l] = cJSON_GetArrayItem(row, l)->valuedouble;
+    }
+    cJSON_Delete(o);
+    if (!ok) test_fail(__FILE__, __LINE__, "demo %s: unexpected JSON %.300s", full, r.out);
+    return ok ? n : 0;
+}
+
+/* The book's figures start with each hidden layer learning several times
+ * faster than the one below (0.0030, 0.0171, 0.0695, 0.2851 for four). */
+TEST(demo_vanishing_starting_speeds_grow_layer_by_layer)
+{
+    for (int hidden = 2; hidden <= 4; hidden++) {
+        char args[64];
+        snprintf(args, sizeof args, "--hidden-layers %d --epochs 0", hidden);
+        double speeds[MAX_POINTS][8];
+        REQUIRE(vanishing_speeds(args, hidden, speeds) == 1);
+        for (int l = 1; l < hidden; l++)
+            if (!(speeds[0][l] >= 2 * speeds[0][l - 1]))
+                test_fail(__FILE__, __LINE__, "%d hidden layers: layer %d %.4f, layer %d %.4f",
+                          hidden, l, speeds[0][l - 1], l + 1, speeds[0][l]);
+        CHECK(speeds[0][hidden - 1] > 0.1 && speeds[0][hidden - 1] < 0.6);
+    }
+}
+
+/* Then every layer's speed falls as training goes on, and the history and
+ * the figure hold every epoch. */
+TEST(demo_vanishing_speeds_fall_as_the_network_trains)
+{
+    char history[512], args[1024];
+    snprintf(history, sizeof history, "%s/vanishing.jsonl", test_tmpdir());
+    snprintf(args, sizeof args, "--hidden-layers 2 --epochs 50 --history '%s'", history);
+    double speeds[MAX_POINTS][8];
+    REQUIRE(vanishing_speeds(args, 2, speeds) == 51);
+    for (int l = 0; l < 2; l++) CHECK(speeds[50][l] < 0.5 * speeds[0][l]);
+
+    FILE *f = fopen(history, "r");
+    REQUIRE(f);
+    char line[2048];
+    int lines = 0, ok = 1;
+    while (fgets(line, sizeof line, f)) {
+        cJSON *o = cJSON_Parse(line);
+        if (lines == 0) {
+            const cJSON *s = cJSON_GetObjectItemCaseSensitive(o, "settings");
+            ok &= cJSON_GetObjectItemCaseSensitive(s, "batch")->valueint == 1000;
+        } else {
+            const cJSON *epoch = cJSON_GetObjectItemCaseSensitive(o, "epoch");
+            const cJSON *row = cJSON_GetObjectItemCaseSensitive(o, "speeds");
+            ok &= epoch->valueint == lines - 2 && cJSON_GetArraySize(row) == 2 &&
+                  cJSON_GetArrayItem(row, 1)->valuedouble == speeds[lines - 1][1];
+        }
+        cJSON_Delete(o);
+        lines++;
+    }
+    fclose(f);
+    CHECK(ok && lines == 52);
+
+    char svg[512], cmd[2048];
+    snprintf(svg, sizeof svg, "%s/vanishing.svg", test_tmpdir());
+    snprintf(cmd, sizeof cmd, "'%s' plot '%s' --metric speed -o '%s'", NNDL_CLI_PATH, history,
+             svg);
+    REQUIRE(system(cmd) == 0);
+    static char text[1 << 16];
+    slurp(svg, text, sizeof text);
+    int curves = 0;
+    for (const char *p = text; (p = strstr(p, "<polyline")); p++) curves++;
+    CHECK(curves == 2 && strstr(text, ">layer 2</text>"));
+}
+
+/* ReLU with He's initialization and tanh spread the speed far more evenly
+ * than the book's sigmoid network. */
+TEST(demo_vanishing_compare_shows_what_helps)
+{
+    demo_result r;
+    run_demo("vanishing --hidden-layers 4 --epochs 0 --compare --threads 1", &r);
+    REQUIRE(r.status == 0 && r.err[0] == 0);
+    const char *table = strstr(r.out, "What helps");
+    REQUIRE(table);
+    double spread[4];
+    static const char *const rows[4] = {"(the book's)", "weights N(0,1) ",
+                                        "tanh, weights N(0,1/n_in)",
+                                        "ReLU, weights N(0,2/n_in), biases 0"};
+    for (int i = 0; i < 4; i++) {
+        const char *row = strstr(table, rows[i]);
+        REQUIRE(row);
+        REQUIRE(sscanf(row + strlen(rows[i]), "%lf", &spread[i]) == 1);
+    }
+    CHECK(spread[0] > 20);                       /* sigmoid: measured 102 */
+    CHECK(spread[3] < 5 && spread[2] < 5);       /* ReLU 2.5, tanh 3.0 */
+}
+
+TEST(demo_unstable_prints_both_chains_factor_by_factor)
+{
+    demo_result r;
+    run_demo("unstable", &r);
+    REQUIRE(r.status == 0 && r.err[0] == 0);
+    const char *exploding = strstr(r.out, "Exploding");
+    REQUIRE(exploding && strstr(r.out, "Vanishing"));
+    /* each case: its product of factors, then backpropagation's gradient */
+    const char *p = r.out;
+    for (int c = 0; c < 2; c++) {
+        double product, bp, last;
+        p = strstr(p, "product: dC/db_1 = ");
+        REQUIRE(p && sscanf(p, "product: dC/db_1 = %lf", &product) == 1);
+        p = strstr(p, "backpropagation: dC/db_1 = ");
+        REQUIRE(p && sscanf(p, "backpropagation: dC/db_1 = %lf, dC/db_4 = %lf", &bp, &last) == 2);
+        CHECK_NEAR(product, bp, 1e-5 * fabs(product));
+        if (c == 0) CHECK(fabs(bp) < 0.1 * fabs(last)); /* vanishing */
+        if (c == 1) {
+            CHECK_NEAR(bp, 0.25 * 25 * 25 * 25 * 0.5, 0.01); /* sigma'(0) = 1/4, w = 100 */
+            CHECK_NEAR(last, 0.125, 1e-6);
+        }
+        p++;
+    }
+    int twenty_fives = 0;
+    for (const char *q = exploding; (q = strstr(q, " 25.0000 ")); q++) twenty_fives++;
+    CHECK(twenty_fives == 3);
+}
+
+TEST(demo_chapter5_errors_are_one_line)
+{
+    check_demo_error("vanishing --hidden-layers 0", 2, "--hidden-layers: '0'");
+    check_demo_error("vanishing --hidden-layers 2,,x", 2, "--hidden-layers");
+    check_demo_error("vanishing --activation softmax", 2, "--activation: 'softmax'");
+    check_demo_error("vanishing --init heavy", 2, "--init: 'heavy'");
+    check_demo_error("vanishing --compare --activation relu", 2, "--compare");
+    check_demo_error("vanishing --epochs -1", 2, "--epochs");
+    check_demo_error("vanishing --epochs 1 --history /nonexistent/dir/v.jsonl", 1,
+                     "/nonexistent/dir/v.jsonl");
+    check_demo_error("unstable extra", 2, "unexpected argument 'extra'");
+}
