@@ -16,7 +16,7 @@ static const struct {
     {"sweep", cmd_sweep, "train a grid of settings side by side, one run per core"},
     {"gradcheck", cmd_gradcheck, "check backpropagation against finite differences"},
     {"baseline", cmd_baseline, "chapter 1's baselines: average darkness, an SVM"},
-    {"demo", cmd_demo, "small experiments of the book: slowdown (chapter 3)"},
+    {"demo", cmd_demo, "small experiments of the book: slowdown (ch. 3), vanishing, unstable (ch. 5)"},
     {"plot", cmd_plot, "learning curves of --history files as an SVG picture"},
     {"data", cmd_data, "find MNIST, or download and verify it"},
     {"expand", cmd_expand, "expand the training set to 250,000 images (chapter 3)"},
