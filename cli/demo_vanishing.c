@@ -219,7 +219,8 @@ static void print_run(const vanishing_run *r, const settings *s)
         snprintf(label, sizeof label, "%d", e);
         print_row(r, e ? label : "start", speeds_at(r, e), &r->cost[e]);
         int book = r->hidden - 2;
-        if (e == 0 && r->v.name == variants[0].name && book >= 0 && book < 3)
+        if (e == 0 && r->v.act == NNDL_ACT_SIGMOID && r->v.init == NNDL_INIT_SCALED &&
+            book >= 0 && book < 3)
             print_row(r, "book", book_speeds[book], NULL);
     }
     printf("layer %d learns %.1fx as fast as layer 1 at the start", r->hidden, spread(r, 0));
