@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
-"""Reruns every recipe of docs/RESULTS.md and writes the file anew.
+"""Reruns the recipes of docs/RESULTS.md and writes the file anew.
 
-    python3 scripts/results.py            # all rows (about 15 minutes on 2 cores)
-    python3 scripts/results.py --only ch1  # rows whose id starts with ch1
+    python3 scripts/results.py             # every row (about 20 minutes on 2 cores)
+    python3 scripts/results.py --only ch5  # rows whose id starts with ch5
+    python3 scripts/results.py --list      # the row ids
 
 Each run is `build/nndl train ... --history FILE`, one thread per run, two
 runs at a time. The table reports, per recipe, the best and the final
 accuracy over the epochs, as mean, sample standard deviation and range over
-the seeds, next to the number the book reports. Needs MNIST where nndl finds
+the seeds, next to the number the book reports. Chapter 5's speeds of
+learning come from `build/nndl demo vanishing --compare --json` (row id
+ch5-speeds). What each row measured is kept in docs/results.json, so that
+--only reruns some rows and keeps the others. Needs MNIST where nndl finds
 it ($NNDL_DATA/mnist or ./data/mnist) and `build/nndl expand` for the
 expanded-data row (the script runs it when needed).
 """
@@ -95,7 +99,33 @@ RECIPES = [
     ("ch3-eta-2.5", "Chapter 3: learning-rate figure, eta 2.5", "training cost oscillates",
      "--sizes 784,30,10 --cost cross-entropy --eta 2.5 --lambda 5 --epochs 30 "
      "--monitor training-cost", [1], "cost"),
+] + [
+    (f"ch5-{n}", f"Chapter 5: {n} hidden layer{'s' if n > 1 else ''} of 30, sigmoid",
+     f"{book}% on validation",
+     f"--sizes 784,{'30,' * n}10 --cost cross-entropy --eta 0.1 --lambda 5 --epochs 30 "
+     "--eval validation", SEEDS, "")
+    for n, book in ((1, "96.48"), (2, "96.90"), (3, "96.57"), (4, "96.53"))
+] + [
+    ("ch5-4-relu", "Chapter 5: 4 hidden layers, ReLU, weights N(0,2/n_in)",
+     "no number of its own",
+     "--sizes 784,30,30,30,30,10 --activation relu --init he --cost cross-entropy --eta 0.1 "
+     "--lambda 5 --epochs 30 --eval validation", SEEDS, ""),
+    ("ch5-4-tanh", "Chapter 5: 4 hidden layers, tanh",
+     "no number of its own",
+     "--sizes 784,30,30,30,30,10 --activation tanh --cost cross-entropy --eta 0.1 "
+     "--lambda 5 --epochs 30 --eval validation", SEEDS, ""),
+    ("ch5-4-large", "Chapter 5: 4 hidden layers, sigmoid, old N(0,1) weights",
+     "no number of its own",
+     "--sizes 784,30,30,30,30,10 --init large --cost cross-entropy --eta 0.1 "
+     "--lambda 5 --epochs 30 --eval validation", SEEDS, ""),
 ]
+
+SPEEDS_ID = "ch5-speeds"
+SPEEDS_COMMAND = "demo vanishing --compare --json --threads 1"
+# The starting speeds of the book's figures, for 2, 3 and 4 hidden layers.
+BOOK_SPEEDS = {2: [0.0657, 0.3092], 3: [0.0118, 0.0600, 0.2831],
+               4: [0.0030, 0.0171, 0.0695, 0.2851]}
+STORE = os.path.join(ROOT, "docs", "results.json")
 
 
 def run(recipe_id, options, seed, workdir):
@@ -107,8 +137,31 @@ def run(recipe_id, options, seed, workdir):
     wall = time.monotonic() - started
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed: {proc.stderr.strip()}")
-    epochs = [json.loads(line) for line in open(history)][1:]
-    return {"seed": seed, "epochs": epochs, "wall": wall}
+    # the settings line, then epochs; epoch -1 (gradient norms at the start) is not one
+    epochs = [e for e in map(json.loads, open(history)) if e.get("epoch", -1) >= 0]
+    run = {"seed": seed, "wall": wall,
+           "accuracy": [e["evaluation_accuracy"] for e in epochs],
+           "seconds": statistics.mean(e["seconds"] for e in epochs)}
+    if "training_cost" in epochs[0]:
+        run["training_cost"] = [e["training_cost"] for e in epochs]
+    return run
+
+
+def run_speeds(seed):
+    """Chapter 5's experiment, every network and variant, for one seed."""
+    cmd = [NNDL, *shlex.split(SPEEDS_COMMAND), "--seed", str(seed)]
+    started = time.monotonic()
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed: {proc.stderr.strip()}")
+    networks = []
+    for line in proc.stdout.splitlines():
+        o = json.loads(line)
+        networks.append({"hidden": len(o["sizes"]) - 2, "activation": o["activation"],
+                         "init": o["init"], "start": o["speeds"][0], "end": o["speeds"][-1],
+                         "epochs": o["epochs"][-1],
+                         "validation_accuracy": o["validation_accuracy"]})
+    return {"seed": seed, "wall": time.monotonic() - started, "networks": networks}
 
 
 def summary(values):
@@ -125,31 +178,114 @@ def percent(values):
 
 
 def describe(runs, notes):
-    accuracy = [[e["evaluation_accuracy"] for e in r["epochs"]] for r in runs]
+    accuracy = [r["accuracy"] for r in runs]
     best = percent([max(a) for a in accuracy])
     final = percent([a[-1] for a in accuracy])
     extra = ""
     if notes == "first":
         extra = f"; after epoch 0: {percent([a[0] for a in accuracy])}"
     if notes == "cost":
-        costs = [e["training_cost"] for e in runs[0]["epochs"]]
+        costs = runs[0]["training_cost"]
         extra = (f"; training cost {costs[0]:.3f} after epoch 0, {min(costs):.3f} at best, "
                  f"{costs[-1]:.3f} after the last")
-    seconds = statistics.mean(statistics.mean(e["seconds"] for e in r["epochs"]) for r in runs)
+    seconds = statistics.mean(r["seconds"] for r in runs)
     return best, final + extra, seconds
+
+
+def machine():
+    cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"],
+                         capture_output=True, text=True).stdout.strip()
+    return f"{cpu}, {os.cpu_count()} cores"
+
+
+def table(recipes, store):
+    lines = ["| Recipe | Book | Ours, best | Ours, final | s/epoch | Runs |",
+             "|---|---|---|---|---|---|"]
+    for rid, title, book, opts, seeds, notes in recipes:
+        if rid not in store:
+            continue
+        runs = sorted(store[rid]["runs"], key=lambda r: r["seed"])
+        best, final, seconds = describe(runs, notes)
+        seed_text = "seed 1" if len(seeds) == 1 else f"seeds {seeds[0]}–{seeds[-1]}"
+        lines.append(f"| {title} | {book} | {best} | {final} | {seconds:.3f} s | {seed_text} |")
+        lines.append(f"| | | `nndl train {opts}` | | | |")
+    return "\n".join(lines)
+
+
+def mean_list(rows):
+    return [statistics.mean(column) for column in zip(*rows)]
+
+
+def speeds_section(entry):
+    """Chapter 5's starting speeds beside the book's, then what helps."""
+    if not entry:
+        return "(not run yet: `python3 scripts/results.py --only ch5-speeds`)"
+    runs = entry["runs"]
+    seeds = sorted(r["seed"] for r in runs)
+    epochs = runs[0]["networks"][0]["epochs"]
+    out = [f"Speeds of learning ||dC/db^l|| of each hidden layer, mean over seeds "
+           f"{seeds[0]}–{seeds[-1]} (`nndl {SPEEDS_COMMAND} --seed N`; "
+           f"{entry['minutes'] * 60 / len(runs):.0f} s per seed):", "",
+           "| Network | | Layer 1 | Layer 2 | Layer 3 | Layer 4 |", "|---|---|---|---|---|---|"]
+
+    def nets(hidden, activation="sigmoid", init="scaled"):
+        return [n for r in runs for n in r["networks"] if n["hidden"] == hidden and
+                n["activation"] == activation and n["init"] == init]
+
+    def cells(values):
+        return " | ".join([f"{v:.4f}" if v >= 0.001 else f"{v:.1e}" for v in values] +
+                          [""] * (4 - len(values)))
+
+    for hidden in (2, 3, 4):
+        found = nets(hidden)
+        if not found:
+            continue
+        sizes = "[784," + "30," * hidden + "10]"
+        out.append(f"| {sizes} | book, start | {cells(BOOK_SPEEDS[hidden])} |")
+        out.append(f"| | ours, start | {cells(mean_list([n['start'] for n in found]))} |")
+        out.append(f"| | ours, after {epochs} epochs | "
+                   f"{cells(mean_list([n['end'] for n in found]))} |")
+    out += ["", "What helps: how many times faster the last hidden layer learns than the "
+            "first, at the start and after the epochs above (1 = every layer alike), and the "
+            "validation accuracy of these networks trained on 1,000 images (mean over the "
+            "seeds):", "", "| Network | Hidden layers | Start | End | Validation |",
+            "|---|---|---|---|---|"]
+    variants = [("sigmoid", "scaled", "sigmoid, N(0,1/n_in) weights (the book's)"),
+                ("sigmoid", "large", "sigmoid, N(0,1) weights"),
+                ("tanh", "scaled", "tanh, N(0,1/n_in) weights"),
+                ("relu", "he", "ReLU, N(0,2/n_in) weights, biases 0")]
+    for hidden in (2, 3, 4):
+        for k, (activation, init, name) in enumerate(variants):
+            found = nets(hidden, activation, init)
+            if not found:
+                continue
+            start = statistics.mean(n["start"][-1] / n["start"][0] for n in found)
+            end = statistics.mean(n["end"][-1] / n["end"][0] for n in found)
+            accuracy = statistics.mean(n["validation_accuracy"] for n in found)
+            sizes = "[784," + "30," * hidden + "10]" if k == 0 else ""
+            out.append(f"| {sizes} | {name} | {start:.1f} | {end:.1f} | {100 * accuracy:.2f}% |")
+    return "\n".join(out)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--only", default="", help="run only recipes whose id starts with this")
+    parser.add_argument("--only", default="", help="run only rows whose id starts with this")
+    parser.add_argument("--list", action="store_true", help="print the row ids and stop")
     parser.add_argument("--out", default=os.path.join(ROOT, "docs", "RESULTS.md"))
     args = parser.parse_args()
+    if args.list:
+        for r in RECIPES:
+            print(r[0])
+        print(SPEEDS_ID)
+        return
     recipes = [r for r in RECIPES if r[0].startswith(args.only)]
+    speeds = SPEEDS_ID.startswith(args.only)
     if any("--expanded" in r[3] for r in recipes):
         # into ./data/mnist, where `nndl train --expanded` also looks: the
         # MNIST directory itself may be shared or read-only
         subprocess.run([NNDL, "expand", "--out", os.path.join(ROOT, "data", "mnist")],
                        check=True, stdout=subprocess.DEVNULL)
+    store = json.load(open(STORE)) if os.path.exists(STORE) else {}
 
     started = time.monotonic()
     results = {}
@@ -157,35 +293,42 @@ def main():
             concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         jobs = {pool.submit(run, rid, opts, seed, workdir): rid
                 for rid, _, _, opts, seeds, _ in recipes for seed in seeds}
+        if speeds:
+            jobs.update({pool.submit(run_speeds, seed): SPEEDS_ID for seed in SEEDS})
         for job in concurrent.futures.as_completed(jobs):
             rid = jobs[job]
             results.setdefault(rid, []).append(job.result())
             print(f"{rid}: {len(results[rid])} run(s) done", file=sys.stderr)
     total = time.monotonic() - started
+    for rid, runs in results.items():
+        store[rid] = {"runs": sorted(runs, key=lambda r: r["seed"]), "machine": machine(),
+                      "date": time.strftime("%Y-%m-%d"),
+                      "minutes": sum(r["wall"] for r in runs) / 60}
+    with open(STORE + ".tmp", "w") as f:
+        json.dump(store, f, indent=1)
+        f.write("\n")
+    os.replace(STORE + ".tmp", STORE)
 
-    lines = []
-    for rid, title, book, opts, seeds, notes in recipes:
-        runs = sorted(results[rid], key=lambda r: r["seed"])
-        best, final, seconds = describe(runs, notes)
-        seed_text = "seed 1" if len(seeds) == 1 else f"seeds {seeds[0]}–{seeds[-1]}"
-        lines.append(f"| {title} | {book} | {best} | {final} | {seconds:.3f} s | {seed_text} |")
-        lines.append(f"| | | `nndl train {opts}` | | | |")
-    cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"],
-                         capture_output=True, text=True).stdout.strip()
+    dates = sorted({e["date"] for e in store.values()})
     with open(args.out, "w") as f:
-        f.write(TEMPLATE.format(table="\n".join(lines), minutes=total / 60, cpu=cpu,
-                                cores=os.cpu_count(), date=time.strftime("%Y-%m-%d")))
-    print(f"wrote {args.out} in {total / 60:.1f} minutes", file=sys.stderr)
+        f.write(TEMPLATE.format(
+            table=table([r for r in RECIPES if not r[0].startswith("ch5")], store),
+            ch5_table=table([r for r in RECIPES if r[0].startswith("ch5")], store),
+            speeds=speeds_section(store.get(SPEEDS_ID)), machine=machine(),
+            dates=" to ".join([dates[0], dates[-1]] if len(dates) > 1 else dates)))
+    print(f"wrote {args.out} after {total / 60:.1f} minutes of runs", file=sys.stderr)
 
 
 TEMPLATE = """# Results: the book's recipes, run by nndl
 
 Every number of ours below was produced by `python3 scripts/results.py`,
-which runs each recipe with `build/nndl train` and writes this file; the
-command under each row is the exact one (plus `--seed N --threads 1
---history FILE`). The book's numbers are quoted from *Neural Networks and
-Deep Learning*, chapters 1 and 3; its chapter-1 figures are the best epoch
-of the best of three runs.
+which runs each recipe with `build/nndl` and writes this file (and what each
+run measured, to `docs/results.json`); the command under each row is the
+exact one (plus `--seed N --threads 1 --history FILE`).
+`python3 scripts/results.py --only ID` reruns the rows whose id starts with
+ID (`--list` prints them) and keeps the others. The book's numbers are
+quoted from *Neural Networks and Deep Learning*, chapters 1, 3 and 5; its
+chapter-1 figures are the best epoch of the best of three runs.
 
 - **best**: the highest accuracy after any epoch; **final**: after the last
   epoch. Mean ± sample standard deviation (range) over the seeds.
@@ -193,12 +336,34 @@ of the best of three runs.
   last 10,000 of the 60,000 training images, never trained on).
 - Mini-batches of 10 and 50,000 training images unless the row says otherwise.
 - **s/epoch**: seconds of training per epoch, one thread per run, two runs at
-  a time on this machine ({cpu}, {cores} cores); the whole table took
-  {minutes:.0f} minutes on {date}.
+  a time on this machine ({machine}); rows run on {dates}.
 
-| Recipe | Book | Ours, best | Ours, final | s/epoch | Runs |
-|---|---|---|---|---|---|
+## Chapters 1 and 3
+
 {table}
+
+## Chapter 5: deeper networks, and why they are hard to train
+
+The book's recipe for its deeper networks: hidden layers of 30 sigmoid
+neurons, cross-entropy, eta 0.1, lambda 5.0, 30 epochs, weights
+N(0, 1/n_in); the book reports the validation accuracy (one run).
+
+{ch5_table}
+
+As in the book, a second hidden layer helps a little and a third and fourth
+do not; with ReLU and He's initialization the four-layer network does better
+than with sigmoid neurons.
+
+Why the extra layers do not help: the early layers learn far more slowly
+than the later ones. `nndl demo vanishing` repeats the book's measurement:
+the networks above on the first 1,000 training images, one mini-batch of all
+of them, eta 0.1, lambda 5.0, 500 epochs, the speed of learning of each
+hidden layer being ||dC/db^l||, the gradient averaged over the 1,000 images.
+The book's starting speeds came from its own random weights, so only the
+pattern is to be compared: each layer several times faster than the one
+below it.
+
+{speeds}
 
 ## Notes
 
