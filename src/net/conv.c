@@ -85,6 +85,21 @@ static int positions(const layer *l)
     return s.height * s.width;
 }
 
+/* dst[0..n) = src[0..n). A first layer's runs are a few floats (k of one
+ * channel), where a call to memcpy costs more than the copy: those are
+ * copied inline (and GCC is told not to turn the loop back into memcpy). */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-tree-loop-distribute-patterns")))
+#endif
+static inline void copy_run(real *dst, const real *src, size_t n)
+{
+    if (n > 16) {
+        memcpy(dst, src, n * sizeof *dst);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) dst[i] = src[i];
+}
+
 /* cols (B P, k k C): row (x, oy, ox) holds the inputs under the filter
  * at output position (oy, ox) of example x, in (dy, dx, c) order: the
  * filter's own layout, so each output is one dot product. */
@@ -99,8 +114,7 @@ static void im2col(const layer *l, const real *in, real *cols, int batch)
         for (int oy = 0; oy < o.height; oy++)
             for (int ox = 0; ox < o.width; ox++, dst += row)
                 for (int dy = 0; dy < k; dy++)
-                    memcpy(dst + dy * run, img + ((size_t)(oy + dy) * W + ox) * C,
-                           run * sizeof *dst);
+                    copy_run(dst + dy * run, img + ((size_t)(oy + dy) * W + ox) * C, run);
     }
 }
 

@@ -30,22 +30,29 @@ void RNAME(max_pool_forward)(real *out, int32_t *winners, const real *in, nndl_s
     const size_t n_in = (size_t)C * shape.height * W, n_out = (size_t)C * o.height * o.width;
     for (int x = 0; x < batch; x++) {
         const real *img = in + (size_t)x * n_in;
-        real *dst = out + (size_t)x * n_out;
-        int32_t *won = winners + (size_t)x * n_out;
         for (int py = 0; py < o.height; py++)
-            for (int px = 0; px < o.width; px++)
+            for (int px = 0; px < o.width; px++) {
+                /* a region's channels side by side: the comparisons run
+                 * across channels as selects, without branches */
+                size_t o_i = (size_t)x * n_out + ((size_t)py * o.width + px) * C;
+                real *best = out + o_i;
+                int32_t *won = winners + o_i;
+                const int32_t corner = (int32_t)(((size_t)py * p * W + (size_t)px * p) * C);
                 for (int c = 0; c < C; c++) {
-                    int32_t best = (int32_t)(((size_t)py * p * W + (size_t)px * p) * C + c);
-                    for (int dy = 0; dy < p; dy++)
-                        for (int dx = 0; dx < p; dx++) {
-                            int32_t i = (int32_t)((((size_t)py * p + dy) * W +
-                                                   (size_t)px * p + dx) * C + c);
-                            if (img[i] > img[best]) best = i;
-                        }
-                    size_t o_i = ((size_t)py * o.width + px) * C + c;
-                    dst[o_i] = img[best];
-                    won[o_i] = best;
+                    best[c] = img[corner + c];
+                    won[c] = corner + c;
                 }
+                for (int dy = 0; dy < p; dy++)
+                    for (int dx = dy == 0; dx < p; dx++) {
+                        const int32_t at = corner + (int32_t)(((size_t)dy * W + dx) * C);
+                        const real *v = img + at;
+                        for (int c = 0; c < C; c++) {
+                            int larger = v[c] > best[c]; /* the first of equal ones stays */
+                            best[c] = larger ? v[c] : best[c];
+                            won[c] = larger ? at + c : won[c];
+                        }
+                    }
+            }
     }
 }
 
