@@ -32,6 +32,10 @@
 #include "net/layer.h"
 #include "net/maxpool.h"
 
+/* Zeros after each image in the direct path (below): at least a forward
+ * block of positions, in either build. */
+enum { DIRECT_PAD = 32 };
+
 #ifndef NNDL_REAL_DOUBLE /* the shape rule: one build */
 nndl_status conv_configure(layer *l, int index, nndl_error *err)
 {
@@ -64,6 +68,19 @@ nndl_status conv_configure(layer *l, int index, nndl_error *err)
     l->fan_out = maps * k * k / (p * p) > 0 ? maps * k * k / (p * p) : 1;
     /* the patches (or, going back, their errors), and z before pooling */
     l->workspace = (size_t)(positions * patch + (p > 1 ? positions * maps : 0));
+    if (in.channels == 1) {
+        /* the direct path (below): per example, z over the flattened image
+         * (maps x span), the padded image and z as the products lay it
+         * out; for the gradient, dz like z, the padded image and the sums */
+        uint64_t span = ((uint64_t)(conv.height - 1) * in.width + conv.width + DIRECT_PAD - 1) /
+                        DIRECT_PAD * DIRECT_PAD;
+        uint64_t reach = span + (uint64_t)(k - 1) * (in.width + 1), n_in = (uint64_t)in.height * in.width;
+        uint64_t image = (reach > n_in ? reach : n_in) + DIRECT_PAD;
+        uint64_t forward = span * maps + image + positions * maps;
+        uint64_t backward = (uint64_t)maps * (patch + 1) + span * maps + image;
+        if (forward > l->workspace) l->workspace = (size_t)forward;
+        if (backward > l->workspace) l->workspace = (size_t)backward;
+    }
     l->macs = (size_t)(positions * patch * maps);
     l->memo = p > 1 ? (size_t)l->out.channels * l->out.height * l->out.width : 0;
     return NNDL_OK;
@@ -146,9 +163,247 @@ static real *ws_z(const layer *l, real *ws, int batch)
     return ws + (size_t)batch * positions(l) * patch_size(l);
 }
 
+
+/* ---- A layer over one input channel: the convolution done directly ----
+ *
+ * With one channel (MNIST's first layer) a patch is k x k = 25 floats, too
+ * short a row for the products above: two vector loads, then a horizontal
+ * sum, for each output. Here each filter slides over the image instead, as
+ * a correlation along the flattened image: output position q = oy W + ox
+ * (W the image's width) sees input q + dy W + dx under tap (dy, dx), so
+ *   z_f[q] = b_f + sum over taps of w_f[dy, dx] in[q + dy W + dx]   (eq. 125)
+ * for q < span = (OH - 1) W + OW: whole vectors of neighbouring positions
+ * load contiguous inputs, and each tap's weight is broadcast. The k - 1
+ * positions past the end of each output row are computed and left unused.
+ * The image is first copied into a buffer with DIRECT_PAD zeros after it,
+ * so that vectors running past `span` read zeros, never another image.
+ *
+ * BP4 is the same correlation the other way round: with the errors dz laid
+ * out like z (maps, positions q, 0 in the unused ones),
+ *   dC/dw_f[dy, dx] = sum over q of dz_f[q] in[q + dy W + dx],
+ * a dot product per weight, vectorized over q; BP3 sums dz_f. */
+
+typedef real direct_vec __attribute__((vector_size(64), aligned(sizeof(real)), may_alias));
+enum {
+    DIRECT_LANES = (int)(64 / sizeof(real)), /* positions per vector */
+    DIRECT_BLOCK = 2 * DIRECT_LANES,         /* positions per forward block */
+    DIRECT_MAPS = 4,                         /* filters per block */
+    DIRECT_TAPS = 5                          /* taps per gradient block */
+};
+
+static int direct_conv(const layer *l) { return l->in.channels == 1; }
+/* Positions computed per map: span rounded up to whole blocks. */
+static int direct_span(const layer *l)
+{
+    const nndl_shape o = conv_shape(l);
+    int span = (o.height - 1) * l->in.width + o.width;
+    return (span + DIRECT_PAD - 1) / DIRECT_PAD * DIRECT_PAD;
+}
+
+/* The padded image's length: every input a vector of positions below
+ * span may read, at least the image. */
+static size_t direct_padded(const layer *l)
+{
+    size_t reach = (size_t)direct_span(l) + (size_t)(l->spec.kernel - 1) * (l->in.width + 1);
+    return (reach > (size_t)l->n_in ? reach : (size_t)l->n_in) + DIRECT_PAD;
+}
+
+/* The image into `pad`, then zeros. */
+static const real *direct_image(const layer *l, const real *img, real *pad)
+{
+    memcpy(pad, img, sizeof *pad * (size_t)l->n_in);
+    memset(pad + l->n_in, 0, sizeof *pad * (direct_padded(l) - (size_t)l->n_in));
+    return pad;
+}
+
+static direct_vec vec_at(const real *p) { return *(const direct_vec *)p; }
+
+/* Four filters over DIRECT_BLOCK positions from q, 8 accumulators in
+ * registers. GCC is allowed to fuse the multiply-adds (ISO C mode would
+ * forbid it). */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("fp-contract=fast")))
+#endif
+static void direct_block(real *zw, int span, const real *w, int kk, const real *img, int q, int k,
+                         int W)
+{
+    direct_vec acc[DIRECT_MAPS][2] = {{{0}}};
+    for (int dy = 0, t = 0; dy < k; dy++)
+        for (int dx = 0; dx < k; dx++, t++) {
+            const real *src = img + q + dy * W + dx;
+            direct_vec a = vec_at(src), b = vec_at(src + DIRECT_LANES);
+            for (int m = 0; m < DIRECT_MAPS; m++) {
+                real wt = w[(size_t)m * kk + t];
+                acc[m][0] += wt * a;
+                acc[m][1] += wt * b;
+            }
+        }
+    for (int m = 0; m < DIRECT_MAPS; m++) {
+        *(direct_vec *)(zw + (size_t)m * span + q) = acc[m][0];
+        *(direct_vec *)(zw + (size_t)m * span + q + DIRECT_LANES) = acc[m][1];
+    }
+}
+
+/* One filter, for the maps left over by the blocks of four. */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("fp-contract=fast")))
+#endif
+static void direct_one(real *zw, const real *w, const real *img, int q, int k, int W)
+{
+    direct_vec acc[2] = {{0}};
+    for (int dy = 0, t = 0; dy < k; dy++)
+        for (int dx = 0; dx < k; dx++, t++) {
+            const real *src = img + q + dy * W + dx;
+            acc[0] += w[t] * vec_at(src);
+            acc[1] += w[t] * vec_at(src + DIRECT_LANES);
+        }
+    *(direct_vec *)(zw + q) = acc[0];
+    *(direct_vec *)(zw + q + DIRECT_LANES) = acc[1];
+}
+
+/* zw (maps, span): the sums without bias for one (padded) image. */
+static void direct_sums(const layer *l, const real *w, const real *img, real *zw)
+{
+    const int k = l->spec.kernel, kk = k * k, W = l->in.width, maps = l->spec.size,
+              span = direct_span(l);
+    int f = 0;
+    for (; f + DIRECT_MAPS <= maps; f += DIRECT_MAPS)
+        for (int q = 0; q < span; q += DIRECT_BLOCK)
+            direct_block(zw + (size_t)f * span, span, w + (size_t)f * kk, kk, img, q, k, W);
+    for (; f < maps; f++)
+        for (int q = 0; q < span; q += DIRECT_BLOCK)
+            direct_one(zw + (size_t)f * span, w + (size_t)f * kk, img, q, k, W);
+}
+
+/* z in the products' layout (positions, maps), from zw. */
+static void direct_transpose(const layer *l, const real *zw, real *z)
+{
+    const nndl_shape o = conv_shape(l);
+    const int maps = l->spec.size, W = l->in.width, span = direct_span(l);
+    for (int oy = 0; oy < o.height; oy++)
+        for (int ox = 0; ox < o.width; ox++) {
+            real *dst = z + ((size_t)oy * o.width + ox) * maps;
+            const real *src = zw + oy * W + ox;
+            for (int f = 0; f < maps; f++) dst[f] = src[(size_t)f * span];
+        }
+}
+
+static void direct_forward(const layer *l, const real *params, const real *in, real *out,
+                           real *ws, int32_t *memo, int batch)
+{
+    const int maps = l->spec.size;
+    const size_t zw_size = (size_t)maps * direct_span(l);
+    real *zw = ws, *pad = ws + zw_size, *z = pad + direct_padded(l);
+    const real *b = params + l->biases;
+    for (int x = 0; x < batch; x++) {
+        direct_sums(l, params + l->weights, direct_image(l, in + (size_t)x * l->n_in, pad), zw);
+        real *dst = out + (size_t)x * l->n_out;
+        if (l->spec.pool > 1) {
+            /* the bias after the maximum: the same (see the top of the file) */
+            direct_transpose(l, zw, z);
+            RNAME(max_pool_forward)(dst, memo + (size_t)x * l->n_out, z, conv_shape(l),
+                                    l->spec.pool, 1);
+        } else {
+            direct_transpose(l, zw, dst);
+        }
+        for (int i = 0; i < l->n_out; i += maps)
+            for (int f = 0; f < maps; f++) dst[i + f] += b[f];
+    }
+    RNAME(activation_forward)(l->act, out, batch, l->n_out);
+}
+
+/* dzw (maps, span): dC/dz of one example laid out like zw, zeros where no
+ * output is: at each pool's winner its output's error (BP2 through the
+ * maximum), or every position's error without pooling. */
+static void direct_errors(const layer *l, const real *delta, const int32_t *winners, real *dzw)
+{
+    const nndl_shape o = conv_shape(l);
+    const int maps = l->spec.size, W = l->in.width, span = direct_span(l);
+    memset(dzw, 0, sizeof *dzw * (size_t)maps * span);
+    if (l->spec.pool > 1) {
+        for (int i = 0; i < l->n_out; i++) {
+            int32_t at = winners[i], pos = at / maps, f = at % maps;
+            dzw[(size_t)f * span + (pos / o.width) * W + pos % o.width] += delta[i];
+        }
+    } else {
+        for (int pos = 0; pos < o.height * o.width; pos++)
+            for (int f = 0; f < maps; f++)
+                dzw[(size_t)f * span + (pos / o.width) * W + pos % o.width] =
+                    delta[(size_t)pos * maps + f];
+    }
+}
+
+/* g[f kk + t] += dC/dw_f[t] of one example, for up to DIRECT_MAPS filters
+ * from f and DIRECT_TAPS taps from t (n of them): a block of dot products
+ * over the positions, each lane summing every DIRECT_LANES-th one. */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("fp-contract=fast")))
+#endif
+static void direct_dw_block(real *g, int kk, const real *dzw, int span, const real *img,
+                            const int *offsets, int nf, int nt)
+{
+    direct_vec acc[DIRECT_MAPS][DIRECT_TAPS] = {{{0}}};
+    for (int q = 0; q < span; q += DIRECT_LANES) {
+        direct_vec d[DIRECT_MAPS];
+        for (int m = 0; m < DIRECT_MAPS; m++)
+            d[m] = m < nf ? vec_at(dzw + (size_t)m * span + q) : (direct_vec){0};
+        for (int t = 0; t < DIRECT_TAPS; t++) {
+            if (t >= nt) break;
+            direct_vec a = vec_at(img + q + offsets[t]);
+            for (int m = 0; m < DIRECT_MAPS; m++) acc[m][t] += d[m] * a;
+        }
+    }
+    for (int m = 0; m < nf; m++)
+        for (int t = 0; t < nt; t++) {
+            real sum = 0;
+            for (int i = 0; i < DIRECT_LANES; i++) sum += acc[m][t][i];
+            g[(size_t)m * kk + t] += sum;
+        }
+}
+
+/* g (maps k k, then maps): dC/dw and dC/db summed over the batch (BP4,
+ * BP3), example by example in order. */
+static void direct_gradient(const layer *l, const real *delta, const int32_t *memo,
+                            const real *in, real *g, real *work, int batch)
+{
+    const int k = l->spec.kernel, kk = k * k, W = l->in.width, maps = l->spec.size,
+              span = direct_span(l);
+    real *dzw = work, *pad = work + (size_t)maps * span;
+    int offsets[DIRECT_TAPS];
+    memset(g, 0, sizeof *g * (size_t)maps * (kk + 1));
+    for (int x = 0; x < batch; x++) {
+        direct_errors(l, delta + (size_t)x * l->n_out,
+                      l->spec.pool > 1 ? memo + (size_t)x * l->n_out : NULL, dzw);
+        const real *img = direct_image(l, in + (size_t)x * l->n_in, pad);
+        for (int t = 0; t < kk; t += DIRECT_TAPS) {
+            int nt = kk - t < DIRECT_TAPS ? kk - t : DIRECT_TAPS;
+            for (int i = 0; i < nt; i++) offsets[i] = (t + i) / k * W + (t + i) % k;
+            for (int f = 0; f < maps; f += DIRECT_MAPS)
+                direct_dw_block(g + (size_t)f * kk + t, kk, dzw + (size_t)f * span, span, img,
+                                offsets, maps - f < DIRECT_MAPS ? maps - f : DIRECT_MAPS, nt);
+        }
+        /* BP3: each map's errors, which are its outputs' (the winners') */
+        const real *d = delta + (size_t)x * l->n_out;
+        real *gb = g + (size_t)maps * kk;
+        for (int i = 0; i < l->n_out; i += maps)
+            for (int f = 0; f < maps; f++) gb[f] += d[i + f];
+    }
+}
+
+/* The gradient of direct_gradient, then its scratch, in the workspace. */
+static real *direct_g(const layer *l, real *ws) { (void)l; return ws; }
+static real *direct_work(const layer *l, real *ws)
+{
+    return ws + (size_t)l->spec.size * (patch_size(l) + 1);
+}
+
 static void conv_forward(const layer *l, const real *params, const real *in, real *out,
                          real *ws, int32_t *memo, int batch, parallel *par)
 {
+    if (direct_conv(l)) {
+        direct_forward(l, params, in, out, ws, memo, batch);
+        return;
+    }
     const int P = positions(l), rows = batch * P;
     real *cols = ws_cols(l, ws);
     im2col(l, in, cols, batch);
@@ -176,6 +431,12 @@ static void conv_backward_params(const layer *l, real *grad, const real *delta,
                                  const real *in, real *ws, const int32_t *memo, int batch,
                                  parallel *par)
 {
+    if (direct_conv(l)) {
+        real *g = direct_g(l, ws);
+        direct_gradient(l, delta, memo, in, g, direct_work(l, ws), batch);
+        for (size_t i = 0; i < l->n_params; i++) grad[l->weights + i] += g[i];
+        return;
+    }
     const real *dz = z_errors(l, delta, ws, memo, batch);
     real *cols = ws_cols(l, ws);
     im2col(l, in, cols, batch);
@@ -189,6 +450,15 @@ static void conv_backward_params_step(const layer *l, real *params, const real *
                                       const real *in, real step, real *ws,
                                       const int32_t *memo, int batch, parallel *par)
 {
+    if (direct_conv(l)) {
+        real *g = direct_g(l, ws);
+        direct_gradient(l, delta, memo, in, g, direct_work(l, ws), batch);
+        for (size_t i = 0; i < l->n_params; i++) { /* eq. 20, 21, rounded as the products do */
+            real change = step * g[i];
+            params[l->weights + i] -= change;
+        }
+        return;
+    }
     const real *dz = z_errors(l, delta, ws, memo, batch);
     real *cols = ws_cols(l, ws);
     im2col(l, in, cols, batch);
