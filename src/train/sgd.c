@@ -130,29 +130,60 @@ static nndl_status shuffle_order(nndl_trainer *t, size_t n, nndl_error *err)
 
 /* One step with regularization or momentum, from the gradient summed over a
  * mini-batch of m examples, out of n training examples. Leaves the gradient
- * zero for the next batch. (The plain step is backprop_step_batch's.) */
-static void gradient_step(nndl_trainer *t, int m, size_t n)
+ * zero for the next batch. (The plain step is backprop_step_batch's.)
+ * Each parameter is read and written once, in one pass split over the
+ * threads by ranges of parameters (memory-bound: a network of 1.7 million
+ * parameters at mini-batch 10 spends as long here as in its products when
+ * the pass is made four times). */
+typedef struct step_job {
+    const nndl_net *net;
+    const nndl_sgd_config *c;
+    float *w, *g, *v;
+    float inv_m, l2, l1;
+} step_job;
+
+enum { STEP_CHUNK = 16384 }; /* parameters per chunk of the pass */
+
+static void step_range(void *ctx, int c0, int c1)
+{
+    const step_job *j = ctx;
+    const nndl_sgd_config *c = j->c;
+    size_t lo = (size_t)c0 * STEP_CHUNK, hi = (size_t)c1 * STEP_CHUNK;
+    if (hi > j->net->n_params) hi = j->net->n_params;
+    for (int t = 0; t < j->net->n_tensors; t++) {
+        const param_tensor *tensor = &j->net->tensors[t];
+        size_t a = tensor->offset > lo ? tensor->offset : lo;
+        size_t b = tensor->offset + tensor->count < hi ? tensor->offset + tensor->count : hi;
+        for (size_t i = a; i < b; i++) {
+            /* g = (1/m) sum_x dC_x/dw, plus the regularization terms'
+             * derivatives on decayed tensors (regularization_gradient's) */
+            float g = j->g[i] * j->inv_m;
+            if (tensor->decay) {
+                float sign = (float)((j->w[i] > 0) - (j->w[i] < 0));
+                g += j->l2 * j->w[i] + j->l1 * sign;
+            }
+            if (j->v) {
+                /* v -> mu v - eta g, w -> w + v: eq. 107 and 108 */
+                j->v[i] = c->momentum * j->v[i] - c->eta * g;
+                j->w[i] += j->v[i];
+            } else {
+                /* eq. 93 (L2: w -> (1 - eta lambda/n) w - eta g) and eq. 100 (L1) */
+                j->w[i] -= c->eta * g;
+            }
+            j->g[i] = 0;
+        }
+    }
+}
+
+static void gradient_step(nndl_trainer *t, int m, size_t n, parallel *par)
 {
     nndl_net *net = t->net;
     const nndl_sgd_config *c = &t->config;
-    float *w = net->params, *g = t->grad;
-    const size_t count = net->n_params;
-    /* g = (1/m) sum_x dC_x/dw + the regularization terms' derivatives */
-    const float inv_m = 1.0f / (float)m;
-    for (size_t i = 0; i < count; i++) g[i] *= inv_m;
-    regularization_gradient_f32(net, w, g, c->lambda, c->lambda_l1, n);
-    if (t->velocity) {
-        /* v -> mu v - eta g, w -> w + v: eq. 107 and 108 */
-        float *v = t->velocity;
-        for (size_t i = 0; i < count; i++) {
-            v[i] = c->momentum * v[i] - c->eta * g[i];
-            w[i] += v[i];
-        }
-    } else {
-        /* eq. 93 (L2: w -> (1 - eta lambda/n) w - eta g) and eq. 100 (L1) */
-        for (size_t i = 0; i < count; i++) w[i] -= c->eta * g[i];
-    }
-    memset(g, 0, count * sizeof *g);
+    step_job job = {net, c, net->params, t->grad, t->velocity, 1.0f / (float)m,
+                    (float)(c->lambda / (double)n), (float)(c->lambda_l1 / (double)n)};
+    int chunks = (int)((net->n_params + STEP_CHUNK - 1) / STEP_CHUNK);
+    parallel_for(par, chunks, parallel_split(par, chunks, STEP_CHUNK, 4 * STEP_CHUNK),
+                 step_range, &job);
 }
 
 static int all_finite(const float *values, size_t n)
@@ -199,7 +230,7 @@ nndl_status nndl_trainer_epoch(nndl_trainer *t, const nndl_dataset *training,
         } else {
             /* t->grad is zero here: allocated so, and gradient_step leaves it so */
             backprop_batch_f32(net, net->params, &t->buffers, t->labels, size, t->grad, par);
-            gradient_step(t, size, n);
+            gradient_step(t, size, n, par);
         }
         if (progress) progress(first + (size_t)size, n, user);
     }
