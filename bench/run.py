@@ -64,6 +64,73 @@ PEERS = [  # key, name in the tables, script, options
 ]
 CHAPTER1 = ["train", "--sizes", "784,30,10", "--epochs", "1", "--init", "large"]
 
+# Chapter 6's networks (issue 17): title, --layers, nndl options, the PyTorch
+# peer's --net. nndl trains CONV_EXAMPLES images per epoch (timed, scaled to
+# 50,000), the peer CONV_TORCH_EXAMPLES.
+CONV_RECIPES = [
+    ("two conv-pool layers, sigmoid, batch 10",
+     "conv:20:5:sigmoid,pool:2,conv:40:5:sigmoid,pool:2,fc:100:sigmoid,softmax:10",
+     ["--eta", "0.1"], "two-conv"),
+    ("the book's final network (ReLU, 2 x FC 1,000, dropout 0.5), batch 10",
+     "conv:20:5:relu,pool:2,conv:40:5:relu,pool:2,fc:1000:relu:dropout=0.5,"
+     "fc:1000:relu:dropout=0.5,softmax:10:dropout=0.5",
+     ["--eta", "0.03", "--lambda", "0.1"], "final"),
+]
+CONV_EXAMPLES = 10000
+CONV_EPOCHS = 3
+CONV_TORCH_EXAMPLES = 5000
+
+
+def conv_flops(layers, n=50000):
+    """Training FLOPs of one epoch of a --layers network, counting each
+    convolution and product as its dense multiply-adds (2 FLOP each):
+    forward, BP4, and BP2 for every layer but the first, as epoch_flops."""
+    c, h, w = 1, 28, 28
+    macs = []
+    for item in layers.split(","):
+        kind, *rest = item.split(":")
+        if kind == "conv":
+            maps, k = int(rest[0]), int(rest[1])
+            h, w = h - k + 1, w - k + 1
+            macs.append(h * w * k * k * c * maps)
+            c = maps
+        elif kind == "pool":
+            h, w = h // int(rest[0]), w // int(rest[0])
+        else:
+            neurons = int(rest[0])
+            macs.append(c * h * w * neurons)
+            c, h, w = neurons, 1, 1
+    return 2.0 * n * (2 * sum(macs) + sum(macs[1:]))
+
+
+def nndl_conv(layers, options, threads, workdir, env, save=None):
+    history = os.path.join(workdir, f"conv-{threads}-{len(layers)}.jsonl")
+    cmd = [NNDL, "train", "--layers", layers, *options, "--epochs", str(CONV_EPOCHS),
+           "--train-size", str(CONV_EXAMPLES), "--seed", "1", "--threads", str(threads),
+           "--history", history, "--eval", "test"]
+    if save:
+        cmd += ["--save", save]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        sys.exit(f"bench: {' '.join(cmd)} failed:\n{proc.stderr.strip()}")
+    with open(history) as f:
+        epochs = [json.loads(line) for line in f][1:]
+    scale = 50000 / CONV_EXAMPLES
+    return {"seconds": statistics.median(e["seconds"] for e in epochs) * scale,
+            "accuracy": epochs[-1]["evaluation_accuracy"],
+            "accuracy_after": f"after {len(epochs)} epochs of {CONV_EXAMPLES:,}",
+            "timed": f"median of {len(epochs)} epochs of {CONV_EXAMPLES:,} images, x{scale:g}"}
+
+
+def torch_conv(net, threads):
+    r = run_json([PYTHON, "peer_torch_conv.py", "--net", net, "--threads", str(threads),
+                  "--epochs", "1", "--examples", str(CONV_TORCH_EXAMPLES)], blas_env(threads))
+    n = r["examples_timed"]
+    r["seconds"] = statistics.median(r["epoch_seconds"])
+    r["timed"] = f"{n:,} of 50,000 examples timed, x{50000 / n:g}"
+    r["accuracy_after"] = f"after {n:,} examples"
+    return r
+
 
 def log(msg):
     print("bench: " + msg, file=sys.stderr, flush=True)
@@ -246,6 +313,26 @@ def main():
                 log(f"{title}, {threads_text(t)}: " + ", ".join(
                     f"{n.split(' ')[0]} {r['seconds']:.3f} s" for n, r in rows))
 
+        res["conv"] = {}
+        final_model = os.path.join(workdir, "final.nndl")
+        for t in thread_counts:
+            for title, layers, options, net in CONV_RECIPES:
+                save = final_model if (net, t) == ("final", thread_counts[0]) else None
+                before = common.round_trip_ns() if t > 1 else None
+                n = nndl_conv(layers, options, t, workdir, nndl_env, save)
+                if t > 1:
+                    n["round_trip_ns"] = (before, common.round_trip_ns())
+                res["conv"][(net, t)] = {"nndl": n, "torch": torch_conv(net, t)}
+                log(f"{net}, {threads_text(t)}: nndl {n['seconds']:.2f} s, PyTorch "
+                    f"{res['conv'][(net, t)]['torch']['seconds']:.2f} s per epoch")
+        res["conv_infer"] = {}
+        for t in thread_counts:
+            p = subprocess.run([INFER, final_model, str(t), "3"], capture_output=True,
+                               text=True, env=nndl_env)
+            if p.returncode != 0:
+                sys.exit(f"bench: {INFER} failed:\n{p.stderr.strip()}")
+            res["conv_infer"][t] = json.loads(p.stdout)
+
         log("peak memory of `nndl " + " ".join(CHAPTER1) + "`")
         res["rss_kib"] = peak_rss_kib([NNDL, *CHAPTER1], nndl_env)
         res["infer"] = {}
@@ -375,6 +462,8 @@ def render(res, thread_counts):
                      f"{fmt_rate(i['feedforward_images_per_second'])} | "
                      f"{100 * i['correct'] / i['images']:.2f}% |")
 
+    conv = render_conv(res, thread_counts, sg)
+
     inherited = res["sgemm_inherited"]
     nndl_version = subprocess.run([NNDL, "--version"], capture_output=True,
                                   text=True).stdout.strip()
@@ -400,7 +489,61 @@ def render(res, thread_counts):
         nndl_epochs=NNDL_EPOCHS, numpy_epochs=NUMPY_EPOCHS, torch_epochs=TORCH_EPOCHS,
         book_examples=BOOK_EXAMPLES, book_scale=50000 / BOOK_EXAMPLES, eta=ETA,
         serve=serve_load.table(res["serve"]), serve_seconds=serve_load.SECONDS,
-        serve_connections=serve_load.CONNECTIONS)
+        serve_connections=serve_load.CONNECTIONS, conv=conv)
+
+
+def render_conv(res, thread_counts, sg):
+    """Chapter 6's networks: nndl against PyTorch, and issue 17's targets."""
+    t1 = thread_counts[0]
+    out = ["| Network | Threads | nndl s/epoch | GFLOP/s | of sgemm | PyTorch s/epoch | "
+           "nndl is | nndl accuracy | PyTorch accuracy |",
+           "|---|---:|---:|---:|---:|---:|---:|---|---|"]
+    for t in thread_counts:
+        for title, layers, _, net in CONV_RECIPES:
+            r = res["conv"][(net, t)]
+            n, p = r["nndl"], r["torch"]
+            gf = conv_flops(layers) / n["seconds"] / 1e9
+            out.append(f"| {title} | {t} | {n['seconds']:.2f} | {gf:.1f} | "
+                       f"{100 * gf / sg[t]:.1f}% | {p['seconds']:.2f} | "
+                       f"{p['seconds'] / n['seconds']:.1f}x faster | "
+                       f"{100 * n['accuracy']:.2f}% {n['accuracy_after']} | "
+                       f"{100 * p['accuracy']:.2f}% {p['accuracy_after']} |")
+    out += ["", "nndl: " + res["conv"][(CONV_RECIPES[0][3], t1)]["nndl"]["timed"] +
+            "; PyTorch: " + res["conv"][(CONV_RECIPES[0][3], t1)]["torch"]["timed"] + ".",
+            "", "| Target | Measured | |", "|---|---|---|"]
+    met = lambda ok: "met" if ok else "not met"
+    for title, layers, _, net in CONV_RECIPES:
+        need = 3.5 if net == "two-conv" else 4.0
+        r = res["conv"][(net, t1)]
+        frac = conv_flops(layers) / r["nndl"]["seconds"] / 1e9 / sg[t1]
+        vs = r["torch"]["seconds"] / r["nndl"]["seconds"]
+        out.append(f"| {net}, 1 thread: >= 60% of the sgemm rate | {100 * frac:.1f}% | "
+                   f"{met(frac >= 0.6)} |")
+        out.append(f"| {net}, 1 thread: >= {need}x PyTorch | {vs:.1f}x | {met(vs >= need)} |")
+    if 1 in thread_counts and 2 in thread_counts:
+        one, two = res["conv"][("final", 1)]["nndl"], res["conv"][("final", 2)]["nndl"]
+        scale = one["seconds"] / two["seconds"]
+        trip = two["round_trip_ns"]
+        shared = max(trip) < common.SHARED_CACHE_NS
+        out.append(f"| final, 2 threads >= 1.6x 1 thread | {scale:.2f}x (cores' round trip "
+                   f"{trip[0]} / {trip[1]} ns: cores that "
+                   f"{'share' if shared else 'do not share'} a cache) | "
+                   f"{met(scale >= 1.6)} in this run |")
+        final_epoch = min(one["seconds"], two["seconds"])
+        recipe = final_epoch * 5 * 40 / 60
+        out.append(f"| the final recipe, 40 epochs of 250,000 images, <= 30 minutes | "
+                   f"{recipe:.0f} minutes at the best rate above ({final_epoch:.1f} s per "
+                   f"50,000 images; an estimate, not a run) | {met(recipe <= 30)} |")
+    infer = res["conv_infer"]
+    torch_infer = res["conv"][("final", t1)]["torch"]["inference_per_second"]
+    out += ["", "Inference of the final network over the 10,000 test images "
+            "(`build/bench/infer`, as `nndl eval` does it), against PyTorch's "
+            "`torch.no_grad()` forward at batch 1,000:", "",
+            "| Threads | nndl images/s | PyTorch images/s (1 thread) |", "|---:|---:|---:|"]
+    for t in thread_counts:
+        out.append(f"| {t} | {fmt_rate(infer[t]['evaluate_images_per_second'])} | "
+                   f"{fmt_rate(torch_infer) if t == t1 else ''} |")
+    return "\n".join(out)
 
 
 ROUND_TRIP_NOTE = """
@@ -530,6 +673,17 @@ second thread helps).
 ## Each recipe
 
 {tables}
+
+## Convolutional networks (chapter 6)
+
+The two networks of chapter 6 that issue 17 measures, as `--layers` (the
+exact commands are in `bench/run.py`, CONV_RECIPES) and as PyTorch modules
+(`bench/peer_torch_conv.py`: `nn.Conv2d`, `nn.MaxPool2d`, `nn.Linear`,
+`nn.Dropout`, log-softmax and `NLLLoss`, `torch.optim.SGD`). FLOPs count
+each convolution and product as its dense multiply-adds: 9.2 million per
+training image for the two-conv network, 18.7 million for the final one.
+
+{conv}
 
 ## Memory and inference
 
