@@ -240,10 +240,56 @@ void RNAME(backprop_batch)(const nndl_net *net, const real *params,
     weights(net, b, batch, grad, NULL, 0, par);
 }
 
+typedef struct decay_job {
+    real *w;
+    real shrink;
+} decay_job;
+
+enum { DECAY_CHUNK = 16384 };
+
+static void decay_range(void *ctx, int c0, int c1)
+{
+    const decay_job *j = ctx;
+    for (size_t i = (size_t)c0 * DECAY_CHUNK; i < (size_t)c1 * DECAY_CHUNK; i++)
+        j->w[i] -= j->shrink * j->w[i];
+}
+
+/* w -= shrink w over w[0..n), split over the threads in fixed chunks.
+ * (Not w *= 1 - shrink: a small shrink would round away in 1 - shrink.) */
+static void decay_array(real *w, size_t n, real shrink, parallel *par)
+{
+    size_t whole = n / DECAY_CHUNK * DECAY_CHUNK;
+    decay_job job = {w, shrink};
+    int chunks = (int)(whole / DECAY_CHUNK);
+    parallel_for(par, chunks, parallel_split(par, chunks, DECAY_CHUNK, 4 * DECAY_CHUNK),
+                 decay_range, &job);
+    for (size_t i = whole; i < n; i++) w[i] -= shrink * w[i];
+}
+
+/* Every weight the regularization decays (not the biases) shrunk by
+ * shrink w; layer 1's weights where the passes read them, in b->w1t when
+ * it is set. */
+static void decay_weights(const nndl_net *net, real *params, batch_buffers *b, real shrink,
+                          parallel *par)
+{
+    for (int t = 0; t < net->n_tensors; t++) {
+        const param_tensor *tensor = &net->tensors[t];
+        if (!tensor->decay) continue;
+        if (b->w1t && tensor->offset == net->layers[0].weights)
+            decay_array(b->w1t, (size_t)net->sizes[0] * b->w1t_stride, shrink, par);
+        else
+            decay_array(params + tensor->offset, tensor->count, shrink, par);
+    }
+}
+
 void RNAME(backprop_step_batch)(const nndl_net *net, real *params, batch_buffers *b,
-                                const uint8_t *labels, int batch, real step, parallel *par)
+                                const uint8_t *labels, int batch, real step, real shrink,
+                                parallel *par)
 {
     /* every error before any step: BP2 reads the weights the step changes */
     forward_and_errors(net, params, b, labels, batch, par);
+    /* L2 (eq. 93): w -> w - (eta lambda / n) w, then the step takes off
+     * (eta/m) dC/dw as without it */
+    if (shrink != 0) decay_weights(net, params, b, shrink, par);
     weights(net, b, batch, NULL, params, step, par);
 }

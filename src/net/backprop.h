@@ -116,13 +116,18 @@ void RNAME(backprop_batch)(const nndl_net *net, const real *params,
                            batch_buffers *b, const uint8_t *labels, int batch,
                            real *grad, parallel *par);
 
-/* The same, then the plain step of eq. 20 and 21, p -> p - step dC/dp with
- * step = eta/m, applied inside each layer's BP3/BP4 product once every
- * error is known; the gradient is never stored. Without b->w1t the
+/* The same, then the plain step of eq. 20 and 21, p -> p - step dC/dp
+ * with step = eta/m, applied inside each layer's BP3/BP4 product once
+ * every error is known; the gradient is never stored. With shrink != 0
+ * (L2 regularization, eq. 93: shrink = eta lambda / n) every weight that
+ * regularization decays first loses shrink times itself, after the errors
+ * and before the step. Without b->w1t and with shrink 0 the
  * parameters end bit-identical to backprop_batch onto a zero gradient
- * followed by that step; with it, layer 1's weights are read and stepped
- * in b->w1t, and its forward sums differ from the dense ones by rounding. */
+ * followed by that step; with b->w1t, layer 1's weights are read and
+ * stepped in b->w1t, and its forward sums differ from the dense ones by
+ * rounding. */
 void RNAME(backprop_step_batch)(const nndl_net *net, real *params, batch_buffers *b,
-                                const uint8_t *labels, int batch, real step, parallel *par);
+                                const uint8_t *labels, int batch, real step, real shrink,
+                                parallel *par);
 
 #endif

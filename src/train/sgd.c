@@ -58,11 +58,12 @@ static nndl_status check_config(const nndl_sgd_config *c, nndl_error *err)
     return NNDL_OK;
 }
 
-/* Without regularization or momentum, a step is p -> p - (eta/m) dC/dp
- * alone, which backprop_step_batch applies as it goes. */
+/* Without L1 regularization or momentum, a step is p -> p - (eta/m) dC/dp
+ * after L2's decay of the weights, which backprop_step_batch applies as it
+ * goes, never storing the gradient. */
 static int plain_step(const nndl_sgd_config *c)
 {
-    return c->lambda == 0 && c->lambda_l1 == 0 && c->momentum == 0;
+    return c->lambda_l1 == 0 && c->momentum == 0;
 }
 
 nndl_trainer *nndl_trainer_create(nndl_net *net, const nndl_sgd_config *config,
@@ -205,6 +206,8 @@ nndl_status nndl_trainer_epoch(nndl_trainer *t, const nndl_dataset *training,
 
     const int m = t->config.batch_size;
     parallel *par = net_parallel(net);
+    /* eq. 93: each step takes (eta lambda / n) w off each weight */
+    const float shrink = (float)((double)t->config.eta * t->config.lambda / (double)n);
     /* The plain step trains layer 1 in the transposed copy, whose products
      * skip the zero pixels, and puts it back before anyone else can see the
      * weights: nothing below returns early. */
@@ -226,7 +229,7 @@ nndl_status nndl_trainer_epoch(nndl_trainer *t, const nndl_dataset *training,
         if (!t->grad) {
             /* w -> w - (eta/m) sum_x dC_x/dw: eq. 20 and 21, in the backward pass */
             backprop_step_batch_f32(net, net->params, &t->buffers, t->labels, size,
-                                    t->config.eta / (float)size, par);
+                                    t->config.eta / (float)size, shrink, par);
         } else {
             /* t->grad is zero here: allocated so, and gradient_step leaves it so */
             backprop_batch_f32(net, net->params, &t->buffers, t->labels, size, t->grad, par);
