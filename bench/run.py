@@ -74,7 +74,7 @@ CONV_RECIPES = [
     ("the book's final network (ReLU, 2 x FC 1,000, dropout 0.5), batch 10",
      "conv:20:5:relu,pool:2,conv:40:5:relu,pool:2,fc:1000:relu:dropout=0.5,"
      "fc:1000:relu:dropout=0.5,softmax:10:dropout=0.5",
-     ["--eta", "0.03", "--lambda", "0.1"], "final"),
+     ["--eta", "0.03", "--lambda", "1"], "final"),  # network3.py's lmbda 0.1 at m = 10
 ]
 CONV_EXAMPLES = 10000
 CONV_EPOCHS = 3

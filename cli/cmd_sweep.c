@@ -1,14 +1,21 @@
 /* nndl sweep: a grid of training settings, run side by side on all cores
- * (one run per core, each single-threaded), then a table of the results. */
+ * (one run per core, each single-threaded), then a table of the results.
+ * With --save and --checkpoint each run keeps its own files, FILE-1,
+ * FILE-2, ... (before the extension): an ensemble of five networks is a
+ * sweep over --grid seed=1,2,3,4,5, and `--resume` continues every run
+ * from its checkpoint after an interruption. */
+#include <cjson/cJSON.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "args.h"
 #include "commands.h"
 #include "progress.h"
 #include "train_run.h"
+#include "train_save.h"
 #include "train_settings.h"
 
 enum { MAX_RUNS = 256, MAX_AXES = CLI_LIST_MAX, MAX_VALUES = 32 };
@@ -24,10 +31,64 @@ typedef struct grid_axis {
 typedef struct sweep_run {
     train_settings s;
     char label[256];
-    char history[4096];
+    char history[4096], save[4096], checkpoint[4096];
+    cJSON *args;   /* the run as `nndl train` options, kept in its checkpoints */
+    cJSON *note;   /* the note of the checkpoint it continues, or NULL */
     train_result result;
     int status;
 } sweep_run;
+
+/* PATH with "-N" before its extension (the last dot of its last part), or
+ * after it when it has none: runs.nndl -> runs-3.nndl. */
+static void member_path(char *out, size_t cap, const char *path, int n)
+{
+    const char *slash = strrchr(path, '/'), *dot = strrchr(path, '.');
+    if (dot && (!slash || dot > slash + 1))
+        snprintf(out, cap, "%.*s-%d%s", (int)(dot - path), path, n, dot);
+    else
+        snprintf(out, cap, "%s-%d", path, n);
+}
+
+/* Whether argv[i] is option `name`, as "--name" or "--name=...". */
+static int is_option(const char *arg, const char *name)
+{
+    size_t n = strlen(name);
+    return strncmp(arg, name, n) == 0 && (arg[n] == 0 || arg[n] == '=');
+}
+
+/* The options of one run as `nndl train` would take them: the sweep's
+ * own, without those only a sweep has, then the run's grid values and its
+ * own files. */
+static cJSON *run_args(int argc, char **argv, const grid_axis *axes, int n_axes, int r,
+                       const sweep_run *run)
+{
+    static const char *const dropped[] = {"--grid", "--parallel", "--checkpoint", "--save",
+                                           "--history", NULL};
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 1; a && i < argc; i++) {
+        int skip = is_option(argv[i], "--resume");
+        for (int k = 0; !skip && dropped[k]; k++)
+            if (is_option(argv[i], dropped[k])) {
+                skip = 1;
+                if (!strchr(argv[i], '=')) i++; /* and its value */
+            }
+        if (!skip) cJSON_AddItemToArray(a, cJSON_CreateString(argv[i]));
+    }
+    for (int k = 0, rest = r; a && k < n_axes; k++) {
+        cJSON_AddItemToArray(a, cJSON_CreateString(axes[k].name));
+        cJSON_AddItemToArray(a, cJSON_CreateString(axes[k].values[rest % axes[k].n_values]));
+        rest /= axes[k].n_values;
+    }
+    if (a && run->s.save) {
+        cJSON_AddItemToArray(a, cJSON_CreateString("--save"));
+        cJSON_AddItemToArray(a, cJSON_CreateString(run->s.save));
+    }
+    if (a && run->s.history) {
+        cJSON_AddItemToArray(a, cJSON_CreateString("--history"));
+        cJSON_AddItemToArray(a, cJSON_CreateString(run->s.history));
+    }
+    return a;
+}
 
 /* The train options table, bound to `s`, as a command for parsing. */
 static cli_command train_command(train_settings *s, cli_option *options)
@@ -78,7 +139,7 @@ static int parse_axis(const char *text, grid_axis *axis)
 
 /* Builds every combination of the axes' values on top of `base`. */
 static int build_runs(const train_settings *base, const grid_axis *axes, int n_axes,
-                      const char *history, sweep_run *runs, int *n_runs)
+                      const char *history, const char *save, sweep_run *runs, int *n_runs)
 {
     int total = 1;
     for (int a = 0; a < n_axes; a++) {
@@ -109,6 +170,11 @@ static int build_runs(const train_settings *base, const grid_axis *axes, int n_a
         if (history) {
             snprintf(run->history, sizeof run->history, "%s-%d.jsonl", history, r + 1);
             run->s.history = run->history;
+        }
+        run->s.save = NULL;
+        if (save) {
+            member_path(run->save, sizeof run->save, save, r + 1);
+            run->s.save = run->save;
         }
     }
     *n_runs = total;
@@ -149,7 +215,11 @@ static void run_one(sweep_run *run, const train_datasets *ds)
         }
         d.training = cut;
     }
-    run->status = train_run(&run->s, net, &d, NULL, 0, "sweep", &run->result, NULL);
+    train_checkpoints ck = {run->checkpoint[0] ? run->checkpoint : NULL, run->args,
+                            run->note ? run->checkpoint : NULL, run->note};
+    run->status = train_run(&run->s, net, &d, NULL, 0, "sweep", &run->result, &ck);
+    if (run->status == 0 && run->s.save && !train_save_model(net, &run->s, &run->result, "sweep"))
+        run->status = 1;
     nndl_dataset_free(cut);
     nndl_net_free(net);
 }
@@ -174,24 +244,59 @@ static void print_table(const sweep_run *runs, int n_runs)
     }
 }
 
+/* --resume: the run continues from its checkpoint when it has one, which
+ * must have been written by this same run. 0 after printing an error. */
+static int resume_run(sweep_run *run)
+{
+    if (access(run->checkpoint, F_OK) != 0) return 1; /* not started: from the beginning */
+    nndl_error err;
+    char *text = nndl_checkpoint_note(run->checkpoint, &err);
+    if (!text) return !cli_fail("sweep", &err);
+    run->note = cJSON_Parse(text);
+    free(text);
+    const cJSON *args = cJSON_GetObjectItemCaseSensitive(run->note, "args");
+    if (!args || !cJSON_Compare(args, run->args, 1)) {
+        cli_error("sweep", "%s: written by a run with other settings (%s); remove it or give "
+                           "other --checkpoint names", run->checkpoint, run->label);
+        return 0;
+    }
+    int done = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(run->note,
+                                                                          "epochs_done"));
+    fprintf(stderr, "nndl sweep: %s continues %s after epoch %d\n", run->label,
+            run->checkpoint, done - 1);
+    return 1;
+}
+
 int cmd_sweep(int argc, char **argv)
 {
     train_settings base = train_settings_default();
-    cli_option options[TRAIN_OPTION_COUNT + 2];
+    cli_option options[TRAIN_OPTION_COUNT + 4];
     train_options(&base, options);
     cli_list grids = {0};
-    int parallel = 0;
+    int parallel = 0, resume = 0;
+    const char *checkpoint = NULL;
     options[TRAIN_OPTION_COUNT] = (cli_option){
         "--grid", OPT_LIST, &grids, "NAME=V1,V2,...",
         "an option of nndl train and its values; repeat for a grid", 0, 0, NULL};
     options[TRAIN_OPTION_COUNT + 1] = (cli_option){
         "--parallel", OPT_INT, &parallel, "N", "runs at once (default 0: one per core)", 0,
         1024, NULL};
+    options[TRAIN_OPTION_COUNT + 2] = (cli_option){
+        "--checkpoint", OPT_STRING, &checkpoint, "FILE",
+        "each run writes its state to FILE-1, FILE-2, ... after every epoch", 0, 0, NULL};
+    options[TRAIN_OPTION_COUNT + 3] = (cli_option){
+        "--resume", OPT_FLAG, &resume, "",
+        "continue each run from its checkpoint, if it has one (the same command again)", 0, 0,
+        NULL};
     cli_command cmd = {"sweep", "",
                        "Trains one network per combination of --grid values, side by side,\n"
                        "and prints a table of their accuracies. Other options are those of\n"
-                       "nndl train; --history FILE writes FILE-1.jsonl, FILE-2.jsonl, ...",
-                       options, TRAIN_OPTION_COUNT + 2, 0, 0};
+                       "nndl train; --history FILE writes FILE-1.jsonl, FILE-2.jsonl, ...,\n"
+                       "--save FILE.nndl saves FILE-1.nndl, FILE-2.nndl, ... An ensemble:\n"
+                       "  nndl sweep --grid seed=1,2,3,4,5 --save net.nndl --checkpoint net.ckpt\n"
+                       "then the same command with --resume after an interruption, and\n"
+                       "nndl eval net-1.nndl ... net-5.nndl for their vote.",
+                       options, TRAIN_OPTION_COUNT + 4, 0, 0};
     char *pos[1];
     int n_pos, rc = cli_parse(&cmd, argc, argv, pos, &n_pos);
     if (rc != CLI_PARSED) return rc == CLI_HELP ? 0 : 2;
@@ -199,10 +304,11 @@ int cmd_sweep(int argc, char **argv)
         cli_error("sweep", "--grid: missing (e.g. --grid eta=0.025,0.25,2.5)");
         return 2;
     }
-    if (base.save) {
-        cli_error("sweep", "--save: not available in a sweep");
+    if (resume && !checkpoint) {
+        cli_error("sweep", "--resume: continues from --checkpoint FILE's files: give it too");
         return 2;
     }
+    if (base.save && !save_path_usable(base.save, "sweep")) return 1;
     grid_axis axes[MAX_AXES];
     for (int a = 0; a < grids.n; a++)
         if (!parse_axis(grids.v[a], &axes[a])) return 2;
@@ -212,7 +318,19 @@ int cmd_sweep(int argc, char **argv)
         return 1;
     }
     int n_runs = 0, status = 2;
-    if (!build_runs(&base, axes, grids.n, base.history, runs, &n_runs)) goto done;
+    if (!build_runs(&base, axes, grids.n, base.history, base.save, runs, &n_runs)) goto done;
+    for (int r = 0; r < n_runs; r++) {
+        if (!(runs[r].args = run_args(argc, argv, axes, grids.n, r, &runs[r]))) {
+            cli_error("sweep", "out of memory");
+            status = 1;
+            goto done;
+        }
+        if (checkpoint) member_path(runs[r].checkpoint, sizeof runs[r].checkpoint, checkpoint, r + 1);
+        if (resume && !resume_run(&runs[r])) {
+            status = 1;
+            goto done;
+        }
+    }
 
     /* One load serves every run: the union of what the runs need. */
     train_settings needs = base;
@@ -241,6 +359,10 @@ int cmd_sweep(int argc, char **argv)
     for (int r = 0; r < n_runs; r++)
         if (runs[r].status) status = 1;
 done:
+    for (int r = 0; r < n_runs; r++) {
+        cJSON_Delete(runs[r].args);
+        cJSON_Delete(runs[r].note);
+    }
     free(runs);
     return status;
 }
