@@ -52,4 +52,14 @@ const char *test_mnist_dir(void);
  * unless test is NULL; NULL after saying why. The caller frees both. */
 struct nndl_dataset *test_mnist_head(size_t n, struct nndl_dataset **test);
 
+/* What a piece of work costs, for tests that bound it: test_cost_start()
+ * notes the time and resets the process's peak resident memory;
+ * test_cost_end() gives the seconds since and how far the peak rose above
+ * the memory resident at the start, in MiB. */
+typedef struct test_cost {
+    double seconds, peak_mib;
+} test_cost;
+void test_cost_start(void);
+test_cost test_cost_end(void);
+
 #endif

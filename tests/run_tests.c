@@ -93,6 +93,50 @@ nndl_dataset *test_mnist_head(size_t n, nndl_dataset **test)
     return training;
 }
 
+static double now_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* A line "Vm...:  N kB" of /proc/self/status, in KiB; -1 if missing. */
+static long status_kib(const char *field)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long v = -1;
+    size_t n = strlen(field);
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, field, n) == 0 && line[n] == ':') v = atol(line + n + 1);
+    if (f) fclose(f);
+    return v;
+}
+
+static double cost_t0;
+static long cost_rss0;
+
+void test_cost_start(void)
+{
+    /* "5" resets the peak resident set size (VmHWM) to the current one */
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (!f || fputs("5", f) < 0) {
+        fprintf(stderr, "cannot reset the peak memory (/proc/self/clear_refs)\n");
+        exit(2);
+    }
+    fclose(f);
+    cost_rss0 = status_kib("VmRSS");
+    cost_t0 = now_seconds();
+}
+
+test_cost test_cost_end(void)
+{
+    test_cost c;
+    c.seconds = now_seconds() - cost_t0;
+    c.peak_mib = (double)(status_kib("VmHWM") - cost_rss0) / 1024.0;
+    return c;
+}
+
 static int selected(const char *name, int argc, char **argv)
 {
     if (argc < 2) return 1;

@@ -705,3 +705,92 @@ TEST(predict_cli_text_json_and_show)
     run_nndl(args, &r);
     CHECK(r.status == 1 && count_lines(r.err) == 1 && strstr(r.err, "784 inputs"));
 }
+
+/* ---- Pictures that claim more than they hold ------------------------------------ */
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    for (int k = 0; k < 4; k++) p[k] = (uint8_t)(v >> (24 - 8 * k));
+}
+
+/* A 28x28 PNG header, then a chunk of type `type` declaring `length` bytes
+ * followed by only 100: the 141-byte chunk bomb. */
+static size_t chunk_bomb(uint8_t *buf, const char *type, uint32_t length)
+{
+    size_t n = png_header(buf, 28, 28);
+    put_be32(buf + n, length);
+    memcpy(buf + n + 4, type, 4);
+    memset(buf + n + 8, 'A', 100);
+    return n + 108;
+}
+
+TEST(image_chunk_bombs_cost_only_their_bytes)
+{
+    /* Ancillary chunks libpng would buffer whole (text, profiles, palettes
+     * of suggestions), one nndl does not know, and the pixel data itself:
+     * each declared 2 GiB long in a file of 141 bytes. */
+    static const char *const types[] = {"tEXt", "zTXt", "iTXt", "iCCP", "sPLT", "eXIf", "abCd",
+                                        "IDAT"};
+    char path[512];
+    tmp_path(path, sizeof path, "bomb.png");
+    for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
+        uint8_t bomb[256];
+        size_t n = chunk_bomb(bomb, types[t], 0x7fffffff);
+        REQUIRE(n == 141 && write_bytes(path, bomb, n));
+        test_cost_start();
+        check_refused(path, NNDL_ERR_FORMAT, "damaged PNG", __LINE__);
+        nndl_image img;
+        nndl_error err;
+        CHECK(nndl_image_load_memory(bomb, n, "posted", &img, &err) == NNDL_ERR_FORMAT);
+        test_cost c = test_cost_end();
+        if (c.seconds > 1 || c.peak_mib > 50)
+            test_fail(__FILE__, __LINE__, "%s: %.2f s and %.0f MiB to refuse 141 bytes",
+                      types[t], c.seconds, c.peak_mib);
+    }
+
+    /* A sound picture with 4 MiB of text in it is read, the text skipped. */
+    uint8_t gray[28 * 28];
+    for (int i = 0; i < 28 * 28; i++) gray[i] = (uint8_t)(i * 7);
+    tmp_path(path, sizeof path, "plain.png");
+    REQUIRE(write_png(path, gray, 28, 28, PNG_COLOR_TYPE_GRAY, 8, 0));
+    static uint8_t plain[1 << 16];
+    FILE *f = fopen(path, "rb");
+    REQUIRE(f);
+    size_t plain_len = fread(plain, 1, sizeof plain, f);
+    fclose(f);
+    size_t text_len = 4u << 20, len = plain_len + text_len + 12;
+    uint8_t *with_text = malloc(len);
+    REQUIRE(with_text);
+    memcpy(with_text, plain, 33); /* the signature and IHDR */
+    put_be32(with_text + 33, (uint32_t)text_len);
+    memcpy(with_text + 37, "tEXt", 4);
+    memset(with_text + 41, 'x', text_len);
+    with_text[41 + 7] = 0; /* keyword "xxxxxxx", then the text */
+    put_be32(with_text + 41 + text_len, (uint32_t)crc32(0, with_text + 37, (uInt)text_len + 4));
+    memcpy(with_text + 45 + text_len, plain + 33, plain_len - 33);
+    nndl_image img;
+    nndl_error err;
+    REQUIRE(nndl_image_load_memory(with_text, len, "with text", &img, &err) == NNDL_OK);
+    CHECK(img.width == 28 && memcmp(img.pixels, gray, sizeof gray) == 0);
+    nndl_image_free(&img);
+    free(with_text);
+
+    /* nndl predict: one line, exit status 1, within a second. */
+    int sizes[] = {784, 10, 10};
+    nndl_net_spec spec = nndl_net_spec_default(3, sizes);
+    nndl_net *net = nndl_net_create(&spec, &err);
+    char net_path[512], args[2048];
+    tmp_path(net_path, sizeof net_path, "bomb-model.nndl");
+    REQUIRE(net && nndl_net_save(net, net_path, &err) == NNDL_OK);
+    nndl_net_free(net);
+    uint8_t bomb[256];
+    tmp_path(path, sizeof path, "bomb.png");
+    REQUIRE(write_bytes(path, bomb, chunk_bomb(bomb, "tEXt", 0x7fffffff)));
+    snprintf(args, sizeof args, "predict '%s' '%s'", net_path, path);
+    run_result r;
+    test_cost_start();
+    run_nndl(args, &r);
+    test_cost c = test_cost_end();
+    CHECK(r.status == 1 && count_lines(r.err) == 1 && strstr(r.err, "bomb.png: damaged PNG"));
+    CHECK(c.seconds < 1);
+}

@@ -13,6 +13,7 @@
 #include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/alloc.h"
 #include "common/error.h"
@@ -52,11 +53,13 @@ void nndl_image_free(nndl_image *img)
 /* ---- The input stream ------------------------------------------------------ */
 
 /* A file whose first bytes were already read to recognize it: they are
- * served again before the rest, so nothing needs to seek (pipes work). */
+ * served again before the rest, so nothing needs to seek. */
 enum { HEAD_MAX = 24 };
 typedef struct source {
     FILE *f;
     const char *path;
+    uint64_t size; /* bytes in the file */
+    uint64_t pos;  /* bytes served so far */
     uint8_t head[HEAD_MAX];
     size_t head_len, head_pos;
 } source;
@@ -66,6 +69,7 @@ static size_t source_read(source *s, uint8_t *data, size_t len)
     size_t n = 0;
     while (n < len && s->head_pos < s->head_len) data[n++] = s->head[s->head_pos++];
     if (n < len) n += fread(data + n, 1, len - n, s->f);
+    s->pos += n;
     return n;
 }
 
@@ -85,6 +89,7 @@ static uint32_t read_be32(const uint8_t *p)
 /* What libpng's callbacks share with the reader. */
 typedef struct png_state {
     source *src;
+    uint64_t next_chunk; /* offset of the next chunk's length field; 0 once lost */
     char message[160]; /* libpng's reason, when it fails */
     png_structp png;
     png_infop info;
@@ -106,11 +111,55 @@ static void png_on_warning(png_structp png, png_const_charp message)
     (void)message;
 }
 
+/* libpng reads each chunk's length and type as one 8-byte read at the
+ * chunk's start. Following those reads, a chunk that declares more bytes
+ * than the file has left is refused there, before libpng reads (or
+ * allocates) anything for it. */
+static void check_chunk(png_state *st, uint64_t at, const png_bytep data, size_t len)
+{
+    if (!st->next_chunk || at + len <= st->next_chunk) return;
+    if (at != st->next_chunk || len != 8) {
+        st->next_chunk = 0; /* some other pattern of reads: leave it to libpng */
+        return;
+    }
+    uint32_t length = read_be32(data);
+    uint64_t end = at + 12 + (uint64_t)length; /* length, type, data, CRC */
+    if (end > st->src->size) {
+        char type[5];
+        for (int k = 0; k < 4; k++)
+            type[k] = data[4 + k] >= 33 && data[4 + k] <= 126 ? (char)data[4 + k] : '?';
+        type[4] = 0;
+        snprintf(st->message, sizeof st->message,
+                 "its %s chunk at byte %llu declares %lu bytes, past the end of the file (%llu "
+                 "bytes)", type, (unsigned long long)at, (unsigned long)length,
+                 (unsigned long long)st->src->size);
+        png_longjmp(st->png, 1);
+    }
+    st->next_chunk = end;
+}
+
 static void png_read_bytes(png_structp png, png_bytep data, size_t len)
 {
     png_state *st = png_get_io_ptr(png);
+    uint64_t at = st->src->pos;
     if (source_read(st->src, data, len) < len)
         png_error(png, ferror(st->src->f) ? "read error" : "truncated file");
+    check_chunk(st, at, data, len);
+}
+
+/* The chunks nndl reads are IHDR, PLTE, IDAT, IEND, tRNS (transparency)
+ * and the colour chunks gAMA, cHRM and sRGB, all of bounded size. Every
+ * other chunk is skipped unread, a kilobyte at a time: libpng would
+ * otherwise buffer text, profiles and the like whole (and decompress
+ * them), so that a few bytes could ask for gigabytes. */
+static void skip_other_chunks(png_structp png)
+{
+    static const png_byte skipped[] = "bKGD" "\0" "eXIf" "\0" "hIST" "\0" "iCCP" "\0"
+                                      "iTXt" "\0" "oFFs" "\0" "pCAL" "\0" "pHYs" "\0"
+                                      "sBIT" "\0" "sCAL" "\0" "sPLT" "\0" "tEXt" "\0"
+                                      "tIME" "\0" "zTXt";
+    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, NULL, 0); /* unknown ones */
+    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, skipped, (int)(sizeof skipped / 5));
 }
 
 /* Decodes the whole picture into st->decoded, 8-bit gray or gray+alpha.
@@ -128,6 +177,7 @@ static int png_decode(png_state *st, uint32_t width, uint32_t height, nndl_error
     png_set_user_limits(png, NNDL_MAX_PICTURE_SIDE, NNDL_MAX_PICTURE_SIDE);
     png_set_chunk_cache_max(png, 1000);        /* ancillary chunks kept */
     png_set_chunk_malloc_max(png, 16u << 20);  /* bytes of one chunk */
+    skip_other_chunks(png);
     png_read_info(png, info);
 
     /* Palette to RGB, gray of 1, 2 or 4 bits to 8, tRNS to an alpha
@@ -180,6 +230,7 @@ static nndl_status load_png(source *src, uint8_t **pixels, uint32_t *w, uint32_t
     png_state st;
     memset(&st, 0, sizeof st);
     st.src = src;
+    st.next_chunk = 8; /* after the signature */
     st.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &st, png_on_error, png_on_warning);
     if (st.png) st.info = png_create_info_struct(st.png);
     if (!st.png || !st.info) {
@@ -317,13 +368,15 @@ static nndl_status load_pgm(source *src, int ascii, uint8_t **pixels, uint32_t *
 
 /* ---- Recognizing the file ------------------------------------------------------ */
 
-/* Reads the picture in `f` (already open; closed here); `name` names it in
- * messages and becomes out->name. */
-static nndl_status load_stream(FILE *f, const char *name, nndl_image *out, nndl_error *err)
+/* Reads the picture in `f` (already open, `size` bytes; closed here);
+ * `name` names it in messages and becomes out->name. */
+static nndl_status load_stream(FILE *f, uint64_t size, const char *name, nndl_image *out,
+                               nndl_error *err)
 {
     source src = {0};
     src.path = name;
     src.f = f;
+    src.size = size;
     src.head_len = fread(src.head, 1, HEAD_MAX, src.f);
 
     uint8_t *pixels = NULL;
@@ -368,7 +421,10 @@ nndl_status nndl_image_load(const char *path, nndl_image *out, nndl_error *err)
     if (!path || !out) return error_set(err, NNDL_ERR_ARG, "nndl_image_load: NULL argument");
     FILE *f = fopen(path, "rb");
     if (!f) return error_set(err, NNDL_ERR_IO, "%s: cannot open image: %s", path, strerror(errno));
-    return load_stream(f, path, out, err);
+    struct stat st;
+    uint64_t size = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_size
+                                                                       : UINT64_MAX;
+    return load_stream(f, size, path, out, err);
 }
 
 nndl_status nndl_image_load_memory(const void *data, size_t size, const char *name,
@@ -381,5 +437,5 @@ nndl_status nndl_image_load_memory(const void *data, size_t size, const char *na
     /* fmemopen gives the decoders the same FILE they read files through */
     FILE *f = fmemopen((void *)data, size, "rb");
     if (!f) return error_set(err, NNDL_ERR_NOMEM, "%s: out of memory", name);
-    return load_stream(f, name, out, err);
+    return load_stream(f, size, name, out, err);
 }
