@@ -717,7 +717,7 @@ TEST(json_rejects_odd_files)
     }
     /* Deep nesting is cJSON's to refuse (its limit is 1000 levels), without
      * overflowing the stack. */
-    size_t deep = 100000, head = strlen("{\"sizes\": ");
+    size_t deep = 3000, head = strlen("{\"sizes\": ");
     char *text = malloc(head + 2 * deep + 2);
     REQUIRE(text);
     memcpy(text, "{\"sizes\": ", head);
@@ -871,4 +871,63 @@ TEST(json_cli_export_errors)
     CHECK(access(out, F_OK) != 0);
     int help = run_export("--help", line, sizeof line, &lines);
     CHECK(help == 0 && lines == 0);
+}
+
+/* Loading `path` fails holding `needle`, in under a second and with the
+ * peak memory under `mib` MiB. */
+static void fails_cheaply(const char *path, const char *needle, double mib, int line)
+{
+    test_cost_start();
+    nndl_error err = {NNDL_OK, ""};
+    nndl_net *net = nndl_net_load(path, &err);
+    test_cost c = test_cost_end();
+    if (net || !strstr(err.message, needle) || c.seconds > 1 || c.peak_mib > mib)
+        test_fail(__FILE__, line, "\"%s\" after %.2f s and %.0f MiB; expected \"%s\" within "
+                  "1 s and %.0f MiB", err.message, c.seconds, c.peak_mib, needle, mib);
+    nndl_net_free(net);
+}
+
+TEST(json_hostile_files_cost_what_they_hold)
+{
+    char path[600];
+    tmp_path(path, sizeof path, "hostile.json");
+    /* 82 bytes declaring a network of half a billion parameters: the
+     * shapes are checked before anything is made for them. */
+    static const char sizes_only[] = "{\"sizes\": [1000000, 499, 1], \"weights\": [], "
+                                     "\"biases\": [], \"cost\": \"QuadraticCost\"}";
+    REQUIRE(sizeof sizes_only - 1 == 82 && spit_text(path, sizes_only, 82) == 0);
+    fails_cheaply(path, "weights has 0 matrices, expected 2", 50, __LINE__);
+
+    /* A sound [4,3,2] model whose extra key holds 3 million zeros: cJSON's
+     * tree of them would take some 250 MB. */
+    size_t len;
+    char *good = fixture_text(&len);
+    REQUIRE(good);
+    size_t zeros = 3000000, big_len = len + 2 * zeros + 32;
+    char *big = malloc(big_len);
+    REQUIRE(big);
+    size_t n = (size_t)snprintf(big, big_len, "{\"padding\": [0");
+    for (size_t i = 1; i < zeros; i++, n += 2) memcpy(big + n, ",0", 2);
+    n += (size_t)snprintf(big + n, big_len - n, "], %s", good + 1);
+    REQUIRE(spit_text(path, big, n) == 0);
+    fails_cheaply(path, "JSON values, more than a network of its sizes needs", 2 * n / 1e6 + 20,
+                  __LINE__);
+    /* the same zeros in "sizes", where they cannot be read first */
+    n = (size_t)snprintf(big, big_len, "{\"sizes\": [0");
+    for (size_t i = 1; i < zeros; i++, n += 2) memcpy(big + n, ",0", 2);
+    n += (size_t)snprintf(big + n, big_len - n, "]}");
+    REQUIRE(spit_text(path, big, n) == 0);
+    fails_cheaply(path, "no \"sizes\" that can be read first", 2 * n / 1e6 + 20, __LINE__);
+    free(big);
+
+    /* a few thousand values of extra keys are read, and ignored */
+    char *text = replaced(good, "{\"sizes\"", "{\"history\": [0.5, 0.75, 0.875], \"sizes\"");
+    REQUIRE(text);
+    REQUIRE(spit_text(path, text, strlen(text)) == 0);
+    free(text);
+    nndl_error err;
+    nndl_net *net = nndl_net_load(path, &err);
+    CHECK(net != NULL);
+    nndl_net_free(net);
+    free(good);
 }

@@ -20,6 +20,7 @@
 
 #include "common/alloc.h"
 #include "common/error.h"
+#include "common/json_strict.h"
 #include "model/atomic_file.h"
 #include "model/model_file.h"
 #include "net/network.h"
@@ -455,43 +456,52 @@ static nndl_status read_nndl_key(const json_reader *r, const cJSON *item, int n_
     return NNDL_OK;
 }
 
-/* Copies weights and biases into net->params, checking every shape. */
-static nndl_status read_params(const json_reader *r, const model_keys *k, nndl_net *net)
+/* Checks the shape and every number of weights and biases against
+ * `sizes`, and copies them into net->params when `net` is not NULL. Run
+ * first without a network, so that nothing is allocated for sizes the
+ * file does not hold the numbers of. */
+static nndl_status read_params(const json_reader *r, const model_keys *k, int n_sizes,
+                               const int *sizes, nndl_net *net)
 {
     char where[96];
-    nndl_status st = expect_array(r, k->weights, "weights", net->n_layers, "matrices");
-    if (st == NNDL_OK) st = expect_array(r, k->biases, "biases", net->n_layers, "vectors");
+    int n_layers = n_sizes - 1;
+    nndl_status st = expect_array(r, k->weights, "weights", n_layers, "matrices");
+    if (st == NNDL_OK) st = expect_array(r, k->biases, "biases", n_layers, "vectors");
     if (st != NNDL_OK) return st;
 
     const cJSON *wl = k->weights->child, *bl = k->biases->child;
-    for (int l = 0; l < net->n_layers; l++, wl = wl->next, bl = bl->next) {
-        const layer *ly = &net->layers[l];
+    for (int l = 0; l < n_layers; l++, wl = wl->next, bl = bl->next) {
+        int n_in = sizes[l], n_out = sizes[l + 1];
+        float scratch, *w = NULL, *b = NULL;
+        if (net) {
+            w = net->params + net->layers[l].weights;
+            b = net->params + net->layers[l].biases;
+        }
         int index[3] = {l, 0, 0};
         /* weights[l]: n_out rows of n_in numbers. */
         json_path(where, sizeof where, "weights", 1, index);
-        st = expect_array(r, wl, where, ly->n_out, "rows");
+        st = expect_array(r, wl, where, n_out, "rows");
         if (st != NNDL_OK) return st;
-        float *w = net->params + ly->weights;
         const cJSON *row = wl->child;
-        for (int j = 0; j < ly->n_out; j++, row = row->next) {
+        for (int j = 0; j < n_out; j++, row = row->next) {
             index[1] = j;
             json_path(where, sizeof where, "weights", 2, index);
-            st = expect_array(r, row, where, ly->n_in, "numbers");
+            st = expect_array(r, row, where, n_in, "numbers");
             if (st != NNDL_OK) return st;
             const cJSON *x = row->child;
-            for (int i = 0; i < ly->n_in; i++, x = x->next) {
+            for (int i = 0; i < n_in; i++, x = x->next) {
                 index[2] = i;
-                st = get_param(r, x, "weights", 3, index, &w[(size_t)j * ly->n_in + i]);
+                st = get_param(r, x, "weights", 3, index,
+                               w ? &w[(size_t)j * n_in + i] : &scratch);
                 if (st != NNDL_OK) return st;
             }
         }
         /* biases[l]: a column, n_out one-element lists. */
         json_path(where, sizeof where, "biases", 1, index);
-        st = expect_array(r, bl, where, ly->n_out, "rows");
+        st = expect_array(r, bl, where, n_out, "rows");
         if (st != NNDL_OK) return st;
-        float *b = net->params + ly->biases;
         const cJSON *cell = bl->child;
-        for (int j = 0; j < ly->n_out; j++, cell = cell->next) {
+        for (int j = 0; j < n_out; j++, cell = cell->next) {
             index[1] = j;
             json_path(where, sizeof where, "biases", 2, index);
             if (!cJSON_IsArray(cell) || array_length(cell) != 1)
@@ -499,11 +509,49 @@ static nndl_status read_params(const json_reader *r, const model_keys *k, nndl_n
                                  "%s: %s is not a one-number list such as [0.5] (biases are "
                                  "column vectors)", r->path, where);
             index[2] = 0;
-            st = get_param(r, cell->child, "biases", 3, index, &b[j]);
+            st = get_param(r, cell->child, "biases", 3, index, b ? &b[j] : &scratch);
             if (st != NNDL_OK) return st;
         }
     }
     return NNDL_OK;
+}
+
+/* The JSON values of a model file for a network of `sizes`: the object,
+ * "sizes", the rows and numbers of "weights" and "biases", "cost" and the
+ * "nndl" key. */
+static uint64_t model_values(int n_sizes, const int *sizes)
+{
+    uint64_t layers = (uint64_t)n_sizes - 1;
+    uint64_t n = 1 + (1 + (uint64_t)n_sizes) + 1 + 1 + 1 + (5 + layers);
+    for (int l = 0; l + 1 < n_sizes; l++) {
+        uint64_t in = (uint64_t)sizes[l], out = (uint64_t)sizes[l + 1];
+        n += 1 + out + out * in + 1 + 2 * out;
+    }
+    return n;
+}
+
+/* Before the text is parsed: the JSON values of the network its "sizes"
+ * (read on their own) describe, or 0 when they cannot be read. */
+static uint64_t values_needed(const char *text, size_t len, const json_scan *scan)
+{
+    const struct json_member *m = json_scan_member(scan, "sizes");
+    if (!m || m->values > NNDL_MAX_LAYERS + 1 || m->offset >= len) return 0;
+    cJSON *list = cJSON_ParseWithLengthOpts(text + m->offset, len - m->offset, NULL, 0);
+    int sizes[NNDL_MAX_LAYERS], n = cJSON_GetArraySize(list);
+    uint64_t needed = 0;
+    if (cJSON_IsArray(list) && n >= 2 && n <= NNDL_MAX_LAYERS) {
+        int l = 0;
+        const cJSON *c;
+        cJSON_ArrayForEach(c, list)
+        {
+            double v = cJSON_IsNumber(c) ? c->valuedouble : 0;
+            if (!(v >= 1 && v <= NNDL_MAX_LAYER_SIZE)) break;
+            sizes[l++] = (int)v;
+        }
+        if (l == n) needed = model_values(n, sizes);
+    }
+    cJSON_Delete(list);
+    return needed;
 }
 
 /* What a parse failure at byte `at` of text[0..len) most likely is. */
@@ -545,12 +593,34 @@ nndl_net *json_model_load(const char *path, nndl_error *err)
                   (size_t)(nul - text));
         goto fail;
     }
-    const char *end = NULL;
-    /* The length includes the NUL: cJSON then requires that only white
-     * space follows the top-level value. */
-    root = cJSON_ParseWithLengthOpts(text, len + 1, &end, 1);
+    /* cJSON's tree takes some 80 bytes a value: the values are counted
+     * first, and a file holding more than its network needs (and a few
+     * thousand others) is refused before the tree is built. */
+    json_scan scan;
+    json_scan_text(text, len, &scan);
+    uint64_t needed = 0;
+    if (scan.values > JSON_MODEL_EXTRA_VALUES) needed = values_needed(text, len, &scan);
+    if (scan.values > needed + JSON_MODEL_EXTRA_VALUES) {
+        if (needed)
+            error_set(&e, NNDL_ERR_FORMAT,
+                      "%s: %zu JSON values, more than a network of its sizes needs (%llu) and "
+                      "%d others", path, scan.values, (unsigned long long)needed,
+                      JSON_MODEL_EXTRA_VALUES);
+        else
+            error_set(&e, NNDL_ERR_FORMAT,
+                      "%s: %zu JSON values and no \"sizes\" that can be read first; nndl reads "
+                      "at most %d values without them", path, scan.values,
+                      JSON_MODEL_EXTRA_VALUES);
+        goto fail;
+    }
+    json_problem problem;
+    root = json_parse_strict(text, len, (size_t)-1, &problem);
     if (!root) {
-        parse_error(&r, text, len, end ? (size_t)(end - text) : 0);
+        if (problem.kind == JSON_MALFORMED)
+            parse_error(&r, text, len, problem.offset);
+        else
+            error_set(&e, NNDL_ERR_FORMAT, "%s: malformed JSON near byte %zu: text after the "
+                      "model's object", path, problem.offset);
         goto fail;
     }
     alloc_free(text);
@@ -575,9 +645,14 @@ nndl_net *json_model_load(const char *path, nndl_error *err)
     if (k.nndl && read_nndl_key(&r, k.nndl, n_sizes, acts, &init, &seed) != NNDL_OK) goto fail;
     if (model_check_activations(path, cost, n_sizes, acts, &e) != NNDL_OK) goto fail;
 
+    /* every shape and number first: the network is made for a file that
+     * holds all of its parameters */
+    if (model_net_check(path, n_sizes, sizes, cost, init, acts, &e) != NNDL_OK ||
+        read_params(&r, &k, n_sizes, sizes, NULL) != NNDL_OK)
+        goto fail;
     net = model_net_create(path, n_sizes, sizes, cost, init, seed, acts, &e);
     if (!net) goto fail;
-    if (read_params(&r, &k, net) != NNDL_OK) goto fail;
+    if (read_params(&r, &k, n_sizes, sizes, net) != NNDL_OK) goto fail;
     cJSON_Delete(root);
     return net;
 

@@ -17,11 +17,16 @@
 
 #include "nndl.h"
 
-/* Largest JSON model file read, in bytes. The parsed tree takes several
- * times the file's size (a few dozen bytes per number), so this also bounds
- * the memory a hostile file can ask for. */
+/* Largest JSON model file read, in bytes. */
 #ifndef JSON_MODEL_MAX_BYTES
 #define JSON_MODEL_MAX_BYTES (1ull << 30)
+#endif
+/* JSON values a model file may hold besides those of its network (the
+ * numbers, rows and lists of network2.py's keys and nndl's): room for
+ * extra keys, while the parsed tree (some 80 bytes a value) stays within
+ * a small multiple of the network's own size. */
+#ifndef JSON_MODEL_EXTRA_VALUES
+#define JSON_MODEL_EXTRA_VALUES 4096
 #endif
 
 /* Writes `net` to `path` as JSON, atomically (atomic_file.h). Every float

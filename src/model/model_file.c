@@ -696,9 +696,8 @@ static int starts_like_json(FILE *f)
     return c == '{';
 }
 
-nndl_net *model_net_create(const char *path, int n_sizes, const int *sizes, nndl_cost cost,
-                           nndl_init init, uint64_t seed, const nndl_activation *acts,
-                           nndl_error *err)
+static nndl_net_spec model_spec(int n_sizes, const int *sizes, nndl_cost cost, nndl_init init,
+                                uint64_t seed, const nndl_activation *acts)
 {
     nndl_net_spec spec = nndl_net_spec_default(n_sizes, sizes);
     spec.cost = cost;
@@ -708,6 +707,24 @@ nndl_net *model_net_create(const char *path, int n_sizes, const int *sizes, nndl
         spec.act = acts[0];
         spec.hidden_acts = acts;
     }
+    return spec;
+}
+
+nndl_status model_net_check(const char *path, int n_sizes, const int *sizes, nndl_cost cost,
+                            nndl_init init, const nndl_activation *acts, nndl_error *err)
+{
+    nndl_net_spec spec = model_spec(n_sizes, sizes, cost, init, 0, acts);
+    nndl_error e;
+    if (net_spec_check(&spec, &e) == NNDL_OK) return NNDL_OK;
+    return error_set(err, e.status == NNDL_ERR_ARG ? NNDL_ERR_FORMAT : e.status, "%s: %s", path,
+                     e.message);
+}
+
+nndl_net *model_net_create(const char *path, int n_sizes, const int *sizes, nndl_cost cost,
+                           nndl_init init, uint64_t seed, const nndl_activation *acts,
+                           nndl_error *err)
+{
+    nndl_net_spec spec = model_spec(n_sizes, sizes, cost, init, seed, acts);
     nndl_error e;
     nndl_net *net = net_create_zeroed(&spec, &e);
     if (!net) {

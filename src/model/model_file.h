@@ -47,6 +47,11 @@ void model_param_name(const nndl_net *net, size_t i, char *out, size_t cap);
 nndl_status model_check_activations(const char *path, nndl_cost cost, int n_sizes,
                                     const nndl_activation *acts, nndl_error *err);
 
+/* Whether model_net_create would build that network, without allocating
+ * anything: NNDL_OK, or its error naming `path`. */
+nndl_status model_net_check(const char *path, int n_sizes, const int *sizes, nndl_cost cost,
+                            nndl_init init, const nndl_activation *acts, nndl_error *err);
+
 /* The network a model file describes, all parameters zero, built with
  * net_create_zeroed; errors name `path`. Shared by both file formats. */
 nndl_net *model_net_create(const char *path, int n_sizes, const int *sizes, nndl_cost cost,
