@@ -243,6 +243,78 @@ TEST(idx_trailing_garbage)
     }
 }
 
+/* The bytes of `path` into buf (capacity cap); their count. */
+static size_t read_all(const char *path, uint8_t *buf, size_t cap)
+{
+    FILE *f = fopen(path, "rb");
+    size_t n = f ? fread(buf, 1, cap, f) : 0;
+    if (f) fclose(f);
+    return n;
+}
+
+TEST(idx_gzip_streams_are_checked_to_their_end)
+{
+    /* 3000 labels, compressed at level 0: stored blocks, where the labels
+     * stand as they are, 8 bytes of CRC-32 and length at the end */
+    enum { N = 3000 };
+    static uint8_t file[N + 8];
+    memcpy(file, "\0\0\x08\x01", 4);
+    put_u32_be(file + 4, N);
+    for (int i = 0; i < N; i++) file[8 + i] = (uint8_t)(i * 7 % 10);
+    const char *stored = tmp_path("stored-labels.gz"), *la = tmp_path("check-labels.gz");
+    gzFile gz = gzopen(stored, "wb0");
+    REQUIRE(gz && gzwrite(gz, file, sizeof file) == (int)sizeof file && gzclose(gz) == Z_OK);
+    static uint8_t bytes[2 * N + 1000];
+    size_t n = read_all(stored, bytes, sizeof bytes);
+    REQUIRE(n > N + 18 && n < sizeof bytes - 100);
+    uint32_t im_n[3] = {N, 1, 1};
+    static uint8_t pixels[N];
+    const char *im = tmp_path("check-images");
+    REQUIRE(write_idx(im, 0, 0, im_n, 3, pixels, N, 0));
+    REQUIRE(write_bytes(la, bytes, n, 0));
+    nndl_error err;
+    nndl_dataset *ds = nndl_idx_load(im, la, &err);
+    CHECK(ds && nndl_dataset_count(ds) == N);
+    nndl_dataset_free(ds);
+
+    /* cut inside its trailer, or before it */
+    for (size_t cut = 1; cut <= 8; cut++) {
+        REQUIRE(write_bytes(la, bytes, n - cut, 0));
+        if (!fails_with(im, la, NNDL_ERR_FORMAT, la, "truncated gzip stream"))
+            fprintf(stderr, "    cut %zu bytes\n", cut);
+    }
+    /* a label changed from 7 to 8 in a stored block: the CRC-32 says so,
+     * and without the trailer the stream is cut */
+    uint8_t *label = memchr(bytes + 20, 7, n - 20);
+    REQUIRE(label);
+    *label = 8;
+    REQUIRE(write_bytes(la, bytes, n, 0));
+    CHECK(fails_with(im, la, NNDL_ERR_FORMAT, la, "incorrect data check"));
+    REQUIRE(write_bytes(la, bytes, n - 8, 0));
+    CHECK(fails_with(im, la, NNDL_ERR_FORMAT, la, "truncated gzip stream"));
+    *label = 7;
+
+    /* after the stream: garbage is refused, another member is read and
+     * checked too */
+    memcpy(bytes + n, "garbage", 7);
+    REQUIRE(write_bytes(la, bytes, n + 7, 0));
+    CHECK(fails_with(im, la, NNDL_ERR_FORMAT, la, "trailing bytes after the end of the gzip"));
+    REQUIRE(write_bytes(la, bytes, n + 1, 0));
+    CHECK(fails_with(im, la, NNDL_ERR_FORMAT, la, "trailing bytes"));
+    const char *empty = tmp_path("empty-member.gz");
+    gz = gzopen(empty, "wb");
+    REQUIRE(gz && gzclose(gz) == Z_OK);
+    size_t m = read_all(empty, bytes + n, sizeof bytes - n);
+    REQUIRE(m > 18);
+    REQUIRE(write_bytes(la, bytes, n + m, 0));
+    ds = nndl_idx_load(im, la, &err);
+    CHECK(ds && nndl_dataset_count(ds) == N);
+    nndl_dataset_free(ds);
+    bytes[n + m - 5] ^= 1; /* that member's CRC-32 */
+    REQUIRE(write_bytes(la, bytes, n + m, 0));
+    CHECK(fails_with(im, la, NNDL_ERR_FORMAT, la, "incorrect data check"));
+}
+
 TEST(idx_wrong_magic_and_dims)
 {
     const char *im = tmp_path("magic-images.gz"), *la = tmp_path("magic-labels.gz");

@@ -19,10 +19,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "common/alloc.h"
 #include "common/error.h"
+#include "data/gz_reader.h"
 #include "nndl.h"
 
 static const char *const public_mirrors[] = {
@@ -51,29 +51,23 @@ enum {
 /* MD5 of the decompressed content of `path`, as 32 lowercase hex digits. */
 static nndl_status md5_of_gz(const char *path, char hex[33], nndl_error *err)
 {
-    errno = 0;
-    gzFile gz = gzopen(path, "rb");
-    if (!gz)
-        return error_set(err, errno == ENOENT ? NNDL_ERR_NOT_FOUND : NNDL_ERR_IO,
-                         "%s: cannot open (%s)", path, errno ? strerror(errno) : "out of memory");
+    gz_reader *in = NULL;
+    nndl_status st = gz_reader_open(path, NNDL_ERR_NOT_FOUND, &in, err);
+    if (st) return st;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     uint8_t *buf = alloc_array(HASH_CHUNK, 1);
-    nndl_status st = NNDL_OK;
     if (!ctx || !buf || !EVP_DigestInit_ex(ctx, EVP_md5(), NULL)) {
         st = error_set(err, NNDL_ERR_NOMEM, "%s: cannot set up MD5", path);
         goto done;
     }
-    int n;
-    while ((n = gzread(gz, buf, HASH_CHUNK)) > 0) EVP_DigestUpdate(ctx, buf, (size_t)n);
-    int code;
-    const char *msg = gzerror(gz, &code);
-    if (n < 0 || code != Z_OK) {
-        /* A cut gzip stream (Z_BUF_ERROR) is damage too, not an end. */
-        st = code == Z_ERRNO
-                 ? error_set(err, NNDL_ERR_IO, "%s: read error (%s)", path, strerror(errno))
-                 : error_set(err, NNDL_ERR_FORMAT, "%s: damaged gzip data (%s)", path, msg);
-        goto done;
+    /* gz_reader checks the gzip stream to its end: a cut or damaged one is
+     * an error, not an end */
+    size_t n = HASH_CHUNK;
+    while (st == NNDL_OK && n == HASH_CHUNK) {
+        st = gz_reader_read(in, buf, HASH_CHUNK, &n, err);
+        if (st == NNDL_OK) EVP_DigestUpdate(ctx, buf, n);
     }
+    if (st) goto done;
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned len = 0;
     EVP_DigestFinal_ex(ctx, md, &len);
@@ -82,7 +76,7 @@ static nndl_status md5_of_gz(const char *path, char hex[33], nndl_error *err)
 done:
     alloc_free(buf);
     EVP_MD_CTX_free(ctx);
-    gzclose(gz);
+    gz_reader_close(in);
     return st;
 }
 

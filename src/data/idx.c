@@ -5,72 +5,49 @@
  *   data   count * rows * cols bytes
  *
  * so images have magic 0x00000803 (2051) and labels 0x00000801 (2049).
- * Files are read through zlib's gz functions, which read plain files too.
- * The header is not trusted with an allocation: the buffer grows only as
- * bytes arrive, so a short file with a hostile header costs one chunk. */
-#include <errno.h>
+ * Files are read through gz_reader, which reads plain files too and checks
+ * a gzip stream to its end. The header is not trusted with an allocation:
+ * the buffer grows only as bytes arrive, so a short file with a hostile
+ * header costs one chunk. */
 #include <stdio.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "common/alloc.h"
 #include "common/byteio.h"
 #include "common/error.h"
 #include "data/dataset.h"
+#include "data/gz_reader.h"
 
 enum {
     IDX_IMAGES_MAGIC = 0x00000803,
     IDX_LABELS_MAGIC = 0x00000801,
-    IDX_CHUNK = 1 << 20 /* first buffer size, and the most one gzread asks */
+    IDX_CHUNK = 1 << 20 /* first buffer size */
 };
 
 typedef struct idx_file {
     const char *path;
     const char *kind; /* "image" or "label", for messages */
-    gzFile gz;
+    gz_reader *in;
     uint32_t count, rows, cols; /* rows = cols = 1 for labels */
 } idx_file;
 
-static nndl_status gz_failure(const idx_file *f, nndl_error *err)
-{
-    int code;
-    const char *msg = gzerror(f->gz, &code);
-    if (code == Z_ERRNO)
-        return error_set(err, NNDL_ERR_IO, "%s: read error (%s)", f->path, strerror(errno));
-    if (code == Z_MEM_ERROR)
-        return error_set(err, NNDL_ERR_NOMEM, "%s: out of memory while decompressing", f->path);
-    return error_set(err, NNDL_ERR_FORMAT, "%s: damaged gzip data (%s)", f->path, msg);
-}
-
-/* Reads up to n bytes into buf; *got < n only at the end of the file. */
+/* Reads up to n bytes into buf; *got < n only at the end of the data. */
 static nndl_status idx_read(idx_file *f, uint8_t *buf, size_t n, size_t *got,
                             nndl_error *err)
 {
-    *got = 0;
-    while (*got < n) {
-        unsigned want = n - *got > IDX_CHUNK ? IDX_CHUNK : (unsigned)(n - *got);
-        int r = gzread(f->gz, buf + *got, want);
-        if (r < 0) return gz_failure(f, err);
-        if (r == 0) break; /* end of file; a cut gzip stream also ends here */
-        *got += (size_t)r;
-    }
-    return NNDL_OK;
+    return gz_reader_read(f->in, buf, n, got, err);
 }
 
 /* Opens `f->path` and reads and checks its header. */
 static nndl_status idx_open(idx_file *f, uint32_t magic_wanted, nndl_error *err)
 {
     unsigned dims = magic_wanted & 0xff;
-    errno = 0;
-    f->gz = gzopen(f->path, "rb");
-    if (!f->gz)
-        return error_set(err, NNDL_ERR_IO, "%s: cannot open (%s)", f->path,
-                         errno ? strerror(errno) : "out of memory");
-    gzbuffer(f->gz, 256u << 10);
+    nndl_status st = gz_reader_open(f->path, NNDL_ERR_IO, &f->in, err);
+    if (st) return st;
 
     uint8_t head[16];
     size_t want = 4 + 4 * (size_t)dims, got;
-    nndl_status st = idx_read(f, head, 4, &got, err);
+    st = idx_read(f, head, 4, &got, err);
     if (st) return st;
     if (got == 0) return error_set(err, NNDL_ERR_FORMAT, "%s: empty file", f->path);
     if (got < 4)
@@ -137,13 +114,10 @@ static nndl_status idx_read_data(idx_file *f, uint8_t **out, nndl_error *err)
         if (got < cap || cap == want) break;
     }
     if (got < want) {
-        int code;
-        gzerror(f->gz, &code);
         st = error_set(err, NNDL_ERR_FORMAT,
-                       "%s: truncated%s: the header declares %u %ss (%zu bytes) but only "
-                       "%zu bytes (%zu whole %ss) follow it",
-                       f->path, code == Z_BUF_ERROR ? " gzip stream" : "", f->count, f->kind,
-                       want, got, got / image, f->kind);
+                       "%s: truncated: the header declares %u %ss (%zu bytes) but only %zu "
+                       "bytes (%zu whole %ss) follow it",
+                       f->path, f->count, f->kind, want, got, got / image, f->kind);
         goto fail;
     }
     uint8_t extra;
@@ -192,7 +166,7 @@ nndl_dataset *nndl_idx_load(const char *images_path, const char *labels_path, nn
 done:
     alloc_free(pixels);
     alloc_free(labels);
-    if (im.gz) gzclose(im.gz);
-    if (lb.gz) gzclose(lb.gz);
+    gz_reader_close(im.in);
+    gz_reader_close(lb.in);
     return ds;
 }
