@@ -18,26 +18,41 @@
 
 /* ---- checkpoints ---- */
 
+/* Both stop signals back to their default action: the next one of either
+ * kind ends the process at once, wherever it is (sigaction is safe in a
+ * handler). */
+static void default_stop_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
 static void on_stop_signal(int sig)
 {
     static const char msg[] = "\nnndl train: stopping after this epoch to write the checkpoint "
                               "(again to quit at once)\n";
     int saved = errno; /* the interrupted code may be about to read it */
     train_stop_signal = sig;
+    default_stop_signals();
     ssize_t ignored = write(2, msg, sizeof msg - 1);
     (void)ignored;
     errno = saved;
 }
 
 /* SIGINT and SIGTERM let the epoch finish and the checkpoint be written;
- * a second one kills at once (SA_RESETHAND). */
+ * a second one, of either kind, kills at once. */
 static void catch_stop_signals(void)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop_signal;
-    sa.sa_flags = SA_RESETHAND;
     sigemptyset(&sa.sa_mask);
+    sigaddset(&sa.sa_mask, SIGINT); /* one handler at a time */
+    sigaddset(&sa.sa_mask, SIGTERM);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 }
@@ -100,6 +115,11 @@ int checkpoint_settings(const char *path, train_settings *s, cJSON **note, const
     int n = cJSON_GetArraySize(args);
     if (!cJSON_IsArray(args) || n > 4096) {
         cli_error(cmd, "%s: the checkpoint's note holds no settings", path);
+        cJSON_Delete(*note);
+        *note = NULL;
+        return 0;
+    }
+    if (!checkpoint_note_check(*note, path, cmd)) {
         cJSON_Delete(*note);
         *note = NULL;
         return 0;
@@ -172,8 +192,6 @@ int cmd_train(int argc, char **argv)
             return 2;
         }
         checkpoint = resume_path;
-        fprintf(stderr, "nndl train: continuing %s after epoch %d of %d\n", resume_path, done - 1,
-                s.epochs);
     } else {
         if (!train_settings_finish(&s, "train")) return 2;
         args = args_json(argc, argv);

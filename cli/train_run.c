@@ -223,6 +223,50 @@ static double number(const cJSON *o, const char *key, double fallback)
     return cJSON_IsNumber(v) ? v->valuedouble : fallback;
 }
 
+/* Whether o[key] is a number from lo to hi (a whole one if `whole`), or
+ * absent when not `required`; prints why not, naming `path`. */
+static int note_field(const cJSON *o, const char *key, double lo, double hi, int whole,
+                      int required, const char *path, const char *cmd)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!v && !required) return 1;
+    double x = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+    if (x >= lo && x <= hi && (!whole || x == floor(x))) return 1;
+    cli_error(cmd, "%s: the checkpoint's note is damaged: \"%s\" is not %s from %.17g to %.17g",
+              path, key, whole ? "a whole number" : "a number", lo, hi);
+    return 0;
+}
+
+int checkpoint_note_check(const cJSON *note, const char *path, const char *cmd)
+{
+    const cJSON *rs = cJSON_GetObjectItemCaseSensitive(note, "result");
+    const cJSON *po = cJSON_GetObjectItemCaseSensitive(note, "plateau");
+    const cJSON *stopped = cJSON_GetObjectItemCaseSensitive(note, "stopped");
+    if (!note_field(note, "epochs_done", 1, 1000000, 1, 1, path, cmd)) return 0;
+    double done = number(note, "epochs_done", 1);
+    if (!cJSON_IsObject(rs) || (stopped && !cJSON_IsBool(stopped)) || (po && !cJSON_IsObject(po))) {
+        cli_error(cmd, "%s: the checkpoint's note is damaged (\"result\", \"stopped\" or "
+                  "\"plateau\" is of the wrong type)", path);
+        return 0;
+    }
+    /* counts of images; epochs before `done`; a float learning rate */
+    const double images = NNDL_MAX_IMAGES, eta_max = 3.4028234663852886e38;
+    int ok = note_field(rs, "total", 0, images, 1, 0, path, cmd) &&
+             note_field(rs, "last_correct", 0, number(rs, "total", 0), 1, 0, path, cmd) &&
+             note_field(rs, "best_correct", 0, number(rs, "total", 0), 1, 0, path, cmd) &&
+             note_field(rs, "best_epoch", -1, done - 1, 1, 0, path, cmd) &&
+             note_field(rs, "seconds", 0, 1e12, 0, 0, path, cmd) &&
+             note_field(note, "history_bytes", 0, 9007199254740992.0, 1, 0, path, cmd);
+    if (ok && po)
+        ok = note_field(po, "eta_initial", 1e-45, eta_max, 0, 1, path, cmd) &&
+             note_field(po, "eta", 1e-45, eta_max, 0, 1, path, cmd) &&
+             note_field(po, "best", 0, 1, 0, 1, path, cmd) &&
+             note_field(po, "best_epoch", -1, done - 1, 1, 1, path, cmd) &&
+             note_field(po, "since_best", 0, done, 1, 1, path, cmd) &&
+             note_field(po, "since_change", 0, done, 1, 1, path, cmd);
+    return ok;
+}
+
 /* The note of a checkpoint written after epoch `done` - 1. */
 static char *checkpoint_note(const run_state *r, const train_checkpoints *ck, int done,
                              int stopped, const train_result *res, long history_bytes)
@@ -312,6 +356,8 @@ static int resume(run_state *r, const train_checkpoints *ck, train_result *res, 
         fail(r, &err);
         return -1;
     }
+    fprintf(stderr, "nndl %s: continuing %s after epoch %d of %d\n", r->cmd, ck->resume_path,
+            done - 1, r->s->epochs);
     return done;
 }
 

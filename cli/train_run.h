@@ -49,6 +49,11 @@ typedef struct train_checkpoints {
  * caller frees it with cJSON_Delete). 0 after printing an error as `cmd`. */
 int checkpoint_settings(const char *path, train_settings *s, cJSON **note, const char *cmd);
 
+/* Whether every field of a checkpoint's note is of its type and within its
+ * range (epochs_done from 1, counts of correct images up to the total, a
+ * positive learning rate, ...); 1, or 0 after printing which is not. */
+int checkpoint_note_check(const cJSON *note, const char *path, const char *cmd);
+
 /* Set to the signal's number by nndl train's SIGINT and SIGTERM handler: a
  * run with checkpoints writes one after the epoch it is in, and stops. */
 extern volatile sig_atomic_t train_stop_signal;

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "check.h"
 #include "nndl.h"
@@ -358,4 +359,179 @@ TEST(cli_divergence_keeps_the_previous_files)
                        "--eta than 1e+30\n") == 0);
     CHECK(same_model_params(file("div.nndl"), file("div-copy.nndl")));
     CHECK(same_bytes(file("div.ck"), file("div-copy.ck")));
+}
+
+/* ---- damaged state, and a second signal ---- */
+
+static void put_u32_le(uint8_t *p, uint32_t v)
+{
+    for (int k = 0; k < 4; k++) p[k] = (uint8_t)(v >> (8 * k));
+}
+
+/* Copies checkpoint `from` to `to` with `note` (or the same note if NULL)
+ * and, if `zero` is 1 or 2, the shuffling or dropout generator's state
+ * set to zeros; the checksum is made to match. 0 on failure. */
+static int rewrite_checkpoint(const char *from, const char *to, const char *note, int zero)
+{
+    static uint8_t in[1 << 20], out[(1 << 20) + 4096];
+    FILE *f = fopen(from, "rb");
+    size_t n = f ? fread(in, 1, sizeof in, f) : 0;
+    if (f) fclose(f);
+    if (n < 20 || n == sizeof in) return 0;
+    uint32_t old_len = (uint32_t)in[12] | (uint32_t)in[13] << 8 | (uint32_t)in[14] << 16 |
+                       (uint32_t)in[15] << 24;
+    size_t new_len = note ? strlen(note) : old_len;
+    if (new_len > 4096 + old_len) return 0;
+    memcpy(out, in, 12);
+    put_u32_le(out + 12, (uint32_t)new_len);
+    memcpy(out + 16, note ? (const uint8_t *)note : in + 16, new_len);
+    size_t rest = n - 16 - old_len - 4; /* from the state length to the checksum */
+    memcpy(out + 16 + new_len, in + 16 + old_len, rest);
+    uint8_t *state = out + 16 + new_len + 8; /* eta, shuffle, dropout, ... */
+    if (zero) memset(state + 4 + 32 * (zero - 1), 0, 32);
+    size_t m = 16 + new_len + rest;
+    put_u32_le(out + m, (uint32_t)crc32(0, out, (uInt)m));
+    f = fopen(to, "wb");
+    int ok = f && fwrite(out, 1, m + 4, f) == m + 4;
+    return f && fclose(f) == 0 && ok;
+}
+
+/* Runs `nndl ARGS`, killing it if it is still running after `limit`
+ * seconds; its exit status (128 + signal if killed), the seconds it took,
+ * and its stderr in `err_text`. */
+static int run_bounded(const char *args, double limit, double *seconds, char *err_text,
+                       size_t cap)
+{
+    pid_t pid = spawn_train(args, file("bounded.err"));
+    double t0 = now_seconds();
+    int status = 0, killed = 0;
+    while (waitpid(pid, &status, WNOHANG) == 0) {
+        if (now_seconds() - t0 > limit && !killed) {
+            kill(pid, SIGKILL);
+            killed = 1;
+        }
+        sleep_ms(10);
+    }
+    *seconds = now_seconds() - t0;
+    FILE *f = fopen(file("bounded.err"), "r");
+    size_t n = f ? fread(err_text, 1, cap - 1, f) : 0;
+    err_text[n] = 0;
+    if (f) fclose(f);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int count_lines(const char *s)
+{
+    int n = 0;
+    for (; *s; s++) n += *s == '\n';
+    return n;
+}
+
+TEST(cli_resume_refuses_impossible_states)
+{
+    if (!test_mnist_dir()) return;
+    snprintf(dir_path, sizeof dir_path, "%s", test_tmpdir());
+    REQUIRE(sh("train --sizes 784,10,10 --epochs 1 --train-size 500 --dropout 0.2 "
+               "--eta-schedule halve:2:8 --eval validation --checkpoint '%s'%s",
+               file("sound.ck"), "") == 0);
+    nndl_error err;
+    char *note = nndl_checkpoint_note(file("sound.ck"), &err);
+    REQUIRE(note);
+    static const struct {
+        const char *from, *to; /* a change to the note, or NULL */
+        int zero;              /* 1: the shuffling generator, 2: dropout's */
+        const char *says;
+    } cases[] = {
+        {NULL, NULL, 1, "the shuffling generator's state is all zeros"},
+        {NULL, NULL, 2, "the dropout generator's state is all zeros"},
+        {"\"epochs_done\":1", "\"epochs_done\":1e300", 0, "\"epochs_done\" is not a whole number"},
+        {"\"epochs_done\":1", "\"epochs_done\":-3", 0, "\"epochs_done\""},
+        {"\"epochs_done\":1", "\"epochs_done\":1.5", 0, "\"epochs_done\""},
+        {"\"best_epoch\":0", "\"best_epoch\":4e9", 0, "\"best_epoch\""},
+        {"\"total\":", "\"total\":-", 0, "\"total\""},
+        {"\"since_best\":0", "\"since_best\":\"0\"", 0, "\"since_best\""},
+        {"\"eta\":", "\"eta\":-", 0, "\"eta\" is not a number"},
+        {"\"stopped\":false", "\"stopped\":0", 0, "wrong type"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *changed = NULL;
+        if (cases[i].from) {
+            const char *at = strstr(note, cases[i].from);
+            REQUIRE(at);
+            size_t head = (size_t)(at - note), from = strlen(cases[i].from);
+            changed = malloc(strlen(note) + strlen(cases[i].to) + 1);
+            REQUIRE(changed);
+            sprintf(changed, "%.*s%s%s", (int)head, note, cases[i].to, at + from);
+        }
+        REQUIRE(rewrite_checkpoint(file("sound.ck"), file("bad.ck"), changed, cases[i].zero));
+        free(changed);
+        /* inspect and --resume: one line, exit status 1, at once (before,
+         * an all-zero generator made --resume shuffle forever) */
+        const char *commands[] = {"inspect '%s'", "train --resume '%s' --epochs 3"};
+        for (int c = 0; c < 2; c++) {
+            char args[1024], text[4096];
+            snprintf(args, sizeof args, commands[c], file("bad.ck"));
+            double seconds;
+            int status = run_bounded(args, 5, &seconds, text, sizeof text);
+            if (status != 1 || count_lines(text) != 1 || !strstr(text, cases[i].says) ||
+                seconds > 2)
+                test_fail(__FILE__, __LINE__, "case %zu, nndl %s: status %d after %.1f s, \"%s\"",
+                          i, args, status, seconds, text);
+        }
+    }
+    free(note);
+    /* the sound one is still taken */
+    CHECK(sh("train --resume '%s' --epochs 2%s", file("sound.ck"), "") == 0);
+}
+
+/* Whether process `pid` has a handler for signal `sig` (Linux: SigCgt in
+ * /proc/PID/status). */
+static int catches(pid_t pid, int sig)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    unsigned long long mask = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "SigCgt:", 7) == 0) mask = strtoull(line + 7, NULL, 16);
+    if (f) fclose(f);
+    return (int)(mask >> (sig - 1) & 1);
+}
+
+TEST(cli_second_signal_quits_at_once)
+{
+    if (!test_mnist_dir()) return;
+    snprintf(dir_path, sizeof dir_path, "%s", test_tmpdir());
+    /* epochs of a few seconds; SIGTERM, then SIGINT: the second of either
+     * kind ends the run at once, in the middle of its epoch */
+    char args[2048];
+    snprintf(args, sizeof args, "train --sizes 784,1000,1000,10 --epochs 5 --threads 1 "
+             "--eval none --checkpoint '%s'", file("second.ck"));
+    pid_t pid = spawn_train(args, file("second.err"));
+    REQUIRE(pid > 0);
+    for (int i = 0; i < 500 && !catches(pid, SIGTERM); i++) sleep_ms(10);
+    CHECK(catches(pid, SIGTERM) && catches(pid, SIGINT));
+    sleep_ms(200);
+    kill(pid, SIGTERM);
+    char text[2048] = "";
+    for (int i = 0; i < 500 && !strstr(text, "again to quit at once"); i++) {
+        sleep_ms(10);
+        FILE *f = fopen(file("second.err"), "r");
+        size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+        text[n] = 0;
+        if (f) fclose(f);
+    }
+    CHECK(strstr(text, "stopping after this epoch") != NULL);
+    double t0 = now_seconds();
+    kill(pid, SIGINT);
+    int status = 0;
+    while (waitpid(pid, &status, WNOHANG) == 0 && now_seconds() - t0 < 30) sleep_ms(5);
+    double seconds = now_seconds() - t0;
+    if (seconds >= 30) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+    }
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGINT);
+    if (seconds > 0.5) test_fail(__FILE__, __LINE__, "%.2f s after the second signal", seconds);
+    CHECK(!exists(file("second.ck"))); /* stopped within its first epoch */
 }

@@ -18,6 +18,8 @@ void rng_seed(rng *r, uint64_t seed, uint64_t stream)
     for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&x);
 }
 
+int rng_state_valid(const rng *r) { return (r->s[0] | r->s[1] | r->s[2] | r->s[3]) != 0; }
+
 uint64_t rng_next(rng *r)
 {
     uint64_t *s = r->s;

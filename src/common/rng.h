@@ -25,6 +25,11 @@ enum rng_stream {
 };
 
 void rng_seed(rng *r, uint64_t seed, uint64_t stream);
+/* Whether `r` can be a state of the generator: any but all zeros, which
+ * xoshiro256** never reaches and never leaves (it gives only zeros, and
+ * rng_below would wait forever for another number). For states read from
+ * files. */
+int rng_state_valid(const rng *r);
 uint64_t rng_next(rng *r);
 /* Uniform in [0, 1) with 53 random bits. */
 double rng_uniform(rng *r);

@@ -272,20 +272,28 @@ nndl_status trainer_state_read(nndl_trainer *t, const uint8_t *p, size_t size,
                          "%s: the trainer state has %zu bytes; this run's has %zu (momentum "
                          "on in one and off in the other, or another network)",
                          path, size, trainer_state_size(t));
+    /* Everything is checked before anything is restored. */
     float eta = read_f32_le(p);
     size_t v = (size_t)read_u64_le(p + 4 + 64);
     if (!(eta > 0) || !isfinite(eta) || v != (t->velocity ? t->net->n_params : 0))
         return error_set(err, NNDL_ERR_FORMAT, "%s: the trainer state is damaged", path);
-    t->config.eta = eta;
-    p += 4;
-    for (int i = 0; i < 4; i++, p += 8) t->shuffle_rng.s[i] = read_u64_le(p);
-    for (int i = 0; i < 4; i++, p += 8) t->dropout_rng.s[i] = read_u64_le(p);
-    p += 8;
-    for (size_t i = 0; i < v; i++, p += 4) {
-        t->velocity[i] = read_f32_le(p);
-        if (!isfinite(t->velocity[i]))
+    rng shuffle, dropout;
+    for (int i = 0; i < 4; i++) {
+        shuffle.s[i] = read_u64_le(p + 4 + 8 * i);
+        dropout.s[i] = read_u64_le(p + 36 + 8 * i);
+    }
+    if (!rng_state_valid(&shuffle) || !rng_state_valid(&dropout))
+        return error_set(err, NNDL_ERR_FORMAT,
+                         "%s: the trainer state is damaged (the %s generator's state is all "
+                         "zeros)", path, rng_state_valid(&shuffle) ? "dropout" : "shuffling");
+    const uint8_t *velocities = p + STATE_FIXED_BYTES;
+    for (size_t i = 0; i < v; i++)
+        if (!isfinite(read_f32_le(velocities + 4 * i)))
             return error_set(err, NNDL_ERR_FORMAT, "%s: a momentum velocity is not finite",
                              path);
-    }
+    t->config.eta = eta;
+    t->shuffle_rng = shuffle;
+    t->dropout_rng = dropout;
+    for (size_t i = 0; i < v; i++) t->velocity[i] = read_f32_le(velocities + 4 * i);
     return NNDL_OK;
 }
