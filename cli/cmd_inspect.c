@@ -6,12 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "args.h"
 #include "layer_spec.h"
 #include "commands.h"
 #include "common/byteio.h"
+#include "common/file.h"
+#include "common/json_strict.h"
 #include "history.h"
 #include "model/model_file.h"
 #include "train_run.h"
@@ -28,26 +29,31 @@ typedef struct file_kind {
 static file_kind file_kind_of(const char *path)
 {
     file_kind k = {"json", 0, -1, 0};
-    struct stat st;
-    if (stat(path, &st) == 0) k.bytes = (long long)st.st_size;
-    uint8_t head[12];
-    FILE *f = fopen(path, "rb");
-    if (f && fread(head, 1, sizeof head, f) == sizeof head && memcmp(head, "NNDLMODL", 8) == 0) {
+    uint64_t size;
+    uint8_t head[12] = {0};
+    FILE *f;
+    /* a file that cannot be read is left to the loader to report */
+    if (file_open_read(path, "file", NNDL_ERR_IO, &f, &size, NULL) != NNDL_OK) return k;
+    k.bytes = (long long)size;
+    if (fread(head, 1, sizeof head, f) == sizeof head && memcmp(head, "NNDLMODL", 8) == 0) {
         k.format = "nndl";
         k.version = read_u32_le(head + 8);
     } else if (memcmp(head, "NNDLCKPT", 8) == 0) {
         k.format = "checkpoint";
         k.version = read_u32_le(head + 8);
     }
-    if (f) fclose(f);
+    fclose(f);
     if (strcmp(k.format, "json") == 0 && k.bytes >= 0 && k.bytes < (64 << 20)) {
-        /* a file that loaded as a JSON model: read it again for its keys */
-        FILE *j = fopen(path, "rb");
+        /* its top-level keys, from a scan that builds no tree (the loader
+         * checks the file itself) */
+        FILE *j = NULL;
+        file_open_read(path, "file", NNDL_ERR_IO, &j, NULL, NULL);
         char *text = j ? malloc((size_t)k.bytes + 1) : NULL;
         size_t n = text ? fread(text, 1, (size_t)k.bytes, j) : 0;
-        cJSON *o = text ? cJSON_ParseWithLength(text, n) : NULL;
-        k.has_nndl_key = cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(o, "nndl"));
-        cJSON_Delete(o);
+        json_scan scan;
+        json_scan_text(text, n, &scan);
+        const struct json_member *m = json_scan_member(&scan, "nndl");
+        k.has_nndl_key = m && m->offset < n && text[m->offset] == '{';
         free(text);
         if (j) fclose(j);
     }

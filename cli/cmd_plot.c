@@ -16,6 +16,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "common/file.h"
 #include "model/atomic_file.h"
 
 enum { MAX_FILES = 64 };
@@ -183,11 +184,10 @@ static void note_eval_name(plot_data *d, const cJSON *o)
 /* Reads one history file into `d`; 0 after printing an error. */
 static int read_history(plot_data *d, const char *path)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        cli_error("plot", "cannot open %s: %s", path, strerror(errno));
-        return 0;
-    }
+    FILE *f;
+    nndl_error err;
+    if (file_open_read(path, "history file", NNDL_ERR_IO, &f, NULL, &err) != NNDL_OK)
+        return !cli_fail("plot", &err);
     size_t file_first = d->n_runs, line_no = 0, epochs = 0;
     run *current = NULL;
     char *line = NULL;

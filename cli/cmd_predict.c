@@ -8,14 +8,15 @@
 
 #include "args.h"
 #include "commands.h"
+#include "common/file.h"
 
 enum { N_PIXELS = 784, N_DIGITS = 10, MAX_MODELS = 64 };
 
 /* Whether `path` starts as a model file does: nndl's magic, or '{'. */
 static int is_model_file(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return 0;
+    FILE *f;
+    if (file_open_read(path, "file", NNDL_ERR_IO, &f, NULL, NULL) != NNDL_OK) return 0;
     char head[8] = {0};
     size_t n = fread(head, 1, sizeof head, f);
     fclose(f);

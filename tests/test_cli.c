@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 
 #include "check.h"
+#include "nndl.h"
 
 #ifndef NNDL_CLI_PATH
 #define NNDL_CLI_PATH "build/nndl"
@@ -106,6 +107,69 @@ TEST(cli_bad_files_get_one_line_errors)
     snprintf(args, sizeof args, "serve --port 0 '%s'", path);
     check_error(args, 1, "garbage.nndl");
     check_error("serve --port 0 --host no-such-host.invalid", 1, "host: cannot use 'no-such-host.invalid'");
+}
+
+/* Runs `nndl ARGS` killed after 5 seconds (status 137 then); the seconds
+ * it took in *seconds. */
+static void run_bounded(const char *args, cli_result *r, double *seconds)
+{
+    char bounded[2048];
+    snprintf(bounded, sizeof bounded, "%s", args);
+    test_cost_start();
+    run_in(".", "timeout -s KILL 5", bounded, r);
+    *seconds = test_cost_end().seconds;
+}
+
+TEST(cli_fifos_and_devices_are_refused_at_once)
+{
+    /* A FIFO nobody writes to blocks whoever opens it for reading: every
+     * command that reads a file must refuse it (and other files that are
+     * not regular) instead of waiting for ever. */
+    char fifo[512], model[512], picture[512], args[2048];
+    snprintf(fifo, sizeof fifo, "%s/fifo", test_tmpdir());
+    snprintf(model, sizeof model, "%s/fifo-model.nndl", test_tmpdir());
+    snprintf(picture, sizeof picture, "%s/fifo-picture.pgm", test_tmpdir());
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "rm -f '%s' && mkfifo '%s'", fifo, fifo);
+    REQUIRE(system(cmd) == 0);
+    int sizes[] = {784, 10, 10};
+    nndl_net_spec spec = nndl_net_spec_default(3, sizes);
+    nndl_error err;
+    nndl_net *net = nndl_net_create(&spec, &err);
+    REQUIRE(net && nndl_net_save(net, model, &err) == NNDL_OK);
+    nndl_net_free(net);
+    FILE *f = fopen(picture, "wb");
+    REQUIRE(f);
+    fprintf(f, "P2 2 2 1\n0 1\n1 0\n");
+    fclose(f);
+
+    const char *const commands[] = {
+        "eval '%1$s'", "inspect '%1$s'", "export '%1$s' -o '%1$s.json' --format json",
+        "predict '%2$s' '%1$s'", "predict '%1$s' '%3$s'", "train --resume '%1$s'",
+        "plot '%1$s' -o '%1$s.svg'", "serve --port 0 '%1$s'",
+    };
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        snprintf(args, sizeof args, commands[i], fifo, model, picture);
+        cli_result r;
+        double seconds;
+        run_bounded(args, &r, &seconds);
+        if (r.status != 1 || count_lines(r.err) != 1 || !strstr(r.err, "not a regular file") ||
+            seconds > 1)
+            test_fail(__FILE__, __LINE__, "nndl %s: status %d after %.1f s, \"%s\"", args,
+                      r.status, seconds, r.err);
+    }
+    /* the library's readers, and a character device */
+    const char *const paths[] = {fifo, "/dev/zero"};
+    for (int k = 0; k < 2; k++) {
+        test_cost_start();
+        nndl_image img;
+        CHECK(nndl_image_load(paths[k], &img, &err) == NNDL_ERR_IO &&
+              strstr(err.message, "not a regular file"));
+        CHECK(!nndl_net_load(paths[k], &err) && strstr(err.message, "not a regular file"));
+        CHECK(!nndl_idx_load(paths[k], paths[k], &err) && strstr(err.message, "not a regular file"));
+        CHECK(!nndl_checkpoint_note(paths[k], &err) && strstr(err.message, "not a regular file"));
+        CHECK(test_cost_end().seconds < 1);
+    }
 }
 
 TEST(cli_missing_data_says_where_to_put_it)

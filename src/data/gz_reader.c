@@ -8,6 +8,7 @@
 
 #include "common/alloc.h"
 #include "common/error.h"
+#include "common/file.h"
 
 enum { IN_CHUNK = 256 << 10 }; /* bytes of the file read at a time */
 
@@ -47,11 +48,7 @@ nndl_status gz_reader_open(const char *path, nndl_status missing, gz_reader **ou
     }
     r->path = path;
     r->in = in;
-    errno = 0;
-    nndl_status st = NNDL_OK;
-    if (!(r->f = fopen(path, "rb")))
-        st = error_set(err, errno == ENOENT ? missing : NNDL_ERR_IO, "%s: cannot open (%s)",
-                       path, strerror(errno));
+    nndl_status st = file_open_read(path, "IDX file", missing, &r->f, NULL, err);
     size_t added = 1;
     while (st == NNDL_OK && added && r->z.avail_in < 2) st = refill(r, &added, err);
     r->gzip = r->z.avail_in >= 2 && r->in[0] == 0x1f && r->in[1] == 0x8b;

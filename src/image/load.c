@@ -13,10 +13,10 @@
 #include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "common/alloc.h"
 #include "common/error.h"
+#include "common/file.h"
 
 nndl_status image_check_size(const char *path, uint64_t width, uint64_t height,
                              nndl_error *err)
@@ -419,11 +419,10 @@ static nndl_status load_stream(FILE *f, uint64_t size, const char *name, nndl_im
 nndl_status nndl_image_load(const char *path, nndl_image *out, nndl_error *err)
 {
     if (!path || !out) return error_set(err, NNDL_ERR_ARG, "nndl_image_load: NULL argument");
-    FILE *f = fopen(path, "rb");
-    if (!f) return error_set(err, NNDL_ERR_IO, "%s: cannot open image: %s", path, strerror(errno));
-    struct stat st;
-    uint64_t size = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_size
-                                                                       : UINT64_MAX;
+    FILE *f;
+    uint64_t size;
+    nndl_status st = file_open_read(path, "image", NNDL_ERR_IO, &f, &size, err);
+    if (st != NNDL_OK) return st;
     return load_stream(f, size, path, out, err);
 }
 

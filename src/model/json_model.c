@@ -14,12 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 
 #include "common/alloc.h"
 #include "common/error.h"
+#include "common/file.h"
 #include "common/json_strict.h"
 #include "model/atomic_file.h"
 #include "model/model_file.h"
@@ -215,29 +215,19 @@ typedef struct json_reader {
 /* Reads the whole file, NUL-terminated, after checking its size. */
 static char *read_text(const char *path, size_t *len, nndl_error *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        error_set(err, NNDL_ERR_IO, "%s: cannot open model file: %s", path, strerror(errno));
+    FILE *f;
+    uint64_t file_size;
+    if (file_open_read(path, "model file", NNDL_ERR_IO, &f, &file_size, err) != NNDL_OK)
         return NULL;
-    }
     char *text = NULL;
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0) {
-        error_set(err, NNDL_ERR_IO, "%s: cannot stat model file: %s", path, strerror(errno));
-        goto fail;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        error_set(err, NNDL_ERR_IO, "%s: not a regular file", path);
-        goto fail;
-    }
-    if ((unsigned long long)st.st_size > JSON_MODEL_MAX_BYTES) {
+    if (file_size > JSON_MODEL_MAX_BYTES) {
         error_set(err, NNDL_ERR_FORMAT,
                   "%s: %llu bytes is too large for a JSON model (the limit is %llu bytes; "
-                  "use the binary format)", path, (unsigned long long)st.st_size,
+                  "use the binary format)", path, (unsigned long long)file_size,
                   (unsigned long long)JSON_MODEL_MAX_BYTES);
         goto fail;
     }
-    size_t size = (size_t)st.st_size;
+    size_t size = (size_t)file_size;
     text = alloc_array(size + 1, 1);
     if (!text) {
         error_set(err, NNDL_ERR_NOMEM, "%s: out of memory for %zu bytes of JSON", path, size);

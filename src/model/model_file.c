@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <zlib.h>
 
 #include <cjson/cJSON.h>
@@ -24,6 +23,7 @@
 #include "common/alloc.h"
 #include "common/byteio.h"
 #include "common/error.h"
+#include "common/file.h"
 #include "model/atomic_file.h"
 #include "model/json_model.h"
 #include "net/cost.h"
@@ -335,7 +335,7 @@ typedef struct model_header {
     size_t n_bytes;
 } model_header;
 
-/* Reads exactly n bytes. The length was checked against fstat, so a short
+/* Reads exactly n bytes. The length was checked against the file size, so a short
  * read means the file shrank while we read it, or a read error. */
 static nndl_status get(FILE *f, uint8_t *p, size_t n, const char *path, nndl_error *err)
 {
@@ -752,11 +752,9 @@ nndl_net *model_load_with_meta(const char *path, char **meta_json, nndl_error *e
         error_set(err, NNDL_ERR_ARG, "model file: no path given");
         return NULL;
     }
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        error_set(err, NNDL_ERR_IO, "%s: cannot open model file: %s", path, strerror(errno));
-        return NULL;
-    }
+    FILE *f;
+    uint64_t size;
+    if (file_open_read(path, "model file", NNDL_ERR_IO, &f, &size, err) != NNDL_OK) return NULL;
 
     /* A local error record, so that the status is known even when the
      * caller passed err == NULL. */
@@ -764,15 +762,6 @@ nndl_net *model_load_with_meta(const char *path, char **meta_json, nndl_error *e
     nndl_net *net = NULL;
     char *meta = NULL;
     model_header h;
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0) {
-        error_set(&e, NNDL_ERR_IO, "%s: cannot stat model file: %s", path, strerror(errno));
-        goto fail;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        error_set(&e, NNDL_ERR_IO, "%s: not a regular file", path);
-        goto fail;
-    }
     if (starts_like_json(f)) {
         /* network2.py's format, or nndl's export of it. */
         fclose(f);
@@ -780,7 +769,7 @@ nndl_net *model_load_with_meta(const char *path, char **meta_json, nndl_error *e
         if (net && meta_json) *meta_json = NULL;
         return net;
     }
-    if (read_header(f, path, (uint64_t)st.st_size, &h, &e) != NNDL_OK) goto fail;
+    if (read_header(f, path, size, &h, &e) != NNDL_OK) goto fail;
 
     if (h.version == 3) {
         nndl_net_spec spec = layers_spec(&h);

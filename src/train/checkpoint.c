@@ -2,16 +2,15 @@
  * ends exactly as an uninterrupted run would (docs/MODEL_FORMAT.md,
  * "Checkpoints"). Written atomically; read in one pass with the CRC-32
  * checked before anything is restored. */
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <zlib.h>
 
 #include "common/alloc.h"
 #include "common/byteio.h"
 #include "common/error.h"
+#include "common/file.h"
 #include "model/atomic_file.h"
 #include "model/model_file.h"
 #include "net/network.h"
@@ -143,15 +142,14 @@ static nndl_status open_checkpoint(const char *path, reader *r, char **note, nnd
     r->path = path;
     r->crc = crc32(0, Z_NULL, 0);
     *note = NULL;
-    if (!(r->f = fopen(path, "rb")))
-        return error_set(err, NNDL_ERR_IO, "%s: cannot open checkpoint: %s", path,
-                         strerror(errno));
-    struct stat st;
-    if (fstat(fileno(r->f), &st) != 0 || st.st_size < 20) {
+    uint64_t size;
+    nndl_status opened = file_open_read(path, "checkpoint", NNDL_ERR_IO, &r->f, &size, err);
+    if (opened != NNDL_OK) return opened;
+    if (size < 20) {
         fclose(r->f);
         return error_set(err, NNDL_ERR_FORMAT, "%s: not a checkpoint (too short)", path);
     }
-    r->left = (uint64_t)st.st_size - 4;
+    r->left = size - 4;
     uint8_t head[16];
     nndl_status s = take(r, head, 16, "header", err);
     if (s == NNDL_OK && memcmp(head, magic, 8) != 0)
