@@ -462,6 +462,41 @@ static int raw_connect(int port, const char *text)
     return fd;
 }
 
+/* A TCP connection from `from` (an address of 127.0.0.0/8) to
+ * 127.0.0.1:port that has sent `text`; -1 on failure. */
+static int connect_from(const char *from, int port, const char *text)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in me = {0}, a = {0};
+    me.sin_family = a.sin_family = AF_INET;
+    inet_pton(AF_INET, from, &me.sin_addr);
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&me, sizeof me) != 0 ||
+        connect(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+        send(fd, text, strlen(text), MSG_NOSIGNAL) != (ssize_t)strlen(text)) {
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Whether the server has closed `fd` (read gives 0 or an error at once). */
+static int closed_by_server(int fd)
+{
+    struct pollfd p = {fd, POLLIN, 0};
+    if (poll(&p, 1, 0) <= 0) return 0;
+    char buf[512];
+    return recv(fd, buf, sizeof buf, MSG_DONTWAIT) <= 0;
+}
+
+static double seconds_since(struct timespec t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+}
+
 /* Seconds until the server closes `fd`, or -1 if it is still open after
  * `limit` seconds; what it sent goes to `got` (capacity `cap`). */
 static double seconds_to_close(int fd, double limit, char *got, size_t cap)
@@ -503,14 +538,16 @@ TEST(serve_http_drops_idle_connections)
     CHECK(t > 0.5 && t < 4);
     close(slow);
 
-    /* With every connection taken by an idle client, a new request waits
-     * (the server stops accepting) until the idle ones are dropped, and is
-     * then answered. */
+    /* With every connection taken by idle clients (SERVE_MAX_PER_ADDRESS
+     * from each of four addresses), a new request waits (the server stops
+     * accepting) until idle ones are dropped, and is then answered. */
     int fds[SERVE_MAX_CONNECTIONS + 1];
-    for (int i = 0; i < SERVE_MAX_CONNECTIONS; i++) fds[i] = raw_connect(port, "GET ");
+    static const char *const from[] = {"127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"};
+    for (int i = 0; i < SERVE_MAX_CONNECTIONS; i++)
+        fds[i] = connect_from(from[i / SERVE_MAX_PER_ADDRESS % 4], port, "GET ");
     poll(NULL, 0, 200); /* let the server accept them */
-    fds[SERVE_MAX_CONNECTIONS] =
-        raw_connect(port, "GET /api/models HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    fds[SERVE_MAX_CONNECTIONS] = connect_from(
+        "127.0.0.5", port, "GET /api/models HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     REQUIRE(fds[SERVE_MAX_CONNECTIONS] >= 0);
     char got[8192] = "";
     t = seconds_to_close(fds[SERVE_MAX_CONNECTIONS], 5, got, sizeof got);
@@ -526,6 +563,88 @@ TEST(serve_http_drops_idle_connections)
     }
     CHECK(r.status == 200);
     training_stop(srv.training);
+    http_stop(h);
+    server_close(&srv);
+}
+
+TEST(serve_slow_headers_cannot_take_the_server)
+{
+    server srv;
+    server_open(&srv);
+    nndl_error err;
+    int port = 0;
+    /* 1. A client that sends a header line every 0.2 s is never idle, but
+     * its head must arrive within the timeout (1 s here). */
+    http_server *h = http_start(&srv, "127.0.0.1", 0, 1, &port, &err);
+    REQUIRE(h && port > 0);
+    int slow = connect_from("127.0.0.1", port, "GET /api/models HTTP/1.1\r\n");
+    REQUIRE(slow >= 0);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (!closed_by_server(slow) && seconds_since(t0) < 4) {
+        send(slow, "X-Slow: 1\r\n", 11, MSG_NOSIGNAL);
+        poll(NULL, 0, 200);
+    }
+    double t = seconds_since(t0);
+    CHECK(t > 0.8 && t < 2);
+    close(slow);
+    http_stop(h);
+
+    /* 2. A slowloris from several addresses, with the timeout at 30 s: 70
+     * connections from 127.0.0.1 and 16 from each of three others, every
+     * one sending a header line every 0.3 s. One address holds at most
+     * SERVE_MAX_PER_ADDRESS places, and when the server is nearly full the
+     * slowest heads are cut off: a request from yet another address is
+     * answered within two seconds. */
+    h = http_start(&srv, "127.0.0.1", 0, 30, &port, &err);
+    REQUIRE(h && port > 0);
+    enum { FROM_ONE = 70, FROM_OTHERS = 16, N = FROM_ONE + 3 * FROM_OTHERS };
+    static const char *const others[] = {"127.0.0.2", "127.0.0.3", "127.0.0.4"};
+    int fds[N];
+    for (int i = 0; i < N; i++)
+        fds[i] = connect_from(i < FROM_ONE ? "127.0.0.1" : others[(i - FROM_ONE) / FROM_OTHERS],
+                              port, "GET /api/models HTTP/1.1\r\nHost: x\r\n");
+    int normal = -1, answered = 0, kept_from_one = 0;
+    char got[8192] = "";
+    size_t got_len = 0;
+    double asked_at = 0, answered_after = -1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (seconds_since(t0) < 5 && !answered) {
+        for (int i = 0; i < N; i++)
+            if (fds[i] >= 0 && send(fds[i], "X-Slow: 1\r\n", 11, MSG_NOSIGNAL) < 0) {
+                close(fds[i]);
+                fds[i] = -1;
+            }
+        if (normal < 0 && seconds_since(t0) > 0.5) {
+            kept_from_one = 0;
+            for (int i = 0; i < FROM_ONE; i++) kept_from_one += fds[i] >= 0 && !closed_by_server(fds[i]);
+            normal = connect_from("127.0.0.9", port,
+                                  "GET /api/models HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            asked_at = seconds_since(t0);
+        }
+        for (int k = 0; k < 3; k++) { /* 0.3 s, watching for the answer */
+            struct pollfd p = {normal, POLLIN, 0};
+            if (normal >= 0 && poll(&p, 1, 100) > 0) {
+                ssize_t n = recv(normal, got + got_len, sizeof got - 1 - got_len, 0);
+                if (n > 0) got[got_len += (size_t)n] = 0;
+                if (strstr(got, "\"models\"") || n <= 0) {
+                    answered = 1;
+                    answered_after = seconds_since(t0) - asked_at;
+                    break;
+                }
+            } else if (normal < 0) {
+                poll(NULL, 0, 100);
+            }
+        }
+    }
+    CHECK(normal >= 0);
+    CHECK(kept_from_one <= SERVE_MAX_PER_ADDRESS);
+    if (!answered || strncmp(got, "HTTP/1.1 200", 12) != 0 || answered_after > 2)
+        test_fail(__FILE__, __LINE__, "the request was %s after %.1f s: \"%.40s\"",
+                  answered ? "answered" : "not answered", answered ? answered_after : 5.0, got);
+    for (int i = 0; i < N; i++)
+        if (fds[i] >= 0) close(fds[i]);
+    if (normal >= 0) close(normal);
     http_stop(h);
     server_close(&srv);
 }

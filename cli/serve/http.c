@@ -1,21 +1,137 @@
 /* The HTTP side of nndl serve, on libmicrohttpd: one thread per connection
  * (an event stream may wait for minutes between epochs), a bounded number
- * of connections, an idle timeout, and request bodies collected up to
- * SERVE_MAX_BODY. Every answer comes from api_handle. */
+ * of connections, at most SERVE_MAX_PER_ADDRESS of them from one address,
+ * an idle timeout, and request bodies collected up to SERVE_MAX_BODY.
+ * Every answer comes from api_handle.
+ *
+ * A client that sends its request head a line at a time is never idle, so
+ * the idle timeout does not reach it. Each request head must therefore
+ * arrive within the timeout, counted from the connection's start or the
+ * end of its previous request; and when fewer than SERVE_SPARE_CONNECTIONS
+ * places are left, a head that has taken over SERVE_BUSY_HEAD_SECONDS is
+ * cut off, so that a new client always gets in within a second or two. A
+ * watcher thread keeps these deadlines, shutting down the socket of a late
+ * connection (libmicrohttpd then closes it). */
 #include <microhttpd.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "common/error.h"
 #include "serve.h"
 
+/* A connection, from its start to its close, as the watcher sees it. */
+typedef struct tracked {
+    struct tracked *prev, *next;
+    int fd;
+    int in_head;      /* waiting for a request head, since head_since */
+    double head_since;
+    int cut;          /* shut down by the watcher */
+} tracked;
+
 struct http_server {
     struct MHD_Daemon *daemon;
     server *srv;
+    double head_seconds;
+    pthread_mutex_t lock; /* guards the list and `stopping` */
+    pthread_cond_t wake;
+    tracked *connections;
+    int n_connections;
+    int stopping;
+    pthread_t watcher;
+    int watching;
 };
+
+static double now_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* libmicrohttpd's notice of a connection opening or closing (it closes the
+ * socket only after the notice, so the watcher never touches a socket
+ * number that has been reused). */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    http_server *h = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *info =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        tracked *t = calloc(1, sizeof *t);
+        if (!t || !info) {
+            free(t);
+            return; /* not watched: the idle timeout still holds */
+        }
+        t->fd = info->connect_fd;
+        t->in_head = 1;
+        t->head_since = now_seconds();
+        pthread_mutex_lock(&h->lock);
+        t->next = h->connections;
+        if (t->next) t->next->prev = t;
+        h->connections = t;
+        h->n_connections++;
+        pthread_mutex_unlock(&h->lock);
+        *socket_context = t;
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED && *socket_context) {
+        tracked *t = *socket_context;
+        pthread_mutex_lock(&h->lock);
+        if (t->prev) t->prev->next = t->next;
+        else h->connections = t->next;
+        if (t->next) t->next->prev = t->prev;
+        h->n_connections--;
+        pthread_mutex_unlock(&h->lock);
+        free(t);
+        *socket_context = NULL;
+    }
+}
+
+/* The connection's head has arrived (in_head 0), or it waits for the next
+ * one (1). */
+static void set_in_head(http_server *h, struct MHD_Connection *c, int in_head)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    tracked *t = info ? info->socket_context : NULL;
+    if (!t) return;
+    pthread_mutex_lock(&h->lock);
+    t->in_head = in_head;
+    t->head_since = now_seconds();
+    pthread_mutex_unlock(&h->lock);
+}
+
+/* Every tenth of a second: cuts off the heads that are late. */
+static void *watch(void *arg)
+{
+    http_server *h = arg;
+    pthread_mutex_lock(&h->lock);
+    while (!h->stopping) {
+        double now = now_seconds();
+        int busy = h->n_connections > SERVE_MAX_CONNECTIONS - SERVE_SPARE_CONNECTIONS;
+        double limit = busy ? SERVE_BUSY_HEAD_SECONDS : h->head_seconds;
+        for (tracked *t = h->connections; t; t = t->next) {
+            if (t->in_head && !t->cut && now - t->head_since > limit) {
+                shutdown(t->fd, SHUT_RDWR);
+                t->cut = 1;
+            }
+        }
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 100000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&h->wake, &h->lock, &until);
+    }
+    pthread_mutex_unlock(&h->lock);
+    return NULL;
+}
 
 /* One request's body as it arrives. */
 typedef struct request {
@@ -103,6 +219,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     if (!req) {
         /* First call: the headers are in. Refuse a body announced too large
          * before it is sent. */
+        set_in_head(h, c, 0);
         if (!(req = calloc(1, sizeof *req))) return MHD_NO;
         *state = req;
         const char *announced = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
@@ -143,7 +260,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 static void completed(void *cls, struct MHD_Connection *c, void **state,
                       enum MHD_RequestTerminationCode why)
 {
-    (void)cls, (void)c, (void)why;
+    (void)why;
+    set_in_head(cls, c, 1); /* the next request's head, on a kept-alive connection */
     request *req = *state;
     if (req) free(req->body);
     free(req);
@@ -175,6 +293,9 @@ http_server *http_start(server *srv, const char *host, int port, int timeout, in
         return NULL;
     }
     h->srv = srv;
+    h->head_seconds = timeout;
+    pthread_mutex_init(&h->lock, NULL);
+    pthread_cond_init(&h->wake, NULL);
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
                      MHD_USE_ERROR_LOG;
     if (addr->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
@@ -182,16 +303,21 @@ http_server *http_start(server *srv, const char *host, int port, int timeout, in
         flags, (uint16_t)port, NULL, NULL, handle, h,
         MHD_OPTION_SOCK_ADDR, addr->ai_addr,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)SERVE_MAX_CONNECTIONS,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)SERVE_MAX_CONNECTIONS,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)SERVE_MAX_PER_ADDRESS,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)timeout,
-        MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
+        MHD_OPTION_NOTIFY_COMPLETED, completed, h,
         MHD_OPTION_EXTERNAL_LOGGER, quiet_log, NULL,
         MHD_OPTION_END);
     freeaddrinfo(addr);
-    if (!h->daemon) {
-        error_set(err, NNDL_ERR_IO, "cannot listen on %s port %d (in use, or not allowed)", host,
-                  port);
-        free(h);
+    if (h->daemon && pthread_create(&h->watcher, NULL, watch, h) == 0) h->watching = 1;
+    if (!h->daemon || !h->watching) {
+        if (h->daemon)
+            error_set(err, NNDL_ERR_NOMEM, "cannot start a thread");
+        else
+            error_set(err, NNDL_ERR_IO, "cannot listen on %s port %d (in use, or not allowed)",
+                      host, port);
+        http_stop(h);
         return NULL;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
@@ -202,6 +328,15 @@ http_server *http_start(server *srv, const char *host, int port, int timeout, in
 void http_stop(http_server *h)
 {
     if (!h) return;
-    MHD_stop_daemon(h->daemon);
+    if (h->watching) {
+        pthread_mutex_lock(&h->lock);
+        h->stopping = 1;
+        pthread_cond_signal(&h->wake);
+        pthread_mutex_unlock(&h->lock);
+        pthread_join(h->watcher, NULL);
+    }
+    if (h->daemon) MHD_stop_daemon(h->daemon);
+    pthread_cond_destroy(&h->wake);
+    pthread_mutex_destroy(&h->lock);
     free(h);
 }

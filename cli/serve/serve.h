@@ -22,6 +22,9 @@ enum {
                                         up to 64 bytes per number */
     SERVE_MAX_SIDE = 512,           /* width of a {"pixels"} square */
     SERVE_MAX_CONNECTIONS = 64,     /* open at once */
+    SERVE_MAX_PER_ADDRESS = 16,     /* open at once from one client address */
+    SERVE_SPARE_CONNECTIONS = 8,    /* with fewer places left than this, ... */
+    SERVE_BUSY_HEAD_SECONDS = 1,    /* ... a request head may take this long */
     SERVE_TIMEOUT_SECONDS = 30,     /* default idle time before a connection is closed */
     SERVE_MAX_ACTIVE_RUNS = 2,      /* training runs at once (one per core) */
     SERVE_MAX_RUNS = 32,            /* runs remembered, finished or not */
@@ -147,7 +150,9 @@ int web_asset_find(const char *path, web_asset *out);
 
 typedef struct http_server http_server;
 /* Starts listening on host:port (port 0: any free port), closing
- * connections idle for `timeout` seconds; prints nothing. */
+ * connections idle for `timeout` seconds and those whose request head takes
+ * longer than that (or than SERVE_BUSY_HEAD_SECONDS when the server is
+ * nearly full); prints nothing. */
 http_server *http_start(server *srv, const char *host, int port, int timeout, int *bound_port,
                         nndl_error *err);
 void http_stop(http_server *h);
