@@ -133,7 +133,11 @@ int cmd_serve(int argc, char **argv)
     fprintf(stderr, "nndl serve: %s: stopping\n", sig == SIGINT ? "interrupted" : "terminated");
     status = 0;
 out:
-    if (srv.training) training_stop(srv.training);
+    if (srv.training) {
+        training_stop(srv.training);
+        /* the event streams send their last event before the connections close */
+        training_wait_streams(srv.training, 2);
+    }
     http_stop(http);
     training_free(srv.training);
     models_free(&srv.models);

@@ -336,6 +336,11 @@ TEST(serve_training_run_streams_every_epoch)
     training_stop(srv.training);
     char *text = read_stream(r.stream);
     CHECK(count(text, "event: done") == 0);
+    /* the stream's last event says why it ends */
+    static const char stopping[] = "event: error\ndata: {\"error\":\"the server is stopping\"}\n\n";
+    size_t n = strlen(text);
+    CHECK(count(text, "event: error") == 1 && n >= sizeof stopping - 1 &&
+          strcmp(text + n - (sizeof stopping - 1), stopping) == 0);
     free(text);
     expect_error(&srv, "POST", "/api/train", NULL, json, "{}", 503, "stopping");
     server_close(&srv);
@@ -750,4 +755,63 @@ TEST(serve_predict_shows_a_conv_model_s_feature_maps)
     cJSON_Delete(o);
     api_response_free(&r);
     server_close(&srv);
+}
+
+TEST(serve_command_ends_event_streams_with_their_error)
+{
+    /* SIGTERM during a training run: its event stream, read over HTTP,
+     * ends with "event: error" saying the server is stopping */
+    if (!test_mnist_dir()) return;
+    int out[2];
+    REQUIRE(pipe(out) == 0);
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        dup2(out[1], 1);
+        freopen("/dev/null", "w", stderr);
+        close(out[0]);
+        close(out[1]);
+        execl(NNDL_CLI_PATH, "nndl", "serve", "--port", "0", (char *)NULL);
+        _exit(127);
+    }
+    close(out[1]);
+    FILE *f = fdopen(out[0], "r");
+    char line[256] = "";
+    int port = 0;
+    if (f && fgets(line, sizeof line, f))
+        sscanf(line, "nndl serve: http://127.0.0.1:%d/", &port);
+    CHECK(port > 0);
+    char got[16384] = "";
+    if (port > 0) {
+        const char *slow = "{\"epochs\":200,\"train_size\":20000}";
+        http_result r = http(port, "POST", "/api/train", json, slow, strlen(slow), 0);
+        CHECK(r.status == 202);
+        int fd = raw_connect(port, "GET /api/train/1/events HTTP/1.1\r\nHost: x\r\n\r\n");
+        REQUIRE(fd >= 0);
+        size_t len = 0;
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        while (!strstr(got, "event: epoch") && seconds_since(t0) < 20) {
+            struct pollfd p = {fd, POLLIN, 0};
+            if (poll(&p, 1, 100) > 0) {
+                ssize_t n = read(fd, got + len, sizeof got - 1 - len);
+                if (n <= 0) break;
+                got[len += (size_t)n] = 0;
+            }
+        }
+        CHECK(strstr(got, "event: epoch") != NULL);
+        kill(pid, SIGTERM);
+        double t = seconds_to_close(fd, 10, got + len, sizeof got - len);
+        CHECK(t >= 0 && t < 5);
+        close(fd);
+        const char *error = strstr(got, "event: error\r\n") ? NULL : strstr(got, "event: error\n");
+        CHECK(error && strstr(error, "the server is stopping"));
+        CHECK(!strstr(got, "event: done"));
+    } else {
+        kill(pid, SIGTERM);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    if (f) fclose(f);
 }

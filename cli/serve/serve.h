@@ -88,6 +88,9 @@ training *training_create(struct server *srv);
 /* Asks the runs to stop after their epoch and ends every event stream
  * (before the HTTP server waits for its connections to close). */
 void training_stop(training *t);
+/* After training_stop: waits until every open event stream has sent its
+ * last event, or `seconds` have passed. */
+void training_wait_streams(training *t, double seconds);
 /* Stops, then joins the runs' threads and frees everything. */
 void training_free(training *t);
 /* Reads a recipe from a JSON object (NULL or empty: all defaults). On a
@@ -102,8 +105,8 @@ typedef struct event_stream event_stream;
 event_stream *training_stream_open(training *t, int id);
 /* Writes up to `cap` bytes of the stream; blocks until an event arrives,
  * sending a comment line every SERVE_KEEPALIVE_SECONDS. Returns the bytes
- * written, or 0 at the end of the stream (the run finished, or the server
- * is stopping). */
+ * written, or 0 at the end of the stream: after the run's "done" or
+ * "error" event, or after an "error" event saying the server is stopping. */
 size_t training_stream_read(event_stream *s, char *buf, size_t cap);
 void training_stream_close(event_stream *s);
 

@@ -30,6 +30,7 @@ struct training {
     int stopping;
     int next_id;
     int active;
+    int live_streams; /* streams open and not yet at their end */
     train_run *runs[SERVE_MAX_RUNS];
 };
 
@@ -39,8 +40,13 @@ struct event_stream {
     int next;          /* the next event to send */
     char *pending;     /* the text being sent, and how much of it went out */
     size_t pending_len, pending_off;
+    int last_sent;     /* the run's last event ("done" or "error") is on its way */
     int done;
 };
+
+/* The last event of a stream the server ends while its run goes on. */
+static const char stopping_event[] =
+    "event: error\ndata: {\"error\":\"the server is stopping\"}\n\n";
 
 /* ---- recipes ---- */
 
@@ -400,7 +406,10 @@ event_stream *training_stream_open(training *t, int id)
     pthread_mutex_lock(&t->lock);
     for (int i = 0; i < SERVE_MAX_RUNS; i++)
         if (t->runs[i] && t->runs[i]->id == id) s->run = t->runs[i];
-    if (s->run) s->run->streams++;
+    if (s->run) {
+        s->run->streams++;
+        t->live_streams++;
+    }
     pthread_mutex_unlock(&t->lock);
     if (!s->run) {
         free(s);
@@ -411,11 +420,14 @@ event_stream *training_stream_open(training *t, int id)
 }
 
 /* Waits for the next event (lock held); sets s->pending to a copy of it, to
- * a keepalive comment, or leaves it NULL at the end of the stream. */
+ * a keepalive comment, or leaves it NULL at the end of the stream. A
+ * stream the server ends before its run has ended ends with an error
+ * event, "the server is stopping", as the run itself will. */
 static void next_text(event_stream *s)
 {
     training *t = s->t;
     train_run *run = s->run;
+    if (s->last_sent) return;
     struct timespec deadline;
     clock_gettime(CLOCK_REALTIME, &deadline);
     deadline.tv_sec += SERVE_KEEPALIVE_SECONDS;
@@ -425,7 +437,39 @@ static void next_text(event_stream *s)
             return;
         }
     }
-    if (s->next < run->n_events) s->pending = strdup(run->events[s->next++]);
+    if (s->next < run->n_events) {
+        s->pending = strdup(run->events[s->next++]);
+        s->last_sent = s->pending && (strncmp(s->pending, "event: done\n", 12) == 0 ||
+                                      strncmp(s->pending, "event: error\n", 13) == 0);
+    } else if (t->stopping && !run->finished) {
+        s->pending = strdup(stopping_event);
+        s->last_sent = 1;
+    }
+}
+
+/* The end of a stream (lock held). */
+static void stream_ended(event_stream *s)
+{
+    if (s->done) return;
+    s->done = 1;
+    s->t->live_streams--;
+    pthread_cond_broadcast(&s->t->changed);
+}
+
+void training_wait_streams(training *t, double seconds)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += (time_t)seconds;
+    deadline.tv_nsec += (long)((seconds - (double)(time_t)seconds) * 1e9);
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&t->lock);
+    while (t->live_streams > 0)
+        if (pthread_cond_timedwait(&t->changed, &t->lock, &deadline) == ETIMEDOUT) break;
+    pthread_mutex_unlock(&t->lock);
 }
 
 size_t training_stream_read(event_stream *s, char *buf, size_t cap)
@@ -433,10 +477,9 @@ size_t training_stream_read(event_stream *s, char *buf, size_t cap)
     if (!s->pending && !s->done) {
         pthread_mutex_lock(&s->t->lock);
         next_text(s);
+        if (!s->pending) stream_ended(s);
         pthread_mutex_unlock(&s->t->lock);
-        if (!s->pending) {
-            s->done = 1;
-        } else {
+        if (s->pending) {
             s->pending_len = strlen(s->pending);
             s->pending_off = 0;
         }
@@ -458,6 +501,7 @@ void training_stream_close(event_stream *s)
     if (!s) return;
     pthread_mutex_lock(&s->t->lock);
     s->run->streams--;
+    stream_ended(s);
     pthread_mutex_unlock(&s->t->lock);
     free(s->pending);
     free(s);
