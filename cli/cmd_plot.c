@@ -17,6 +17,7 @@
 #include "args.h"
 #include "commands.h"
 #include "common/file.h"
+#include "common/json_strict.h"
 #include "model/atomic_file.h"
 
 enum { MAX_FILES = 64 };
@@ -196,8 +197,15 @@ static int read_history(plot_data *d, const char *path)
     while (ok && getline(&line, &line_cap, f) >= 0) {
         line_no++;
         if (line[strspn(line, " \t\r\n")] == 0) continue; /* blank */
-        cJSON *o = cJSON_ParseWithOpts(line, NULL, 1); /* nothing may follow */
-        if (!cJSON_IsObject(o)) {
+        /* strictly (no key twice, ...), at most a few thousand values a line */
+        json_problem problem;
+        cJSON *o = json_parse_strict(line, strlen(line), 10000, &problem);
+        if (!o && problem.kind != JSON_MALFORMED && problem.kind != JSON_TRAILING) {
+            char why[160];
+            json_problem_describe(&problem, why, sizeof why);
+            cli_error("plot", "%s:%zu: %s", path, line_no, why);
+            ok = 0;
+        } else if (!cJSON_IsObject(o)) {
             cli_error("plot", "%s:%zu: not a JSON object (is this a --history file?)", path,
                       line_no);
             ok = 0;

@@ -10,6 +10,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "common/json_strict.h"
 #include "history.h"
 #include "progress.h"
 #include "train_run.h"
@@ -109,8 +110,15 @@ int checkpoint_settings(const char *path, train_settings *s, cJSON **note, const
     nndl_error err;
     char *text = nndl_checkpoint_note(path, &err);
     if (!text) return !cli_fail(cmd, &err);
-    *note = cJSON_Parse(text);
+    json_problem problem;
+    *note = json_parse_strict(text, strlen(text), 100000, &problem);
     free(text);
+    if (!*note) {
+        char why[160];
+        json_problem_describe(&problem, why, sizeof why);
+        cli_error(cmd, "%s: the checkpoint's note is not as nndl writes it: %s", path, why);
+        return 0;
+    }
     const cJSON *args = cJSON_GetObjectItemCaseSensitive(*note, "args");
     int n = cJSON_GetArraySize(args);
     if (!cJSON_IsArray(args) || n > 4096) {

@@ -452,6 +452,8 @@ TEST(cli_resume_refuses_impossible_states)
         {"\"since_best\":0", "\"since_best\":\"0\"", 0, "\"since_best\""},
         {"\"eta\":", "\"eta\":-", 0, "\"eta\" is not a number"},
         {"\"stopped\":false", "\"stopped\":0", 0, "wrong type"},
+        {"\"epochs_done\":1", "\"epochs_done\":1,\"epochs_done\":5", 0,
+         "the key \"epochs_done\" appears twice"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *changed = NULL;

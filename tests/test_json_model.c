@@ -931,3 +931,55 @@ TEST(json_hostile_files_cost_what_they_hold)
     nndl_net_free(net);
     free(good);
 }
+
+TEST(json_rejects_what_cjson_lets_through)
+{
+    /* cJSON takes the first of two equal keys (Python's json the last),
+     * reads numbers with strtod ("01" and "5." pass) and ends a string at
+     * \u0000 ("QuadraticCost\u0000junk" would read as QuadraticCost) */
+    size_t len;
+    char *good = fixture_text(&len);
+    REQUIRE(good);
+    static const char nndl_key[] =
+        "\"CrossEntropyCost\", \"nndl\": {\"format\": 1, \"activations\": [\"relu\", "
+        "\"sigmoid\"], \"activations\": [\"tanh\", \"sigmoid\"]}";
+    static const struct {
+        const char *from, *to, *says;
+    } cases[] = {
+        {"\"CrossEntropyCost\"", nndl_key, "the key \"activations\" appears twice"},
+        {"{\"sizes\"", "{\"extra\": [{\"a\": 1, \"a\": 1}], \"sizes\"",
+         "the key \"a\" appears twice"},
+        {"0.125", "01", "a number JSON does not allow at byte"},
+        {"0.125", "5.", "a number JSON does not allow"},
+        {"0.125", "-.5", "a number JSON does not allow"},
+        {"0.125", "1e", "a number JSON does not allow"},
+        {"[4, 3, 2]", "[04, 3, 2]", "a number JSON does not allow"},
+        {"\"CrossEntropyCost\"", "\"CrossEntropyCost\\u0000junk\"", "\\u0000 in a string"},
+        {"\"CrossEntropyCost\"", "\"CrossEntropy\tCost\"", "a control character in a string"},
+    };
+    char path[600];
+    tmp_path(path, sizeof path, "strict.json");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *text = replaced(good, cases[i].from, cases[i].to);
+        REQUIRE(text);
+        REQUIRE(spit_text(path, text, strlen(text)) == 0);
+        free(text);
+        if (!JSON_LOAD_FAILS(path, NNDL_ERR_FORMAT, cases[i].says))
+            fprintf(stderr, "    case %zu\n", i);
+    }
+    /* what JSON does allow still loads: exponents, escapes, -0 */
+    char *text = replaced(good, "0.125", "1.25e-1");
+    char *more = text ? replaced(text, "\"CrossEntropyCost\"", "\"CrossEntropy\\u0043ost\"") : NULL;
+    free(text);
+    text = more ? replaced(more, "-0.5", "-0.5E0") : NULL;
+    free(more);
+    REQUIRE(text);
+    REQUIRE(spit_text(path, text, strlen(text)) == 0);
+    free(text);
+    nndl_error err;
+    nndl_net *net = nndl_net_load(path, &err);
+    CHECK(net && nndl_net_cost(net) == NNDL_COST_CROSS_ENTROPY);
+    if (!net) fprintf(stderr, "    %s\n", err.message);
+    nndl_net_free(net);
+    free(good);
+}

@@ -764,6 +764,12 @@ TEST(model_metadata_rejected_when_saving)
         {"{\"a\": \"\xff\"}", "not valid UTF-8"},
         {"{\"a\": \"\xed\xa0\x80\"}", "not valid UTF-8"}, /* a surrogate */
         {"{\"a\": \"\xc0\xaf\"}", "not valid UTF-8"},       /* overlong '/' */
+        /* what cJSON lets through */
+        {"{\"a\": {\"b\": 1, \"b\": 2}}", "has a key twice in one object"},
+        {"{\"a\": 01}", "has a number JSON does not allow"},
+        {"{\"a\": 5.}", "has a number JSON does not allow"},
+        {"{\"a\": \"x\\u0000y\"}", "has \\u0000 in a string"},
+        {"{\"a\": \"x\ny\"}", "has a control character in a string"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         nndl_error err = {NNDL_OK, ""};

@@ -514,15 +514,17 @@ TEST(report_plot_draws_every_series_with_legend_and_ticks)
 
 TEST(report_plot_bad_inputs_get_one_line_errors)
 {
-    char bad[512], empty[512], costless[512], missing[512], speedless[512], svg[512],
-        args[2048];
+    char bad[512], empty[512], costless[512], missing[512], speedless[512], twice[512],
+        svg[512], args[2048];
     const char *tmp = test_tmpdir();
     snprintf(bad, sizeof bad, "%s/bad.jsonl", tmp);
     snprintf(empty, sizeof empty, "%s/empty.jsonl", tmp);
     snprintf(costless, sizeof costless, "%s/costless.jsonl", tmp);
     snprintf(missing, sizeof missing, "%s/missing.jsonl", tmp);
     snprintf(speedless, sizeof speedless, "%s/speedless.jsonl", tmp);
+    snprintf(twice, sizeof twice, "%s/twice.jsonl", tmp);
     snprintf(svg, sizeof svg, "%s/bad.svg", tmp);
+    write_text(twice, "{\"settings\":{}}\n{\"epoch\":0,\"training_cost\":1,\"training_cost\":2}\n");
     write_text(bad, "{\"settings\":{}}\n{\"epoch\":0,\"training_cost\":1}\n{\"epoch\":1,\"tr\n");
     write_text(empty, "{\"settings\":{}}\n");
     write_text(costless, "{\"epoch\":0,\"training_accuracy\":0.5}\n");
@@ -543,8 +545,9 @@ TEST(report_plot_bad_inputs_get_one_line_errors)
         {2, 1, "--metric speed", 1, "the histories hold no speeds of learning"},
         {4, 1, "--metric speed", 1, "speedless.jsonl:1: \"speeds\" is not a list"},
         {-1, 1, "", 2, "missing argument HISTORY"},
+        {5, 1, "", 1, "twice.jsonl:2: the key \"training_cost\" appears twice"},
     };
-    const char *files[] = {bad, empty, costless, missing, speedless};
+    const char *files[] = {bad, empty, costless, missing, speedless, twice};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         if (cases[i].file < 0)
             snprintf(args, sizeof args, "plot -o '%s'", svg);

@@ -327,16 +327,10 @@ static nndl_status find_keys(const json_reader *r, const cJSON *root, model_keys
     static const char *const names[] = {"sizes", "weights", "biases", "cost", "nndl"};
     const cJSON **slots[] = {&k->sizes, &k->weights, &k->biases, &k->cost, &k->nndl};
     memset(k, 0, sizeof *k);
-    for (const cJSON *c = root->child; c; c = c->next) {
-        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-            if (!c->string || strcmp(c->string, names[i]) != 0) continue;
-            /* JSON readers disagree on which of two equal keys wins. */
-            if (*slots[i])
-                return error_set(r->err, NNDL_ERR_FORMAT, "%s: the key \"%s\" appears twice",
-                                 r->path, names[i]);
-            *slots[i] = c;
-        }
-    }
+    /* no key is there twice: json_parse_strict refuses that */
+    for (const cJSON *c = root->child; c; c = c->next)
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+            if (c->string && strcmp(c->string, names[i]) == 0) *slots[i] = c;
     for (size_t i = 0; i < 4; i++)
         if (!*slots[i])
             return error_set(r->err, NNDL_ERR_FORMAT,
@@ -606,11 +600,17 @@ nndl_net *json_model_load(const char *path, nndl_error *err)
     json_problem problem;
     root = json_parse_strict(text, len, (size_t)-1, &problem);
     if (!root) {
-        if (problem.kind == JSON_MALFORMED)
-            parse_error(&r, text, len, problem.offset);
-        else
+        char why[160];
+        json_problem_describe(&problem, why, sizeof why);
+        if (problem.kind == JSON_MALFORMED ||
+            (problem.kind == JSON_BAD_NUMBER && text[problem.offset + 1] == 'I'))
+            parse_error(&r, text, len, problem.offset); /* "-Infinity" among them */
+        else if (problem.kind == JSON_TRAILING)
             error_set(&e, NNDL_ERR_FORMAT, "%s: malformed JSON near byte %zu: text after the "
                       "model's object", path, problem.offset);
+        else
+            error_set(&e, problem.kind == JSON_NOMEM ? NNDL_ERR_NOMEM : NNDL_ERR_FORMAT,
+                      "%s: %s", path, why);
         goto fail;
     }
     alloc_free(text);

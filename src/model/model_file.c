@@ -24,6 +24,7 @@
 #include "common/byteio.h"
 #include "common/error.h"
 #include "common/file.h"
+#include "common/json_strict.h"
 #include "model/atomic_file.h"
 #include "model/json_model.h"
 #include "net/cost.h"
@@ -189,18 +190,35 @@ static size_t utf8_valid_prefix(const uint8_t *p, size_t n)
 }
 
 /* Checks that text[0..len) (NUL-terminated at len) is metadata: UTF-8
- * without NUL holding one JSON object. Returns NULL if so, else what is
- * wrong ("is malformed JSON"), with the byte offset in *where. */
-static const char *meta_problem(const char *text, size_t len, size_t *where)
+ * without NUL holding one JSON object, read strictly (json_strict.h).
+ * Returns NULL if so, else what is wrong ("is malformed JSON"), with the
+ * byte offset in *where; "out of memory" (and *nomem set) when it could
+ * not tell. */
+static const char *meta_problem(const char *text, size_t len, size_t *where, int *nomem)
 {
+    *nomem = 0;
     *where = utf8_valid_prefix((const uint8_t *)text, len);
     if (*where < len) return text[*where] ? "is not valid UTF-8" : "contains a NUL byte";
-    const char *end = NULL;
-    /* The length includes the terminating NUL: cJSON then requires that
-     * nothing but white space follows the value. */
-    cJSON *root = cJSON_ParseWithLengthOpts(text, len + 1, &end, 1);
-    if (!root) {
-        *where = end ? (size_t)(end - text) : 0;
+    json_problem p;
+    cJSON *root = json_parse_strict(text, len, (size_t)-1, &p);
+    *where = p.offset;
+    switch (p.kind) {
+    case JSON_FINE:
+        break;
+    case JSON_TRAILING:
+        return "is malformed JSON: text after its object";
+    case JSON_BAD_NUMBER:
+        return "has a number JSON does not allow (a leading zero, or a point without digits)";
+    case JSON_NUL_IN_STRING:
+        return "has \\u0000 in a string";
+    case JSON_CONTROL_IN_STRING:
+        return "has a control character in a string";
+    case JSON_DUPLICATE_KEY:
+        return "has a key twice in one object";
+    case JSON_NOMEM:
+        *nomem = 1;
+        return "out of memory";
+    default:
         return "is malformed JSON";
     }
     int object = cJSON_IsObject(root);
@@ -307,10 +325,12 @@ nndl_status model_save_with_meta(const nndl_net *net, const char *path, const ch
             return error_set(err, NNDL_ERR_ARG,
                              "%s: not saved: the metadata is %zu bytes; the limit is %u", path,
                              len, (unsigned)MODEL_MAX_META_BYTES);
-        const char *problem = meta_problem(meta_json, len, &where);
+        int nomem;
+        const char *problem = meta_problem(meta_json, len, &where, &nomem);
         if (problem)
-            return error_set(err, NNDL_ERR_ARG, "%s: not saved: the metadata %s (at byte %zu)",
-                             path, problem, where);
+            return error_set(err, nomem ? NNDL_ERR_NOMEM : NNDL_ERR_ARG,
+                             "%s: not saved: the metadata %s (at byte %zu)", path, problem,
+                             where);
         w.meta_len = (uint32_t)len;
     }
     return atomic_file_write(path, "model file", write_model, &w, err);
@@ -670,10 +690,11 @@ static nndl_status read_body(FILE *f, const char *path, const model_header *h, n
     }
     if (text) {
         size_t where;
-        const char *problem = meta_problem(text, h->meta_len, &where);
+        int nomem;
+        const char *problem = meta_problem(text, h->meta_len, &where, &nomem);
         if (problem) {
-            st = error_set(err, NNDL_ERR_FORMAT, "%s: the metadata %s (at byte %zu of it)", path,
-                           problem, where);
+            st = error_set(err, nomem ? NNDL_ERR_NOMEM : NNDL_ERR_FORMAT,
+                           "%s: the metadata %s (at byte %zu of it)", path, problem, where);
             goto done;
         }
     }
