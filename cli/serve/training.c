@@ -427,7 +427,12 @@ static void next_text(event_stream *s)
 {
     training *t = s->t;
     train_run *run = s->run;
-    if (s->last_sent) return;
+    if (s->last_sent) {
+        /* the run's thread ends just after its last event: the stream ends
+         * when it has, so that a client can start another run at once */
+        while (!run->finished && !t->stopping) pthread_cond_wait(&t->changed, &t->lock);
+        return;
+    }
     struct timespec deadline;
     clock_gettime(CLOCK_REALTIME, &deadline);
     deadline.tv_sec += SERVE_KEEPALIVE_SECONDS;
