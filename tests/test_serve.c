@@ -110,20 +110,23 @@ TEST(serve_pages_and_routing)
     server_close(&srv);
 }
 
-/* {"pixels": [...]} of a picture of side n: a bar of ink, or none. */
-static char *pixels_body(int n, int ink)
+/* {"pixels": [...]} of a picture of side n: a bar of ink ("1"), or none,
+ * on a background of `paper`. */
+static char *pixels_body_on(int n, int ink, const char *paper)
 {
-    size_t cap = (size_t)n * n * 8 + 32, len = 0;
+    size_t cap = (size_t)n * n * (strlen(paper) + 2) + 32, len = 0;
     char *s = malloc(cap);
     len += (size_t)snprintf(s, cap, "{\"pixels\":[");
     for (int i = 0; i < n * n; i++) {
         int y = i / n, x = i % n;
         int on = ink && x > n / 2 - n / 10 && x < n / 2 + n / 10 && y > n / 8 && y < n - n / 8;
-        len += (size_t)snprintf(s + len, cap - len, "%s%s", i ? "," : "", on ? "1" : "0");
+        len += (size_t)snprintf(s + len, cap - len, "%s%s", i ? "," : "", on ? "1" : paper);
     }
     snprintf(s + len, cap - len, "]}");
     return s;
 }
+
+static char *pixels_body(int n, int ink) { return pixels_body_on(n, ink, "0"); }
 
 TEST(serve_predict_answers_and_errors)
 {
@@ -187,9 +190,20 @@ TEST(serve_predict_answers_and_errors)
     char *blank = pixels_body(28, 0);
     expect_error(&srv, "POST", "/api/predict", NULL, json, blank, 422, "the drawing: no ink found");
     free(blank);
+    /* more values than a 512 x 512 square: refused before parsing */
     char *huge = pixels_body(600, 0);
-    expect_error(&srv, "POST", "/api/predict", NULL, json, huge, 413, "bytes");
+    expect_error(&srv, "POST", "/api/predict", NULL, json, huge, 400, "360002 JSON values");
     free(huge);
+    /* read strictly: nothing after the object, no key twice, JSON's numbers */
+    expect_error(&srv, "POST", "/api/predict", NULL, json, "{\"pixels\":[0,1,1,0]} junk", 400,
+                 "not valid JSON: text after the JSON value, at byte 21");
+    expect_error(&srv, "POST", "/api/predict", NULL, json, "{\"pixels\":[0,1,1,0]}{}", 400,
+                 "text after the JSON value");
+    expect_error(&srv, "POST", "/api/predict", NULL, json,
+                 "{\"pixels\":[0,1,1,0],\"pixels\":[0,0,0,0]}", 400,
+                 "the key \"pixels\" appears twice");
+    expect_error(&srv, "POST", "/api/predict", NULL, json, "{\"pixels\":[0,01,1,0]}", 400,
+                 "a number JSON does not allow");
     expect_error(&srv, "POST", "/api/predict", NULL, "text/plain", "7", 415, "text/plain is not understood");
     expect_error(&srv, "POST", "/api/predict", NULL, "image/png", "\x89PNG\r\n\x1a\nnot really", 400, "the posted image");
     expect_error(&srv, "POST", "/api/predict", NULL, "image/png", "GIF89a", 400, "not a PNG or PGM");
@@ -264,6 +278,9 @@ TEST(serve_training_recipes_are_checked)
         {"{\"cost\":\"hinge\"}", "\"cost\" must be"},
         {"{\"layers\":3}", "unknown setting \"layers\""},
         {"{\"epochs\":", "not valid JSON"},
+        {"{\"epochs\":2} x", "text after the JSON value"},
+        {"{\"epochs\":2,\"epochs\":3}", "the key \"epochs\" appears twice"},
+        {"{\"epochs\":02}", "a number JSON does not allow"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         expect_error(&srv, "POST", "/api/train", NULL, json, bad[i][0], 400, bad[i][1]);
@@ -428,6 +445,13 @@ TEST(serve_http_limits_and_errors)
     r = http(port, "POST", "/api/predict?model=0", json, drawing, strlen(drawing), 0);
     CHECK(r.status == 200 && strstr(r.body, "\"digit\":"));
     r = http(port, "POST", "/api/predict", json, drawing, strlen(drawing), 1);
+    CHECK(r.status == 200 && strstr(r.body, "\"digit\":"));
+    free(drawing);
+    /* the largest picture docs/SERVE.md allows, 512 x 512 values of up to 4
+     * decimals, fits in the body limit */
+    drawing = pixels_body_on(SERVE_MAX_SIDE, 1, "0.1234");
+    REQUIRE(strlen(drawing) > (size_t)SERVE_MAX_BODY * 3 / 4 && strlen(drawing) <= SERVE_MAX_BODY);
+    r = http(port, "POST", "/api/predict", json, drawing, strlen(drawing), 0);
     CHECK(r.status == 200 && strstr(r.body, "\"digit\":"));
     free(drawing);
 

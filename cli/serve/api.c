@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/json_strict.h"
 #include "serve.h"
 
 enum { N_PIXELS = 784, N_DIGITS = 10 };
@@ -190,9 +191,23 @@ static served_model *pick_model(server *srv, const char *query_model, api_respon
  * 8-bit gray (ink white on black, which preprocessing recognizes). */
 static int pixels_from_json(const char *body, size_t len, nndl_image *img, api_response *fail)
 {
-    cJSON *json = cJSON_ParseWithLength(body, len);
+    /* read strictly, and at most a 512 x 512 picture's values (and a few
+     * more) made into cJSON's tree: some 20 MB */
+    json_problem problem;
+    cJSON *json = json_parse_strict(body, len, (size_t)SERVE_MAX_SIDE * SERVE_MAX_SIDE + 16,
+                                    &problem);
     if (!json) {
-        *fail = respond_error(400, "the body is not valid JSON");
+        char why[160];
+        json_problem_describe(&problem, why, sizeof why);
+        if (problem.kind == JSON_NOMEM)
+            *fail = respond_oom();
+        else if (problem.kind == JSON_TOO_MANY_VALUES)
+            *fail = respond_error(400,
+                                  "the body holds %zu JSON values; \"pixels\" is a square "
+                                  "picture, n x n values with 1 <= n <= %d",
+                                  problem.values, SERVE_MAX_SIDE);
+        else
+            *fail = respond_error(400, "the body is not valid JSON: %s", why);
         return 0;
     }
     const cJSON *pixels = cJSON_GetObjectItemCaseSensitive(json, "pixels");
@@ -288,9 +303,6 @@ static api_response post_predict(server *srv, const char *query_model, const cha
     }
     if (len == 0) return respond_error(400, "the body is empty: send a PNG or {\"pixels\": [...]}");
     if (is_json) {
-        if (len > SERVE_MAX_JSON_BODY)
-            return respond_error(413, "a {\"pixels\"} body may hold %d bytes; this one has %zu",
-                                 SERVE_MAX_JSON_BODY, len);
         if (!pixels_from_json(body, len, &img, &fail)) return fail;
     } else if (is_image) {
         nndl_status st = nndl_image_load_memory(body, len, "the posted image", &img, &err);

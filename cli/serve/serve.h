@@ -17,10 +17,12 @@
 /* Limits that keep one client from taking the server down. */
 enum {
     SERVE_MAX_MODELS = 16,          /* loaded and trained networks */
-    SERVE_MAX_BODY = 2 << 20,       /* bytes of a request body: a PNG */
-    SERVE_MAX_JSON_BODY = 512 << 10, /* bytes of a JSON body: parsed, it takes
-                                        up to 64 bytes per number */
-    SERVE_MAX_SIDE = 512,           /* width of a {"pixels"} square */
+    SERVE_MAX_BODY = 2 << 20,       /* bytes of a request body: a PNG, or a
+                                       {"pixels"} square of 512 x 512 values
+                                       written with up to 4 decimals */
+    SERVE_MAX_SIDE = 512,           /* width of a {"pixels"} square; a body of
+                                       more values is refused before it is
+                                       parsed (some 80 bytes a value) */
     SERVE_MAX_CONNECTIONS = 64,     /* open at once */
     SERVE_MAX_PER_ADDRESS = 16,     /* open at once from one client address */
     SERVE_SPARE_CONNECTIONS = 8,    /* with fewer places left than this, ... */

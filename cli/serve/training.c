@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/json_strict.h"
 #include "serve.h"
 
 typedef struct train_run {
@@ -85,8 +86,13 @@ int train_recipe_parse(const char *body, size_t len, train_recipe *r, char *why,
                            body[start] == '\t'))
         start++;
     if (start == len) return 1;
-    cJSON *json = cJSON_ParseWithLength(body, len);
-    if (!json) return why_set(why, cap, "the body is not valid JSON");
+    json_problem problem;
+    cJSON *json = json_parse_strict(body, len, 64, &problem);
+    if (!json) {
+        char what[160];
+        json_problem_describe(&problem, what, sizeof what);
+        return why_set(why, cap, "the body is not valid JSON: %s", what);
+    }
     if (!cJSON_IsObject(json)) {
         cJSON_Delete(json);
         return why_set(why, cap, "the body must be a JSON object of training settings");
