@@ -238,10 +238,39 @@ static void print_network(const char *path, const nndl_net *net, file_kind k)
 }
 
 /* A JSON value on one line: strings bare, arrays as "a, b, c". */
+/* Prints text from a file with its control characters escaped (\n, \t,
+ * \x1b, and \u009b for a C1 control in UTF-8), so that a terminal shows
+ * them rather than obeys them; returns the characters printed. */
+static int print_text(const char *s)
+{
+    int n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '\n' || *p == '\t' || *p == '\r') {
+            n += printf("\\%c", *p == '\n' ? 'n' : *p == '\t' ? 't' : 'r');
+        } else if (*p < 0x20 || *p == 0x7f) {
+            n += printf("\\x%02x", *p);
+        } else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+            n += printf("\\u%04x", p[1]);
+            p++;
+        } else {
+            putchar(*p);
+            n++;
+        }
+    }
+    return n;
+}
+
+/* A key of the metadata, escaped, in a column of `width`. */
+static void print_key(const char *key, int width)
+{
+    int n = print_text(key);
+    printf("%*s", n < width ? width - n : 0, "");
+}
+
 static void print_value(const cJSON *v)
 {
     if (cJSON_IsString(v)) {
-        printf("%s", v->valuestring);
+        print_text(v->valuestring);
     } else if (cJSON_IsNumber(v)) {
         printf("%.10g", v->valuedouble);
     } else if (cJSON_IsArray(v)) {
@@ -281,7 +310,11 @@ static void print_metadata(const char *meta)
     }
     cJSON *m = cJSON_Parse(meta);
     if (!cJSON_IsObject(m)) {
-        printf("metadata        %zu bytes, not a JSON object: %.200s\n", strlen(meta), meta);
+        char head[201];
+        snprintf(head, sizeof head, "%s", meta);
+        printf("metadata        %zu bytes, not a JSON object: ", strlen(meta));
+        print_text(head);
+        printf("\n");
         cJSON_Delete(m);
         return;
     }
@@ -292,13 +325,20 @@ static void print_metadata(const char *meta)
     const cJSON *eval = cJSON_GetObjectItemCaseSensitive(m, "evaluation");
     const cJSON *settings = cJSON_GetObjectItemCaseSensitive(m, "settings");
     if (cJSON_IsString(saved) || cJSON_IsString(version)) {
-        printf("saved           %s", cJSON_IsString(saved) ? saved->valuestring : "");
-        if (cJSON_IsString(version)) printf(" by nndl %s", version->valuestring);
+        printf("saved           ");
+        if (cJSON_IsString(saved)) print_text(saved->valuestring);
+        if (cJSON_IsString(version)) {
+            printf(" by nndl ");
+            print_text(version->valuestring);
+        }
         printf("\n");
     }
     if (cJSON_IsNumber(epochs)) {
         printf("epochs run      %d", epochs->valueint);
-        if (cJSON_IsString(weights)) printf(", weights of the %s", weights->valuestring);
+        if (cJSON_IsString(weights)) {
+            printf(", weights of the ");
+            print_text(weights->valuestring);
+        }
         printf("\n");
     }
     if (cJSON_IsObject(eval)) {
@@ -308,7 +348,9 @@ static void print_metadata(const char *meta)
         const char *on = cJSON_IsString(data) ? data->valuestring : "evaluation";
         printf("accuracy        last  ");
         print_accuracy(cJSON_GetObjectItemCaseSensitive(eval, "last"), t);
-        printf(" on %s data\n                best  ", on);
+        printf(" on ");
+        print_text(on);
+        printf(" data\n                best  ");
         print_accuracy(cJSON_GetObjectItemCaseSensitive(eval, "best"), t);
         printf("\n");
     }
@@ -317,7 +359,9 @@ static void print_metadata(const char *meta)
         const cJSON *item;
         cJSON_ArrayForEach(item, settings)
         {
-            printf("  %-20s ", item->string);
+            printf("  ");
+            print_key(item->string, 20);
+            printf(" ");
             print_value(item);
             printf("\n");
         }
@@ -334,7 +378,9 @@ static void print_metadata(const char *meta)
             is_known |= strcmp(item->string, known[i]) == 0;
         if (is_known) continue;
         if (!other++) printf("other metadata\n");
-        printf("  %-20s ", item->string);
+        printf("  ");
+        print_key(item->string, 20);
+        printf(" ");
         print_value(item);
         printf("\n");
     }

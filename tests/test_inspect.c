@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 
 #include "check.h"
+#include "model/model_file.h"
 #include "nndl.h"
 
 #ifndef NNDL_CLI_PATH
@@ -116,4 +117,40 @@ TEST(inspect_errors)
     CHECK(nndl(out, sizeof out, "inspect '%s'", path) == 1 && out[0] == 0);
     CHECK(nndl(out, sizeof out, "inspect") == 2);
     CHECK(nndl(out, sizeof out, "inspect --help") == 0 && strstr(out, "--json"));
+}
+
+TEST(inspect_escapes_control_characters_in_metadata)
+{
+    /* metadata another writer put there, with terminal escapes (ESC, and
+     * CSI as the C1 control U+009B), a newline and a tab, in values and
+     * in a key: printed escaped, so that the terminal shows them instead
+     * of obeying them */
+    char model[512], out[16384];
+    snprintf(model, sizeof model, "%s/escapes.nndl", test_tmpdir());
+    int sizes[] = {4, 3};
+    nndl_net_spec spec = nndl_net_spec_default(2, sizes);
+    nndl_error err;
+    nndl_net *net = nndl_net_create(&spec, &err);
+    REQUIRE(net);
+    static const char meta[] =
+        "{\"saved\": \"\\u001b]0;owned\\u0007\", \"nndl\": \"1\\u009b2J\", "
+        "\"weights\": \"x\", \"epochs_run\": 1, "
+        "\"settings\": {\"eta\": \"\\u001b[31mred\\u001b[0m\", \"line\\nbreak\": \"a\\tb\"}, "
+        "\"note\": [\"\\u001b[2J\", \"\\u007f\"]}";
+    REQUIRE(model_save_with_meta(net, model, meta, &err) == NNDL_OK);
+    nndl_net_free(net);
+    REQUIRE(nndl(out, sizeof out, "inspect '%s'", model) == 0);
+    for (const char *p = out; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if ((c < 0x20 && c != '\n') || c == 0x7f || (c == 0xc2 && (unsigned char)p[1] >= 0x80 &&
+                                                     (unsigned char)p[1] <= 0x9f)) {
+            test_fail(__FILE__, __LINE__, "a control character 0x%02x at byte %zu", c,
+                      (size_t)(p - out));
+            break;
+        }
+    }
+    CHECK(strstr(out, "saved           \\x1b]0;owned\\x07 by nndl 1\\u009b2J\n"));
+    CHECK(strstr(out, "  eta                  \\x1b[31mred\\x1b[0m\n"));
+    CHECK(strstr(out, "  line\\nbreak          a\\tb\n"));
+    CHECK(strstr(out, "  note                 \\x1b[2J, \\x7f\n"));
 }
