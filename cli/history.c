@@ -2,9 +2,11 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char *const eval_names[] = {"test", "validation", "none"};
@@ -67,13 +69,51 @@ static int write_line(FILE *f, const char *path, cJSON *o, const char *cmd)
     return ok;
 }
 
-FILE *history_open(const char *path, const train_settings *s, const char *cmd)
+/* Opens `path` for writing (creating it with `create`) and takes a write
+ * lock on the whole file, so that two runs never write one history (the
+ * second would cut the first's lines); the lock lasts until the file is
+ * closed. A file that takes no locks (a pipe, a terminal) is written
+ * without. Cuts a regular file to `keep` bytes. NULL after
+ * printing an error. */
+static FILE *open_locked(const char *path, int create, long keep, const char *cmd)
 {
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        cli_error(cmd, "--history: cannot create %s: %s", path, strerror(errno));
+    int fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0644);
+    if (fd < 0) {
+        cli_error(cmd, "--history: cannot %s %s: %s", create ? "create" : "reopen", path,
+                  strerror(errno));
         return NULL;
     }
+    struct flock lock;
+    memset(&lock, 0, sizeof lock);
+    lock.l_type = F_WRLCK;
+    lock.l_whence = SEEK_SET; /* l_start 0, l_len 0: the whole file */
+    if (fcntl(fd, F_SETLK, &lock) != 0 && (errno == EACCES || errno == EAGAIN)) {
+        cli_error(cmd, "--history: %s is being written by another run; give each run its own "
+                  "file", path);
+        close(fd);
+        return NULL;
+    }
+    struct stat st;
+    int regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    FILE *f = NULL;
+    if (regular && keep >= 0 && (st.st_size < keep || ftruncate(fd, keep) != 0)) {
+        cli_error(cmd, "--history: %s is shorter than the checkpoint recorded (%ld bytes)", path,
+                  keep);
+    } else if (!(f = fdopen(fd, "w"))) {
+        cli_error(cmd, "--history: cannot write %s: %s", path, strerror(errno));
+    } else if (regular && fseek(f, keep > 0 ? keep : 0, SEEK_SET) != 0) {
+        cli_error(cmd, "--history: cannot write %s: %s", path, strerror(errno));
+        fclose(f);
+        return NULL;
+    }
+    if (!f) close(fd);
+    return f;
+}
+
+FILE *history_open(const char *path, const train_settings *s, const char *cmd)
+{
+    FILE *f = open_locked(path, 1, 0, cmd);
+    if (!f) return NULL;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "nndl", NNDL_VERSION);
     if (s->run_label) cJSON_AddStringToObject(o, "run", s->run_label);
@@ -89,20 +129,8 @@ FILE *history_open(const char *path, const train_settings *s, const char *cmd)
 
 FILE *history_resume(const char *path, long bytes, const char *cmd)
 {
-    FILE *f = fopen(path, "r+");
-    if (!f) {
-        cli_error(cmd, "--history: cannot reopen %s to continue it: %s", path, strerror(errno));
-        return NULL;
-    }
     /* lines written after the checkpoint belong to epochs that run again */
-    if (fseek(f, 0, SEEK_END) != 0 || ftell(f) < bytes || ftruncate(fileno(f), bytes) != 0 ||
-        fseek(f, bytes, SEEK_SET) != 0) {
-        cli_error(cmd, "--history: %s is shorter than the checkpoint recorded (%ld bytes)", path,
-                  bytes);
-        fclose(f);
-        return NULL;
-    }
-    return f;
+    return open_locked(path, 0, bytes, cmd);
 }
 
 epoch_record epoch_record_empty(int epoch)

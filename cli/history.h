@@ -21,7 +21,9 @@
  * caller frees it with cJSON_Delete. */
 cJSON *history_settings_json(const train_settings *s);
 
-/* Creates FILE and writes the settings line; NULL after printing an error. */
+/* Creates FILE (or empties it) and writes the settings line; NULL after
+ * printing an error. The file stays locked (fcntl) until history_close:
+ * another run asking for it is refused. */
 FILE *history_open(const char *path, const train_settings *s, const char *cmd);
 
 /* Reopens the history of a run continued from a checkpoint, cut back to the

@@ -1,7 +1,9 @@
 /* The nndl command: its output formats, exit codes and one-line errors. */
+#include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "check.h"
 #include "nndl.h"
@@ -380,4 +382,53 @@ TEST(cli_version2_model_from_before_layers_still_scores_the_same)
     REQUIRE(r.status == 0);
     snprintf(cmd, sizeof cmd, "cmp -s tests/fixtures/v2-784-20-10.nndl '%s'", path);
     CHECK(system(cmd) == 0);
+}
+
+TEST(cli_two_runs_never_write_one_history)
+{
+    /* a second run asking for the --history file a running one writes is
+     * refused; the first one's file stays whole, line by line */
+    if (!test_mnist_dir()) return;
+    char history[512], args[2048], cmd[4096];
+    snprintf(history, sizeof history, "%s/shared.jsonl", test_tmpdir());
+    remove(history);
+    snprintf(cmd, sizeof cmd,
+             "'%s' train --sizes 784,800,800,10 --epochs 4 --train-size 10000 --threads 1 "
+             "--eval none --history '%s' >/dev/null 2>&1 &", NNDL_CLI_PATH, history);
+    REQUIRE(system(cmd) == 0);
+    /* wait for its first line */
+    char text[65536] = "";
+    for (int i = 0; i < 500 && !strchr(text, '\n'); i++) {
+        struct timespec t = {0, 10000000L};
+        nanosleep(&t, NULL);
+        read_file(history, text, sizeof text);
+    }
+    CHECK(strchr(text, '\n') != NULL);
+    snprintf(args, sizeof args,
+             "train --sizes 784,10,10 --epochs 2 --train-size 500 --eval none --history '%s'",
+             history);
+    check_error(args, 1, "is being written by another run");
+    /* the first run's end: 1 + 4 lines, each a JSON object */
+    for (int i = 0; i < 3000; i++) {
+        read_file(history, text, sizeof text);
+        if (count_lines(text) >= 5) break;
+        struct timespec t = {0, 10000000L};
+        nanosleep(&t, NULL);
+    }
+    CHECK(count_lines(text) == 5);
+    int whole = 1;
+    for (char *line = text, *end; (end = strchr(line, '\n')); line = end + 1) {
+        *end = 0;
+        cJSON *o = cJSON_Parse(line);
+        whole &= cJSON_IsObject(o) && memchr(line, 0, (size_t)(end - line)) == NULL;
+        cJSON_Delete(o);
+    }
+    CHECK(whole);
+    /* once it has finished, the file is free again */
+    snprintf(args, sizeof args,
+             "train --sizes 784,10,10 --epochs 1 --train-size 500 --eval none --history '%s'",
+             history);
+    cli_result r;
+    run(args, &r);
+    CHECK(r.status == 0);
 }
