@@ -678,6 +678,40 @@ TEST(serve_slow_headers_cannot_take_the_server)
     server_close(&srv);
 }
 
+TEST(serve_refuses_two_content_lengths)
+{
+    /* two different lengths: which body is meant is ambiguous (a proxy may
+     * take the other one), so the request is refused and the connection
+     * closed; the same length twice is taken */
+    server srv;
+    server_open(&srv);
+    nndl_error err;
+    int port = 0;
+    http_server *h = http_start(&srv, "127.0.0.1", 0, 5, &port, &err);
+    REQUIRE(h && port > 0);
+    static const char body[] = "{\"pixels\":[0,1,1,0]}";
+    char request[512], got[4096];
+    for (int same = 0; same < 2; same++) {
+        snprintf(request, sizeof request,
+                 "POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 "Connection: close\r\nContent-Length: %zu\r\nContent-Length: %zu\r\n\r\n%s",
+                 sizeof body - 1, same ? sizeof body - 1 : (size_t)4, body);
+        int fd = raw_connect(port, request);
+        REQUIRE(fd >= 0);
+        got[0] = 0;
+        double t = seconds_to_close(fd, 3, got, sizeof got);
+        close(fd);
+        if (same) {
+            CHECK(strncmp(got, "HTTP/1.1 400", 12) != 0 && strncmp(got, "HTTP/1.1 ", 9) == 0);
+        } else {
+            CHECK(strncmp(got, "HTTP/1.1 400", 12) == 0 && strstr(got, "Content-Length"));
+            CHECK(t >= 0 && t < 1); /* closed at once */
+        }
+    }
+    http_stop(h);
+    server_close(&srv);
+}
+
 /* ---- the command ---- */
 
 #include <fcntl.h>

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -138,6 +139,7 @@ typedef struct request {
     char *body;
     size_t length, capacity;
     int too_large;
+    int answered; /* answered from its headers: the rest is dropped */
 } request;
 
 /* Sends a whole answer (libmicrohttpd leaves the body out for HEAD). */
@@ -209,6 +211,42 @@ static enum MHD_Result too_large(struct MHD_Connection *c)
     return queue(c, &r);
 }
 
+/* Counts the Content-Length headers and whether they disagree. */
+typedef struct lengths {
+    int count, differ;
+    const char *first;
+} lengths;
+
+static enum MHD_Result count_length(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+    (void)kind;
+    lengths *l = cls;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) != 0) return MHD_YES;
+    if (l->count++ == 0)
+        l->first = value;
+    else if (strcmp(l->first ? l->first : "", value ? value : "") != 0)
+        l->differ = 1;
+    return MHD_YES;
+}
+
+/* 400 for a request whose body cannot be told apart from what follows
+ * it (libmicrohttpd reads the body by the first Content-Length; a proxy in
+ * front might take another), and the connection closed after it. */
+static enum MHD_Result ambiguous_length(struct MHD_Connection *c)
+{
+    static const char text[] =
+        "{\"error\":\"two different Content-Length headers: which body is meant?\"}";
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(sizeof text - 1, (void *)text, MHD_RESPMEM_PERSISTENT);
+    if (!resp) return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result ok = MHD_queue_response(c, MHD_HTTP_BAD_REQUEST, resp);
+    MHD_destroy_response(resp);
+    return ok;
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
                               const char *method, const char *version, const char *upload,
                               size_t *upload_size, void **state)
@@ -222,12 +260,22 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         set_in_head(h, c, 0);
         if (!(req = calloc(1, sizeof *req))) return MHD_NO;
         *state = req;
+        lengths l = {0, 0, NULL};
+        MHD_get_connection_values(c, MHD_HEADER_KIND, count_length, &l);
+        if (l.differ) {
+            req->answered = 1;
+            return ambiguous_length(c);
+        }
         const char *announced = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                             MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (announced && strtoull(announced, NULL, 10) > SERVE_MAX_BODY) {
-            req->too_large = 1;
+            req->answered = 1;
             return too_large(c);
         }
+        return MHD_YES;
+    }
+    if (req->answered) {
+        *upload_size = 0;
         return MHD_YES;
     }
     if (*upload_size) {
