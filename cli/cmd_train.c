@@ -6,12 +6,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "args.h"
 #include "commands.h"
 #include "common/json_strict.h"
 #include "history.h"
+#include "model/model_file.h"
+#include "net/network.h"
 #include "progress.h"
 #include "train_run.h"
 #include "train_save.h"
@@ -103,6 +107,28 @@ static int resume_options_only(int argc, char **argv)
     return 1;
 }
 
+/* Whether the checkpoint at `path` has room for the parameters of the
+ * network its settings describe (4 bytes each): checked before that
+ * network is made, so that a note of a few bytes cannot ask for
+ * gigabytes. */
+static int holds_its_network(const char *path, const train_settings *s, const char *cmd)
+{
+    nndl_net_spec spec = train_net_spec(s);
+    size_t n_params;
+    nndl_error err;
+    if (net_spec_count(&spec, &n_params, &err) != NNDL_OK) {
+        cli_error(cmd, "%s: the checkpoint's network: %s", path, err.message);
+        return 0;
+    }
+    struct stat st;
+    if (stat(path, &st) != 0 || (uint64_t)st.st_size < 4 * (uint64_t)n_params) {
+        cli_error(cmd, "%s: %lld bytes, too few for the %zu parameters of the network its "
+                  "settings describe", path, (long long)st.st_size, n_params);
+        return 0;
+    }
+    return 1;
+}
+
 /* Rebuilds the settings of the run a checkpoint holds from its note's
  * "args" and parses them into `s`; `note` receives the parsed note. */
 int checkpoint_settings(const char *path, train_settings *s, cJSON **note, const char *cmd)
@@ -150,8 +176,9 @@ int checkpoint_settings(const char *path, train_settings *s, cJSON **note, const
     ok = ok && cli_parse(&c, n + 1, argv, pos, &n_pos) == CLI_PARSED && !ignored_resume &&
          train_settings_finish(s, cmd);
     free(argv);
+    if (!ok) cli_error(cmd, "%s: the checkpoint's settings do not parse", path);
+    if (ok) ok = holds_its_network(path, s, cmd);
     if (!ok) {
-        cli_error(cmd, "%s: the checkpoint's settings do not parse", path);
         cJSON_Delete(*note);
         *note = NULL;
     }

@@ -454,6 +454,8 @@ TEST(cli_resume_refuses_impossible_states)
         {"\"stopped\":false", "\"stopped\":0", 0, "wrong type"},
         {"\"epochs_done\":1", "\"epochs_done\":1,\"epochs_done\":5", 0,
          "the key \"epochs_done\" appears twice"},
+        /* a network of 100 million parameters in a file of a few KB */
+        {"\"784,10,10\"", "\"784,100000,200\"", 0, "too few for the 98500200 parameters"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *changed = NULL;
