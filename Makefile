@@ -201,11 +201,12 @@ valgrind: data
 
 # make fuzz: libFuzzer targets (fuzz/) built with clang, AddressSanitizer and
 # UBSan, each run for FUZZ_SECONDS on a copy of its seed corpus
-# (fuzz/corpus/NAME); crashes are written to build-fuzz/crash-NAME-*.
-# fuzz/run.sh prints the executions per target.
+# (fuzz/corpus/NAME), with memory limits; crashes, leaks and inputs that
+# blow the limits are written to build-fuzz/crash-NAME-*. fuzz/run.sh
+# prints the executions per target.
 .PHONY: fuzz fuzz-build
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := idx model json_model image http
+FUZZ_TARGETS := idx model json_model image http checkpoint idx_folder
 FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
 fuzz-build: deps
 	@scripts/ensure-deps.sh clang libomp-dev
@@ -217,6 +218,10 @@ fuzz-build: deps
 fuzz: fuzz-build
 	@fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
-$(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_file.h $(SERVE_OBJ) $(LIB)
+# The targets that go through the command line (checkpoint, idx_folder)
+# call cmd_* functions: every object of the tool but its main().
+FUZZ_CLI_OBJ := $(filter-out $(BUILD)/obj/cli/main.o,$(CLI_OBJ))
+$(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_file.h $(FUZZ_CLI_OBJ) $(SERVE_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Icli -fsanitize=fuzzer -o $@ $< $(SERVE_OBJ) $(LIB) $(LDFLAGS) $(LDLIBS)
+	$(CC) $(CFLAGS) -Icli -fsanitize=fuzzer -o $@ $< $(FUZZ_CLI_OBJ) $(SERVE_OBJ) $(LIB) \
+	    $(LDFLAGS) $(LDLIBS)

@@ -175,3 +175,134 @@ out("http", "train", request("POST", "/api/train", "", "application/json",
                              '{"hidden": 5, "epochs": 2, "eta": 0.5, "cost": "quadratic"}'))
 out("http", "events", request("GET", "/api/train/1/events"))
 out("http", "wrong-method", request("DELETE", "/api/models"))
+
+# ---- the cases of the second reliability round (docs/RELIABILITY.md)
+
+# pictures: a 141-byte PNG whose tEXt (or zTXt) chunk declares 2 GiB; a sound
+# one carrying a text chunk, which is skipped
+def png_chunk(kind, data):
+    return (struct.pack(">I", len(data)) + kind + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+
+header = b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", struct.pack(">IIBBBBB", 28, 28, 8, 0, 0, 0, 0))
+out("image", "bomb-text.png", header + struct.pack(">I", 0x7FFFFFFF) + b"tEXt" + b"A" * 100)
+out("image", "bomb-ztxt.png", header + struct.pack(">I", 0x7FFFFFFF) + b"zTXt" + b"A" * 100)
+sound = png(W, H, 0, 8, gray)
+out("image", "text-chunk.png", sound[:33] + png_chunk(b"tEXt", b"Comment\0" + b"x" * 200) + sound[33:])
+
+# JSON models: 82 bytes asking for half a billion parameters; an extra key
+# of 5,000 zeros (over the 4,096 values allowed besides the network's);
+# what cJSON lets through
+out("json_model", "sizes-only-82", '{"sizes": [1000000, 499, 1], "weights": [], "biases": [], '
+    '"cost": "QuadraticCost"}')
+small = ('"sizes": [2, 1], "weights": [[[1, 2]]], "biases": [[[0]]], '
+         '"cost": "QuadraticCost"')
+out("json_model", "extra-zeros", '{"padding": [' + ",".join("0" * 5000) + '], ' + small + "}")
+out("json_model", "nndl-key-twice", '{' + small + ', "nndl": {"format": 1, "activations": '
+    '["sigmoid"], "activations": ["tanh"]}}')
+out("json_model", "leading-zero", '{' + small.replace("[[[1, 2]]]", "[[[01, 2]]]") + "}")
+out("json_model", "point-no-digits", '{' + small.replace("[[[1, 2]]]", "[[[5., 2]]]") + "}")
+out("json_model", "cost-nul", '{' + small.replace('"QuadraticCost"', '"QuadraticCost\\u0000junk"') + "}")
+
+# binary models whose metadata has a key twice, or terminal escapes
+out("model", "meta-key-twice", model([2, 1], [0], 0, meta=b'{"a": 1, "a": 2}'))
+out("model", "meta-escapes", model([2, 1], [0], 0,
+                                   meta=b'{"saved": "\\u001b]0;x\\u0007", "note": "\\u009b2J"}'))
+
+# IDX pairs: a gzip stream cut inside its trailer; garbage after it; a
+# second member
+
+
+def idx_pair_raw(labels, images):
+    return struct.pack(">H", len(labels)) + labels + images
+
+
+lb = idx(0x08, [3], bytes([1, 2, 3]))
+im = idx(0x08, [3, 4, 4], bytes(range(48)))
+out("idx", "gzip-cut-trailer", idx_pair_raw(gzip.compress(lb, mtime=0)[:-4], gzip.compress(im, mtime=0)))
+out("idx", "gzip-trailing-garbage", idx_pair_raw(gzip.compress(lb, mtime=0) + b"junk",
+                                                  gzip.compress(im, mtime=0)))
+out("idx", "gzip-two-members", idx_pair_raw(gzip.compress(lb, mtime=0) + gzip.compress(b"", mtime=0),
+                                             gzip.compress(im, mtime=0)))
+
+# requests: text after the JSON, a key twice, a number JSON does not allow
+out("http", "predict-trailing-junk", request("POST", "/api/predict", "", "application/json",
+                                             pixels + " junk"))
+out("http", "predict-pixels-twice", request("POST", "/api/predict", "", "application/json",
+                                            '{"pixels": [0, 1, 1, 0], "pixels": [1, 1, 1, 1]}'))
+out("http", "train-key-twice", request("POST", "/api/train", "", "application/json",
+                                       '{"epochs": 2, "epochs": 3}'))
+out("http", "predict-leading-zero", request("POST", "/api/predict", "", "application/json",
+                                            '{"pixels": [0, 01, 1, 0]}'))
+
+# ---- checkpoints, for `nndl inspect` (a first byte of flags: 1 for --json,
+# then the file; docs/MODEL_FORMAT.md, "Checkpoints")
+
+
+def checkpoint(args, n_params, momentum=False, best=False, zero=0, note_text=None, done=1):
+    note = {"nndl": "1.0", "command": "train", "args": args, "epochs_done": done,
+            "stopped": False, "result": {"last_correct": 7, "best_correct": 8, "total": 10,
+                                         "best_epoch": 0, "seconds": 0.01}}
+    if best:
+        note["plateau"] = {"eta_initial": 3, "eta": 1.5, "best": 0.8, "best_epoch": 0,
+                           "since_best": 1, "since_change": 0}
+    text = note_text if note_text is not None else json.dumps(note, separators=(",", ":"))
+    text = text.encode()
+    gens = [0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB, 0x2545F4914F6CDD1D,
+            0x0123456789ABCDEF, 0xFEDCBA9876543210, 0x1111111111111111, 0x7777777777777777]
+    if zero == 1:
+        gens[0:4] = [0, 0, 0, 0]
+    if zero == 2:
+        gens[4:8] = [0, 0, 0, 0]
+    params = b"".join(struct.pack("<f", ((i * 7919) % 200 - 100) / 100.0) for i in range(n_params))
+    v = n_params if momentum else 0
+    state = struct.pack("<f", 3.0) + b"".join(struct.pack("<Q", g) for g in gens)
+    state += struct.pack("<Q", v) + params[:4 * v]
+    body = b"NNDLCKPT" + struct.pack("<II", 1, len(text)) + text + struct.pack("<Q", len(state))
+    body += state + struct.pack("<Q", n_params) + params
+    body += struct.pack("<Q", n_params if best else 0) + (params if best else b"")
+    return body + struct.pack("<I", zlib.crc32(body) & 0xFFFFFFFF)
+
+
+ARGS = ["--sizes", "4,3,2", "--epochs", "3"]  # 4*3 + 3 + 3*2 + 2 = 23 parameters
+out("checkpoint", "sound", b"\0" + checkpoint(ARGS, 23))
+out("checkpoint", "sound-json", b"\1" + checkpoint(ARGS, 23))
+out("checkpoint", "momentum", b"\0" + checkpoint(ARGS + ["--momentum", "0.5"], 23, momentum=True))
+out("checkpoint", "schedule", b"\0" + checkpoint(ARGS + ["--eta-schedule", "halve:2:8"], 23,
+                                                 best=True))
+out("checkpoint", "conv", b"\0" + checkpoint(["--layers", "conv:1:27,softmax:2"],
+                                             27 * 27 + 1 + 4 * 2 + 2))
+out("checkpoint", "zero-shuffle", b"\0" + checkpoint(ARGS, 23, zero=1))
+out("checkpoint", "zero-dropout", b"\0" + checkpoint(ARGS + ["--dropout", "0.2"], 23, zero=2))
+out("checkpoint", "epochs-1e300", b"\0" + checkpoint(ARGS, 23, note_text=(
+    '{"args":["--sizes","4,3,2"],"epochs_done":1e300,"result":{}}')))
+out("checkpoint", "note-key-twice", b"\0" + checkpoint(ARGS, 23, note_text=(
+    '{"args":["--sizes","4,3,2"],"epochs_done":1,"epochs_done":2,"result":{}}')))
+out("checkpoint", "huge-network", b"\0" + checkpoint(["--sizes", "784,100000,200"], 23))
+
+# ---- MNIST folders, for `nndl eval MODEL` with $NNDL_DATA: flags (bit 0:
+# the validation data, from the training files), the four files' kinds (2
+# bits each: 0 a file, 2 missing, 3 a FIFO), three 3-byte lengths, the files
+
+
+def folder(files, validation=0, kinds=0):
+    head = bytes([validation, kinds]) + b"".join(len(f).to_bytes(3, "big") for f in files[:3])
+    return head + b"".join(files)
+
+
+def digits(count, compress=True):
+    lb = idx(0x08, [count], bytes(i % 10 for i in range(count)))
+    im = idx(0x08, [count, 28, 28], bytes((i * 37) % 256 for i in range(count * 784)))
+    if compress:
+        lb, im = gzip.compress(lb, mtime=0), gzip.compress(im, mtime=0)
+    return im, lb
+
+
+tim, tlb = digits(3)
+out("idx_folder", "test-3", folder([tim, tlb, tim, tlb]))
+out("idx_folder", "validation-3", folder([tim, tlb, tim, tlb], validation=1))
+out("idx_folder", "plain-2", folder(list(digits(2, False)) * 2))
+out("idx_folder", "cut-trailer", folder([tim, tlb, tim, tlb[:-4]]))
+out("idx_folder", "fifos", folder([tim, tlb, tim, tlb], kinds=0xFF))
+out("idx_folder", "missing-labels", folder([tim, tlb, tim, tlb], kinds=0x80))

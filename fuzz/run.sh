@@ -15,10 +15,17 @@ for t in "$@"; do
     cp -n fuzz/corpus/"$t"/* "$work"/ 2>/dev/null || true
     log=build-fuzz/work/$t.log
     # one job per core would make the per-target numbers depend on the
-    # machine's load; one process, a fixed time, a 2 GB memory cap
-    build-fuzz/fuzz/fuzz_"$t" -max_total_time="$seconds" -rss_limit_mb=2048 \
-        -timeout=10 -artifact_prefix=build-fuzz/crash-"$t"- -print_final_stats=1 \
-        "$work" >"$log" 2>&1
+    # machine's load; one process, a fixed time. Memory: an input that
+    # makes a single allocation over 256 MB, or the process grow over
+    # 1 GB, is a finding, as the PNG chunk bomb and the JSON
+    # model of half a billion parameters were. The targets' own output
+    # (the command line's errors) is not shown (-close_fd_mask=3);
+    # libFuzzer's and the sanitizers' reports are.
+    # (Absolute paths: the idx_folder target changes directory.)
+    build-fuzz/fuzz/fuzz_"$t" -max_total_time="$seconds" \
+        -rss_limit_mb=1024 -malloc_limit_mb=256 -close_fd_mask=3 \
+        -timeout=10 -artifact_prefix="$PWD"/build-fuzz/crash-"$t"- -print_final_stats=1 \
+        "$PWD/$work" >"$log" 2>&1
     rc=$?
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
     size=$(ls "$work" | wc -l)
