@@ -1,5 +1,7 @@
 /* nndl demo NAME: small experiments of the book, run with the library. */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "args.h"
@@ -22,6 +24,19 @@ static const struct {
      "             factor, vanishing and exploding"},
 };
 enum { N_DEMOS = sizeof demos / sizeof demos[0] };
+
+int demo_json_line(FILE *f, cJSON *o)
+{
+    char *text = o ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    if (!text) {
+        errno = ENOMEM;
+        return -1;
+    }
+    int rc = fprintf(f, "%s\n", text) < 0 ? -1 : 0;
+    free(text);
+    return rc;
+}
 
 static void print_help(void)
 {

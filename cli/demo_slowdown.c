@@ -152,20 +152,6 @@ static void print_table(const slowdown *s)
     }
 }
 
-/* One JSON line; -1 with errno set on failure. */
-static int write_json_line(FILE *f, cJSON *o)
-{
-    char *text = o ? cJSON_PrintUnformatted(o) : NULL;
-    cJSON_Delete(o);
-    if (!text) {
-        errno = ENOMEM;
-        return -1;
-    }
-    int rc = fprintf(f, "%s\n", text) < 0 ? -1 : 0;
-    free(text);
-    return rc;
-}
-
 /* atomic_write_fn: every run's header and points. */
 static int write_history(FILE *f, const void *ctx)
 {
@@ -180,7 +166,7 @@ static int write_history(FILE *f, const void *ctx)
         cJSON_AddNumberToObject(settings, "b", r->b0);
         cJSON_AddNumberToObject(settings, "eta", ETA);
         cJSON_AddNumberToObject(settings, "epochs", s->epochs);
-        if (write_json_line(f, o) != 0) return -1;
+        if (demo_json_line(f, o) != 0) return -1;
         for (int e = 0; e <= s->epochs; e++) {
             const point *p = &r->points[e];
             o = cJSON_CreateObject();
@@ -190,7 +176,7 @@ static int write_history(FILE *f, const void *ctx)
             cJSON_AddNumberToObject(o, "output", p->output);
             cJSON_AddNumberToObject(o, "w", p->w);
             cJSON_AddNumberToObject(o, "b", p->b);
-            if (write_json_line(f, o) != 0) return -1;
+            if (demo_json_line(f, o) != 0) return -1;
         }
     }
     return 0;

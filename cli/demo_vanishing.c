@@ -267,11 +267,17 @@ static cJSON *number_array(const double *v, int n)
     return a;
 }
 
+static cJSON *sizes_json(const vanishing_run *r)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; i < r->hidden + 2; i++) cJSON_AddItemToArray(a, cJSON_CreateNumber(r->sizes[i]));
+    return a;
+}
+
 static cJSON *run_json(const vanishing_run *r, const settings *s)
 {
     cJSON *o = cJSON_CreateObject();
-    cJSON *sizes = cJSON_AddArrayToObject(o, "sizes");
-    for (int i = 0; i < r->hidden + 2; i++) cJSON_AddItemToArray(sizes, cJSON_CreateNumber(r->sizes[i]));
+    cJSON_AddItemToObject(o, "sizes", sizes_json(r));
     cJSON_AddStringToObject(o, "activation", nndl_activation_name(r->v.act));
     cJSON_AddStringToObject(o, "init", nndl_init_name(r->v.init));
     cJSON *epochs = cJSON_AddArrayToObject(o, "epochs");
@@ -285,20 +291,6 @@ static cJSON *run_json(const vanishing_run *r, const settings *s)
     return o;
 }
 
-/* One JSON line; -1 with errno set on failure. */
-static int write_json_line(FILE *f, cJSON *o)
-{
-    char *text = o ? cJSON_PrintUnformatted(o) : NULL;
-    cJSON_Delete(o);
-    if (!text) {
-        errno = ENOMEM;
-        return -1;
-    }
-    int rc = fprintf(f, "%s\n", text) < 0 ? -1 : 0;
-    free(text);
-    return rc;
-}
-
 /* atomic_write_fn: every run's header and epochs. */
 static int write_history(FILE *f, const void *ctx)
 {
@@ -309,9 +301,7 @@ static int write_history(FILE *f, const void *ctx)
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "run", r->name);
         cJSON *set = cJSON_AddObjectToObject(o, "settings");
-        cJSON *sizes = cJSON_AddArrayToObject(set, "sizes");
-        for (int k = 0; k < r->hidden + 2; k++)
-            cJSON_AddItemToArray(sizes, cJSON_CreateNumber(r->sizes[k]));
+        cJSON_AddItemToObject(set, "sizes", sizes_json(r));
         cJSON_AddStringToObject(set, "activation", nndl_activation_name(r->v.act));
         cJSON_AddStringToObject(set, "init", nndl_init_name(r->v.init));
         cJSON_AddStringToObject(set, "cost", nndl_cost_name(NNDL_COST_CROSS_ENTROPY));
@@ -323,14 +313,14 @@ static int write_history(FILE *f, const void *ctx)
         char seed[32];
         snprintf(seed, sizeof seed, "%llu", (unsigned long long)s->seed);
         cJSON_AddStringToObject(set, "seed", seed);
-        if (write_json_line(f, o) != 0) return -1;
+        if (demo_json_line(f, o) != 0) return -1;
         for (int e = 0; e <= s->epochs; e++) {
             o = cJSON_CreateObject();
             cJSON_AddStringToObject(o, "run", r->name);
             cJSON_AddNumberToObject(o, "epoch", e - 1);
             cJSON_AddItemToObject(o, "speeds", number_array(speeds_at(r, e), r->hidden));
             cJSON_AddNumberToObject(o, "training_cost", r->cost[e]);
-            if (write_json_line(f, o) != 0) return -1;
+            if (demo_json_line(f, o) != 0) return -1;
         }
     }
     return 0;
@@ -452,7 +442,7 @@ int demo_vanishing(int argc, char **argv)
         status = cli_fail("demo vanishing", &err);
     if (!status && s.json) {
         for (int i = 0; i < vn.n_runs && !status; i++)
-            if (write_json_line(stdout, run_json(&vn.runs[i], &s)) != 0) {
+            if (demo_json_line(stdout, run_json(&vn.runs[i], &s)) != 0) {
                 cli_error("demo vanishing", "cannot write the JSON: %s", strerror(errno));
                 status = 1;
             }
