@@ -103,18 +103,21 @@ def conv_flops(layers, n=50000):
     return 2.0 * n * (2 * sum(macs) + sum(macs[1:]))
 
 
+def train_epochs(cmd, history, env):
+    """Runs an `nndl train` command and returns its --history epochs."""
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        sys.exit(f"bench: {' '.join(cmd)} failed:\n{proc.stderr.strip()}")
+    with open(history) as f:
+        return [json.loads(line) for line in f][1:]
+
+
 def nndl_conv(layers, options, threads, workdir, env, save=None):
     history = os.path.join(workdir, f"conv-{threads}-{len(layers)}.jsonl")
     cmd = [NNDL, "train", "--layers", layers, *options, "--epochs", str(CONV_EPOCHS),
            "--train-size", str(CONV_EXAMPLES), "--seed", "1", "--threads", str(threads),
            "--history", history, "--eval", "test"]
-    if save:
-        cmd += ["--save", save]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    if proc.returncode != 0:
-        sys.exit(f"bench: {' '.join(cmd)} failed:\n{proc.stderr.strip()}")
-    with open(history) as f:
-        epochs = [json.loads(line) for line in f][1:]
+    epochs = train_epochs(cmd + (["--save", save] if save else []), history, env)
     scale = 50000 / CONV_EXAMPLES
     return {"seconds": statistics.median(e["seconds"] for e in epochs) * scale,
             "accuracy": epochs[-1]["evaluation_accuracy"],
@@ -161,13 +164,7 @@ def nndl_train(sizes, batch, threads, workdir, env, save=None):
     cmd = [NNDL, "train", "--sizes", sizes, "--batch", str(batch), "--eta", str(ETA),
            "--cost", "cross-entropy", "--init", "scaled", "--epochs", str(NNDL_EPOCHS),
            "--seed", "1", "--threads", str(threads), "--history", history, "--eval", "test"]
-    if save:
-        cmd += ["--save", save]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    if proc.returncode != 0:
-        sys.exit(f"bench: {' '.join(cmd)} failed:\n{proc.stderr.strip()}")
-    with open(history) as f:
-        epochs = [json.loads(line) for line in f][1:]
+    epochs = train_epochs(cmd + (["--save", save] if save else []), history, env)
     return {"seconds": statistics.median(e["seconds"] for e in epochs),
             "epoch_seconds": [e["seconds"] for e in epochs],
             "accuracy": epochs[-1]["evaluation_accuracy"],
