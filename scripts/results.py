@@ -1,9 +1,15 @@
 #!/usr/bin/env python3
 """Reruns the recipes of docs/RESULTS.md and writes the file anew.
 
-    python3 scripts/results.py             # every row (about 20 minutes on 2 cores)
+    python3 scripts/results.py             # every row
     python3 scripts/results.py --only ch5  # rows whose id starts with ch5
     python3 scripts/results.py --list      # the row ids
+    python3 scripts/results.py --only ch6-final,ch6-ensemble   # several
+
+Chapter 6's rows train for hours (about 8 hours of runs in all, two at a
+time on 2 cores); they run through checkpoints in runs/results/, so the same
+command given again after an interruption continues every run where it
+stopped and takes finished runs as they are.
 
 Each run is `build/nndl train ... --history FILE`, one thread per run, two
 runs at a time. The table reports, per recipe, the best and the final
@@ -27,7 +33,9 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-NNDL = os.path.join(ROOT, "build", "nndl")
+# $NNDL_BIN: another binary, e.g. a copy that a rebuild during hours of
+# runs does not replace
+NNDL = os.environ.get("NNDL_BIN", os.path.join(ROOT, "build", "nndl"))
 SEEDS = [1, 2, 3]
 
 # id, title, book's number (text), nndl train options, seeds, notes
@@ -120,6 +128,37 @@ RECIPES = [
      "--lambda 5 --epochs 30 --eval validation", SEEDS, ""),
 ]
 
+# Chapter 6, network3.py's experiments. Every row evaluates on the test set
+# after each epoch and, through --early-stop at the number of epochs (which
+# never stops early), on the validation set too, and keeps the weights of
+# the best validation epoch: network3.py's protocol. Long rows run through
+# checkpoints in runs/results/, so an interrupted run continues where it
+# stopped when the same command is given again.
+CONV1 = "conv:20:5,pool:2"
+CONV2 = "conv:20:5,pool:2,conv:40:5,pool:2"
+CONV2_RELU = "conv:20:5:relu,pool:2,conv:40:5:relu,pool:2"
+RELU = "--eta 0.03 --lambda 1"
+CH6 = [
+    ("ch6-fc", "Chapter 6: [784,100,10], sigmoid, softmax, eta 0.1", "97.80%",
+     "--layers fc:100,softmax:10 --eta 0.1 --epochs 60", SEEDS),
+    ("ch6-conv1", "+ one conv-pool layer (20 maps 5x5, max-pool 2x2)", "98.78%",
+     f"--layers {CONV1},fc:100,softmax:10 --eta 0.1 --epochs 60", SEEDS),
+    ("ch6-conv2", "+ a second conv-pool layer (40 maps 5x5)", "99.06%",
+     f"--layers {CONV2},fc:100,softmax:10 --eta 0.1 --epochs 60", SEEDS),
+    ("ch6-relu", "ReLU, eta 0.03, L2 (network3.py's lmbda 0.1)", "99.23%",
+     f"--layers {CONV2_RELU},fc:100:relu,softmax:10 {RELU} --epochs 60", SEEDS),
+    ("ch6-expanded", "+ the expanded training data (250,000 images)", "99.37%",
+     f"--layers {CONV2_RELU},fc:100:relu,softmax:10 {RELU} --epochs 60 --expanded", SEEDS),
+    ("ch6-extra-fc", "+ an extra fully connected layer of 100", "99.43%",
+     f"--layers {CONV2_RELU},fc:100:relu,fc:100:relu,softmax:10 {RELU} --epochs 60 "
+     "--expanded", SEEDS),
+    ("ch6-final", "2 x FC 1,000 with dropout 0.5, 40 epochs of expanded data", "99.60%",
+     f"--layers {CONV2_RELU},fc:1000:relu:dropout=0.5,fc:1000:relu:dropout=0.5,"
+     f"softmax:10:dropout=0.5 {RELU} --epochs 40 --expanded", [1, 2, 3, 4, 5]),
+]
+ENSEMBLE_ID = "ch6-ensemble"
+RUNS = os.path.join(ROOT, "runs", "results")
+
 SPEEDS_ID = "ch5-speeds"
 SPEEDS_COMMAND = "demo vanishing --compare --json --threads 1"
 # The starting speeds of the book's figures, for 2, 3 and 4 hidden layers.
@@ -145,6 +184,64 @@ def run(recipe_id, options, seed, workdir):
     if "training_cost" in epochs[0]:
         run["training_cost"] = [e["training_cost"] for e in epochs]
     return run
+
+
+def epochs_of(options):
+    return int(shlex.split(options)[shlex.split(options).index("--epochs") + 1])
+
+
+def run_resumable(recipe_id, options, seed):
+    """A chapter-6 run in runs/results/: continued from its checkpoint when
+    one is there, taken as it is when it finished before."""
+    os.makedirs(RUNS, exist_ok=True)
+    base = os.path.join(RUNS, f"{recipe_id}-seed{seed}")
+    history, checkpoint, model, sidecar = (base + ext for ext in
+                                           (".jsonl", ".ckpt", ".nndl", ".json"))
+    epochs = epochs_of(options)
+    state = json.load(open(sidecar)) if os.path.exists(sidecar) else {}
+    if state.get("options") != options:  # another recipe: start again
+        for f in (history, checkpoint, model):
+            if os.path.exists(f):
+                os.remove(f)
+        state = {"options": options, "wall": 0.0}
+    if not os.path.exists(model):
+        if os.path.exists(checkpoint):
+            cmd = [NNDL, "train", "--resume", checkpoint, "--threads", "1"]
+        else:
+            cmd = [NNDL, "train", *shlex.split(options), "--eval", "test", "--early-stop",
+                   str(epochs), "--seed", str(seed), "--threads", "1", "--history", history,
+                   "--checkpoint", checkpoint, "--save", model]
+        started = time.monotonic()
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+        state["wall"] += time.monotonic() - started
+        with open(sidecar, "w") as f:
+            json.dump(state, f)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed: {proc.stderr.strip()}")
+    records = [e for e in map(json.loads, open(history)) if e.get("epoch", -1) >= 0]
+    return {"seed": seed, "wall": state["wall"], "model": os.path.relpath(model, ROOT),
+            "accuracy": [e["evaluation_accuracy"] for e in records],
+            "validation": [e["validation_accuracy"] for e in records],
+            "seconds": statistics.mean(e["seconds"] for e in records)}
+
+
+def run_ensemble(models):
+    """The plurality vote of the final networks, and a picture of its mistakes."""
+    picture = os.path.join("docs", "images", "ensemble-errors.png")
+    cmd = [NNDL, "eval", *models, "--errors", picture]
+    started = time.monotonic()
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed: {proc.stderr.strip()}")
+    members, vote = [], None
+    for line in proc.stdout.splitlines():
+        correct, total = (int(x) for x in line.rsplit(":", 1)[1].split("/"))
+        if line.startswith("ensemble"):
+            vote = correct / total
+        else:
+            members.append(correct / total)
+    return {"models": models, "members": members, "vote": vote, "picture": picture,
+            "wall": time.monotonic() - started}
 
 
 def run_speeds(seed):
@@ -212,6 +309,40 @@ def table(recipes, store):
     return "\n".join(lines)
 
 
+def at_best_validation(run):
+    """Test accuracy at the epoch of best validation accuracy, the later
+    epoch on a tie, as network3.py reports it."""
+    best = max(range(len(run["validation"])), key=lambda e: (run["validation"][e], e))
+    return run["accuracy"][best], best
+
+
+def ch6_table(store):
+    lines = ["| Recipe | Book | Ours: test at best validation | Best run | Ours: final "
+             "| s/epoch | Wall | Seeds |", "|---|---|---|---|---|---|---|---|"]
+    for rid, title, book, opts, seeds in CH6:
+        if rid not in store:
+            continue
+        runs = sorted(store[rid]["runs"], key=lambda r: r["seed"])
+        protocol = [at_best_validation(r)[0] for r in runs]
+        top = max(runs, key=lambda r: at_best_validation(r)[0])
+        top_acc, top_epoch = at_best_validation(top)
+        seconds = statistics.mean(r["seconds"] for r in runs)
+        wall = sum(r["wall"] for r in runs) / 3600
+        lines.append(f"| {title} | {book} | {percent(protocol)} | {100 * top_acc:.2f}% (seed "
+                     f"{top['seed']}, epoch {top_epoch}) | {percent([r['accuracy'][-1] for r in runs])} "
+                     f"| {seconds:.1f} s | {wall:.2f} h | {runs[0]['seed']}–{runs[-1]['seed']} |")
+        lines.append(f"| | | `nndl train {opts} --eval test --early-stop {epochs_of(opts)}` "
+                     "| | | | | |")
+    entry = store.get(ENSEMBLE_ID)
+    if entry:
+        vote = entry["vote"]
+        lines.append(f"| Plurality vote of the {len(entry['members'])} final networks | "
+                     f"99.67% (33 wrong) | {100 * vote:.2f}% ({round((1 - vote) * 10000)} wrong) "
+                     f"| | members {percent(entry['members'])} | | | |")
+        lines.append("| | | `nndl eval " + " ".join(entry["models"]) + "` | | | | | |")
+    return "\n".join(lines)
+
+
 def mean_list(rows):
     return [statistics.mean(column) for column in zip(*rows)]
 
@@ -269,7 +400,9 @@ def speeds_section(entry):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--only", default="", help="run only rows whose id starts with this")
+    parser.add_argument("--only", default="",
+                        help="run only rows whose id starts with this (or one of these, "
+                             "comma-separated)")
     parser.add_argument("--list", action="store_true", help="print the row ids and stop")
     parser.add_argument("--out", default=os.path.join(ROOT, "docs", "RESULTS.md"))
     args = parser.parse_args()
@@ -277,10 +410,18 @@ def main():
         for r in RECIPES:
             print(r[0])
         print(SPEEDS_ID)
+        for r in CH6:
+            print(r[0])
+        print(ENSEMBLE_ID)
         return
-    recipes = [r for r in RECIPES if r[0].startswith(args.only)]
-    speeds = SPEEDS_ID.startswith(args.only)
-    if any("--expanded" in r[3] for r in recipes):
+    only = tuple(args.only.split(","))
+    recipes = [r for r in RECIPES if r[0].startswith(only)]
+    speeds = SPEEDS_ID.startswith(only)
+    ch6 = [r for r in CH6 if r[0].startswith(only)]
+    ensemble = ENSEMBLE_ID.startswith(only)
+    if ensemble and not any(r[0] == "ch6-final" for r in ch6):
+        ch6 += [r for r in CH6 if r[0] == "ch6-final"]  # the vote needs its members
+    if any("--expanded" in r[3] for r in recipes + ch6):
         # into ./data/mnist, where `nndl train --expanded` also looks: the
         # MNIST directory itself may be shared or read-only
         subprocess.run([NNDL, "expand", "--out", os.path.join(ROOT, "data", "mnist")],
@@ -295,12 +436,23 @@ def main():
                 for rid, _, _, opts, seeds, _ in recipes for seed in seeds}
         if speeds:
             jobs.update({pool.submit(run_speeds, seed): SPEEDS_ID for seed in SEEDS})
+        # the long rows last, so that the short ones are done when a run is interrupted
+        jobs.update({pool.submit(run_resumable, rid, opts, seed): rid
+                     for rid, _, _, opts, seeds in ch6 for seed in seeds})
         for job in concurrent.futures.as_completed(jobs):
             rid = jobs[job]
             results.setdefault(rid, []).append(job.result())
             print(f"{rid}: {len(results[rid])} run(s) done", file=sys.stderr)
+    if ensemble:
+        final = sorted(results["ch6-final"], key=lambda r: r["seed"])
+        results[ENSEMBLE_ID] = run_ensemble([r["model"] for r in final])
     total = time.monotonic() - started
+    # read again: another invocation may have stored rows meanwhile
+    store = json.load(open(STORE)) if os.path.exists(STORE) else {}
     for rid, runs in results.items():
+        if rid == ENSEMBLE_ID:
+            store[rid] = dict(runs, machine=machine(), date=time.strftime("%Y-%m-%d"))
+            continue
         store[rid] = {"runs": sorted(runs, key=lambda r: r["seed"]), "machine": machine(),
                       "date": time.strftime("%Y-%m-%d"),
                       "minutes": sum(r["wall"] for r in runs) / 60}
@@ -314,10 +466,19 @@ def main():
         f.write(TEMPLATE.format(
             table=table([r for r in RECIPES if not r[0].startswith("ch5")], store),
             ch5_table=table([r for r in RECIPES if r[0].startswith("ch5")], store),
-            speeds=speeds_section(store.get(SPEEDS_ID)), machine=machine(),
+            speeds=speeds_section(store.get(SPEEDS_ID)), ch6_table=ch6_table(store),
+            ensemble_picture=ENSEMBLE_PICTURE if ENSEMBLE_ID in store else "",
+            machine=machine(),
             dates=" to ".join([dates[0], dates[-1]] if len(dates) > 1 else dates)))
     print(f"wrote {args.out} after {total / 60:.1f} minutes of runs", file=sys.stderr)
 
+
+ENSEMBLE_PICTURE = """
+The ensemble is the plurality vote of the final row's networks. Its
+mistakes, each with the vote's answer (`--errors`):
+
+![The ensemble's mistakes](images/ensemble-errors.png)
+"""
 
 TEMPLATE = """# Results: the book's recipes, run by nndl
 
@@ -327,7 +488,7 @@ run measured, to `docs/results.json`); the command under each row is the
 exact one (plus `--seed N --threads 1 --history FILE`).
 `python3 scripts/results.py --only ID` reruns the rows whose id starts with
 ID (`--list` prints them) and keeps the others. The book's numbers are
-quoted from *Neural Networks and Deep Learning*, chapters 1, 3 and 5; its
+quoted from *Neural Networks and Deep Learning*, chapters 1, 3, 5 and 6; its
 chapter-1 figures are the best epoch of the best of three runs.
 
 - **best**: the highest accuracy after any epoch; **final**: after the last
@@ -365,6 +526,31 @@ below it.
 
 {speeds}
 
+## Chapter 6: convolutional networks
+
+network3.py's experiments: mini-batches of 10, a softmax output with the
+log-likelihood cost, weights as network3.py draws them (`--init network3`,
+the default with `--layers`), sigmoid neurons and eta 0.1 until ReLU comes
+in, then eta 0.03 and L2 regularization. network3.py's `lmbda=0.1` is
+`--lambda 1` here: network3.py adds lmbda/2 ||w||^2 divided by the number
+of mini-batches per epoch to each mini-batch's cost, nndl adds
+lambda/(2n) ||w||^2 per image (equation 85), and with mini-batches of 10
+both come to the same step. Dropout is network3.py's: `dropout=0.5` on a
+layer drops that layer's inputs.
+
+Each run evaluates the test set after every epoch and the validation set
+too (`--early-stop` at the number of epochs, which never stops early but
+keeps the weights of the best validation epoch, the ones `--save` writes).
+**Test at best validation** is the book's protocol: the test accuracy at the
+epoch of the best validation accuracy; the book reports the best of three
+runs, our **best run** column. **Final** is the test accuracy after the
+last epoch. **Wall** is the hours of all the row's runs together, one
+thread each, two at a time. The long rows run through checkpoints in
+`runs/results/`: `python3 scripts/results.py --only ch6` given again
+after an interruption continues each run where it stopped.
+
+{ch6_table}
+{ensemble_picture}
 ## Notes
 
 - Chapter 1's N(0,1) initialization sometimes leaves output neurons
