@@ -104,8 +104,14 @@ $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
+# nndl plot -o FILE.png rasterizes its SVG with librsvg (and cairo): only
+# cli/plot_png.c sees their headers, only the command links them.
+RSVG_CFLAGS := $(shell pkg-config --cflags librsvg-2.0 2>/dev/null)
+RSVG_LIBS   := $(shell pkg-config --libs librsvg-2.0 2>/dev/null || echo -lrsvg-2 -lgobject-2.0 -lglib-2.0 -lcairo)
+$(BUILD)/obj/cli/plot_png.o: CFLAGS += $(RSVG_CFLAGS)
+
 $(CLI): $(CLI_OBJ) $(SERVE_OBJ) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(SERVE_OBJ) $(LIB) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(SERVE_OBJ) $(LIB) $(LDLIBS) $(RSVG_LIBS)
 
 # The tests run the examples too (tests/test_examples.c), and test the
 # server's objects directly (tests/test_serve.c).
@@ -224,4 +230,4 @@ FUZZ_CLI_OBJ := $(filter-out $(BUILD)/obj/cli/main.o,$(CLI_OBJ))
 $(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_file.h $(FUZZ_CLI_OBJ) $(SERVE_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Icli -fsanitize=fuzzer -o $@ $< $(FUZZ_CLI_OBJ) $(SERVE_OBJ) $(LIB) \
-	    $(LDFLAGS) $(LDLIBS)
+	    $(LDFLAGS) $(LDLIBS) $(RSVG_LIBS)

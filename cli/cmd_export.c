@@ -42,7 +42,8 @@ int cmd_export(int argc, char **argv)
                        "sigmoid networks with the quadratic or cross-entropy cost; nndl is\n"
                        "nndl's binary format (docs/MODEL_FORMAT.md); c writes OUT/NAME.c and\n"
                        "OUT/NAME.h, standalone C99 needing only libm, with the weights and\n"
-                       "int NAME_predict(const float input[784], float output[10]).",
+                       "int NAME_predict(const float input[N], float output[K]) for a network\n"
+                       "of N inputs (784 for MNIST) and K outputs.",
                        options, 3, 1, 1};
 
     /* The option parser knows long options only: -o is --out. */

@@ -301,6 +301,40 @@ static void print_accuracy(const cJSON *a, double total)
     if (cJSON_IsNumber(epoch)) printf(" after epoch %d", epoch->valueint);
 }
 
+/* What the model was trained on:
+ *   data            MNIST: 60000 training images of 28x28 pixels, 10 classes
+ *                   fingerprint 3f2a...
+ * with a line of class names when the data has them. */
+static void print_data(const cJSON *d)
+{
+    if (!cJSON_IsObject(d)) return;
+    const cJSON *source = cJSON_GetObjectItemCaseSensitive(d, "source");
+    const cJSON *shape = cJSON_GetObjectItemCaseSensitive(d, "shape");
+    const cJSON *classes = cJSON_GetObjectItemCaseSensitive(d, "classes");
+    const cJSON *images = cJSON_GetObjectItemCaseSensitive(d, "training_images");
+    const cJSON *names = cJSON_GetObjectItemCaseSensitive(d, "class_names");
+    const cJSON *fingerprint = cJSON_GetObjectItemCaseSensitive(d, "fingerprint");
+    printf("data            ");
+    print_text(cJSON_IsString(source) ? source->valuestring : "?");
+    if (cJSON_IsNumber(images)) printf(": %.0f training images", images->valuedouble);
+    if (cJSON_GetArraySize(shape) == 2 && cJSON_IsNumber(cJSON_GetArrayItem(shape, 0)) &&
+        cJSON_IsNumber(cJSON_GetArrayItem(shape, 1)))
+        printf(" of %dx%d pixels", cJSON_GetArrayItem(shape, 0)->valueint,
+               cJSON_GetArrayItem(shape, 1)->valueint);
+    if (cJSON_IsNumber(classes)) printf(", %d classes", classes->valueint);
+    printf("\n");
+    if (cJSON_IsArray(names)) {
+        printf("classes         ");
+        print_value(names);
+        printf("\n");
+    }
+    if (cJSON_IsString(fingerprint)) {
+        printf("fingerprint     ");
+        print_text(fingerprint->valuestring);
+        printf(" (SHA-256 of the training images and labels)\n");
+    }
+}
+
 static void print_metadata(const char *meta)
 {
     if (!meta) {
@@ -354,6 +388,7 @@ static void print_metadata(const char *meta)
         print_accuracy(cJSON_GetObjectItemCaseSensitive(eval, "best"), t);
         printf("\n");
     }
+    print_data(cJSON_GetObjectItemCaseSensitive(m, "data"));
     if (cJSON_IsObject(settings)) {
         printf("settings\n");
         const cJSON *item;
@@ -371,8 +406,8 @@ static void print_metadata(const char *meta)
     int other = 0;
     cJSON_ArrayForEach(item, m)
     {
-        static const char *const known[] = {"saved",    "nndl",       "epochs_run",
-                                            "weights",  "evaluation", "settings"};
+        static const char *const known[] = {"saved",      "nndl",     "epochs_run", "weights",
+                                            "evaluation", "settings", "data"};
         int is_known = 0;
         for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
             is_known |= strcmp(item->string, known[i]) == 0;

@@ -19,6 +19,7 @@
 #include "common/file.h"
 #include "common/json_strict.h"
 #include "model/atomic_file.h"
+#include "plot_png.h"
 
 enum { MAX_FILES = 64 };
 
@@ -346,6 +347,7 @@ typedef struct plot_job {
     int has_data[2];         /* some curve of training / evaluation data is drawn */
     const char *title;
     int width, height, legend_x;
+    char why[256];           /* why the PNG could not be drawn */
 } plot_job;
 
 static int max_int(int a, int b) { return a > b ? a : b; }
@@ -569,6 +571,37 @@ static int write_svg(FILE *f, const void *ctx)
     return ferror(f) ? -1 : 0;
 }
 
+/* atomic_write_fn: the picture as PNG, through librsvg. */
+static int write_png(FILE *f, const void *ctx)
+{
+    plot_job *job = (plot_job *)ctx;
+    char *svg = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&svg, &len);
+    int rc = mem && write_svg(mem, job) == 0 ? 0 : -1;
+    if (mem && fclose(mem) != 0) rc = -1;
+    if (rc == 0) rc = plot_svg_to_png(svg, len, f, job->why, sizeof job->why);
+    free(svg);
+    return rc;
+}
+
+/* The picture, as PNG when `out` ends in .png, else as SVG; 0 or 1 after
+ * printing an error. */
+static int write_picture(const char *out, plot_job *job)
+{
+    nndl_error err;
+    int png = plot_wants_png(out);
+    job->why[0] = 0;
+    if (atomic_file_write(out, png ? "PNG picture" : "SVG picture", png ? write_png : write_svg,
+                          job, &err) == NNDL_OK)
+        return 0;
+    if (job->why[0]) {
+        cli_error("plot", "%s: %s", out, job->why);
+        return 1;
+    }
+    return cli_fail("plot", &err);
+}
+
 /* ---- The command --------------------------------------------------------- */
 
 int cmd_plot(int argc, char **argv)
@@ -577,7 +610,8 @@ int cmd_plot(int argc, char **argv)
     int metric_choice = 0;
     const char *out = NULL, *title = NULL;
     cli_option options[] = {
-        {"--out", OPT_STRING, &out, "FILE.svg", "the picture to write (also -o); required", 0, 0,
+        {"--out", OPT_STRING, &out, "FILE.svg",
+         "the picture to write (also -o): PNG if FILE ends in .png, else SVG; required", 0, 0,
          NULL},
         {"--metric", OPT_CHOICE, &metric_choice, "",
          "what to plot (default both: a cost and an accuracy panel; speed: each "
@@ -586,7 +620,7 @@ int cmd_plot(int argc, char **argv)
     };
     cli_command cmd = {"plot", "HISTORY...",
                        "Draws the learning curves of --history files (nndl train, sweep, demo)\n"
-                       "as a standalone SVG picture: cost and accuracy per epoch on the\n"
+                       "as a standalone SVG (or PNG) picture: cost and accuracy per epoch on the\n"
                        "training data (solid) and the evaluation data (dashed), one color per\n"
                        "run, labelled with the run's name or the file's. With --metric speed,\n"
                        "the speed of learning of each layer (nndl demo vanishing, or train\n"
@@ -637,9 +671,7 @@ int cmd_plot(int argc, char **argv)
             job.height = (job.title ? TITLE_H : 0) +
                          max_int(job.n_panels * PANEL_H,
                                  PLOT_TOP + (job.max_layers + 1) * LEGEND_ROW);
-            nndl_error err;
-            if (atomic_file_write(out, "SVG picture", write_svg, &job, &err) != NNDL_OK)
-                status = cli_fail("plot", &err);
+            status = write_picture(out, &job);
         }
         plot_data_free(&d);
         return status;
@@ -670,9 +702,7 @@ int cmd_plot(int argc, char **argv)
         if (job.has_data[TRAINING] && job.has_data[EVALUATION]) entries += 3;
         job.height = (job.title ? TITLE_H : 0) +
                      max_int(job.n_panels * PANEL_H, PLOT_TOP + (entries + 1) * LEGEND_ROW);
-        nndl_error err;
-        if (atomic_file_write(out, "SVG picture", write_svg, &job, &err) != NNDL_OK)
-            status = cli_fail("plot", &err);
+        status = write_picture(out, &job);
     }
     plot_data_free(&d);
     return status;

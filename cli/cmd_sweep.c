@@ -218,7 +218,7 @@ static void run_one(sweep_run *run, const train_datasets *ds)
     train_checkpoints ck = {run->checkpoint[0] ? run->checkpoint : NULL, run->args,
                             run->note ? run->checkpoint : NULL, run->note};
     run->status = train_run(&run->s, net, &d, NULL, 0, "sweep", &run->result, &ck);
-    if (run->status == 0 && run->s.save && !train_save_model(net, &run->s, &run->result, "sweep"))
+    if (run->status == 0 && run->s.save && !train_save_model(net, &run->s, &run->result, &ds->source, "sweep"))
         run->status = 1;
     nndl_dataset_free(cut);
     nndl_net_free(net);
@@ -347,6 +347,7 @@ int cmd_sweep(int argc, char **argv)
     train_datasets ds;
     status = 1;
     if (!train_datasets_load(&needs, "sweep", &ds)) goto done;
+    for (int r = 0; r < n_runs; r++) train_settings_fit_data(&runs[r].s, &ds.source.info);
     int workers = parallel > 0 ? parallel : omp_get_num_procs();
     fprintf(stderr, "nndl sweep: %d runs, %d at a time\n", n_runs, workers);
     double started = monotonic_seconds();

@@ -192,7 +192,8 @@ int cmd_train(int argc, char **argv)
     cli_option options[OPTIONS];
     all_options(&s, &checkpoint, &resume_path, options);
     cli_command cmd = {"train", "",
-                       "Trains a network on MNIST by mini-batch stochastic gradient descent and\n"
+                       "Trains a network on MNIST (or the IDX files --data names) by mini-batch\n"
+                       "stochastic gradient descent and\n"
                        "prints the accuracy after each epoch. With --checkpoint FILE the state of\n"
                        "the run is saved after every epoch, and Ctrl-C (or SIGTERM) stops it after\n"
                        "the epoch it is in; nndl train --resume FILE continues it and ends with\n"
@@ -245,8 +246,7 @@ int cmd_train(int argc, char **argv)
         cJSON_Delete(args);
         return 1;
     }
-    /* the input's shape comes from the data */
-    s.input = (nndl_shape){1, nndl_dataset_rows(ds.training), nndl_dataset_cols(ds.training)};
+    train_settings_fit_data(&s, &ds.source.info);
     nndl_error err;
     nndl_net_spec spec = train_net_spec(&s);
     nndl_net *net = nndl_net_create(&spec, &err);
@@ -259,11 +259,17 @@ int cmd_train(int argc, char **argv)
         train_result res;
         double started = monotonic_seconds();
         status = train_run(&s, net, &d, stdout, 1, "train", &res, &ck);
-        if (status == 0)
+        int ran = res.epochs_run - res.first_epoch; /* by this process */
+        if (status == 0 && res.first_epoch == 0)
             fprintf(stderr, "nndl train: %d epoch%s in %.1f s (%.3f s per epoch of training)\n",
-                    res.epochs_run, res.epochs_run == 1 ? "" : "s",
-                    monotonic_seconds() - started, res.seconds_per_epoch);
-        if (status == 0 && s.save && !train_save_model(net, &s, &res, "train")) status = 1;
+                    ran, ran == 1 ? "" : "s", monotonic_seconds() - started,
+                    res.seconds_per_epoch);
+        else if (status == 0)
+            fprintf(stderr, "nndl train: %d epoch%s (%d to %d) in %.1f s, after %d before the "
+                    "checkpoint (%.3f s per epoch of training)\n",
+                    ran, ran == 1 ? "" : "s", res.first_epoch, res.epochs_run - 1,
+                    monotonic_seconds() - started, res.first_epoch, res.seconds_per_epoch);
+        if (status == 0 && s.save && !train_save_model(net, &s, &res, &ds.source, "train")) status = 1;
     }
     train_datasets_free(&ds);
     nndl_net_free(net);

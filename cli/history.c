@@ -26,6 +26,8 @@ static double float_value(float f)
 cJSON *history_settings_json(const train_settings *s)
 {
     cJSON *o = cJSON_CreateObject();
+    if (s->data) cJSON_AddStringToObject(o, "data", s->data);
+    if (s->validation >= 0) cJSON_AddNumberToObject(o, "validation", s->validation);
     if (s->layers) {
         char layers[2048];
         train_settings_network(s, layers, sizeof layers);

@@ -10,17 +10,17 @@ static const struct {
     int (*run)(int argc, char **argv);
     const char *summary;
 } commands[] = {
-    {"train", cmd_train, "train a network on MNIST by mini-batch SGD"},
+    {"train", cmd_train, "train a network on MNIST (or other IDX data, --data) by mini-batch SGD"},
     {"eval", cmd_eval, "accuracy of saved models and their vote; confusion matrix, mistakes"},
     {"predict", cmd_predict, "read handwritten digits in your own PNG or PGM pictures"},
     {"sweep", cmd_sweep, "train a grid of settings side by side, one run per core"},
     {"gradcheck", cmd_gradcheck, "check backpropagation against finite differences"},
     {"baseline", cmd_baseline, "chapter 1's baselines: average darkness, an SVM"},
     {"demo", cmd_demo, "small experiments of the book: slowdown (ch. 3), vanishing, unstable (ch. 5)"},
-    {"plot", cmd_plot, "learning curves of --history files as an SVG picture"},
-    {"data", cmd_data, "find MNIST, or download and verify it"},
+    {"plot", cmd_plot, "learning curves of --history files as an SVG or PNG picture"},
+    {"data", cmd_data, "find MNIST, or download and verify it; say what other IDX data holds"},
     {"expand", cmd_expand, "expand the training set to 250,000 images (chapter 3)"},
-    {"export", cmd_export, "convert a model between nndl's format and network2.py's JSON"},
+    {"export", cmd_export, "write a model as network2.py's JSON, nndl's format, or standalone C source"},
     {"inspect", cmd_inspect, "what a model file holds, and how it was trained"},
     {"serve", cmd_serve, "a web page to draw digits on and watch a network learn"},
 };

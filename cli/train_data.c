@@ -1,4 +1,5 @@
-/* Loading the MNIST sets a training run needs. */
+/* Loading the sets a training run needs: MNIST's, expanded or not, or
+ * those --data names. */
 #include <string.h>
 
 #include "train_run.h"
@@ -18,15 +19,31 @@ static nndl_status load_expanded(const char *dir, nndl_dataset **training, nndl_
 int train_datasets_load(const train_settings *s, const char *cmd, train_datasets *ds)
 {
     memset(ds, 0, sizeof *ds);
-    char dir[4096];
     nndl_error err;
-    if (nndl_mnist_find(dir, sizeof dir, &err) != NNDL_OK) return !cli_fail(cmd, &err);
+    data_source *src = &ds->source;
     int need_validation = train_needs_validation(s);
-    if (nndl_mnist_load(dir, s->expanded ? NULL : &ds->training,
-                        need_validation ? &ds->validation : NULL,
-                        s->eval == EVAL_TEST ? &ds->test : NULL, &err) != NNDL_OK ||
-        (s->expanded && load_expanded(dir, &ds->training, &err) != NNDL_OK)) {
-        cli_fail(cmd, &err);
+    if (!data_source_load(src, cmd, s->data, s->validation, s->expanded ? NULL : &ds->training,
+                          need_validation ? &ds->validation : NULL,
+                          s->eval == EVAL_TEST ? &ds->test : NULL))
+        return 0;
+    if (s->expanded) {
+        /* the expanded set is MNIST's training images: record it as what was trained on */
+        if (load_expanded(src->mnist_dir, &ds->training, &err) != NNDL_OK ||
+            nndl_dataset_fingerprint((const nndl_dataset *const[]){ds->training}, 1,
+                                     src->fingerprint, &err) != NNDL_OK) {
+            cli_fail(cmd, &err);
+            train_datasets_free(ds);
+            return 0;
+        }
+        src->info.training = nndl_dataset_count(ds->training);
+        src->info.validation = 0;
+        src->info.rows = nndl_dataset_rows(ds->training);
+        src->info.cols = nndl_dataset_cols(ds->training);
+        if (!src->info.classes) src->info.classes = 10; /* MNIST's digits */
+    }
+    if (s->train_size && (size_t)s->train_size > nndl_dataset_count(ds->training)) {
+        cli_error(cmd, "--train-size: %d is more than the %zu training images", s->train_size,
+                  nndl_dataset_count(ds->training));
         train_datasets_free(ds);
         return 0;
     }
@@ -39,6 +56,7 @@ int train_datasets_load(const train_settings *s, const char *cmd, train_datasets
         }
         nndl_dataset_free(rest);
     }
+    if (s->data) data_source_summary(src, cmd, stderr);
     return 1;
 }
 

@@ -156,7 +156,8 @@ static int run_epoch(run_state *r, int epoch, train_result *res, int progress, i
         training = r->augmented;
     }
     char label[64];
-    snprintf(label, sizeof label, "epoch %d/%d", epoch + 1, s->epochs);
+    /* numbered from 0 as the result lines are ("Epoch 0: ..."), as in the book */
+    snprintf(label, sizeof label, "epoch %d (%d of %d)", epoch, epoch + 1, s->epochs);
     progress_bar bar;
     progress_start(&bar, label);
     bar.enabled &= progress;
@@ -412,6 +413,7 @@ int train_run(const train_settings *s, nndl_net *net, const train_data *d, FILE 
     }
     if (r.history && !history_close(r.history, s->history, cmd) && status == 0) status = 1;
     res.final_eta = r.trainer ? nndl_trainer_eta(r.trainer) : s->eta;
+    res.first_epoch = first;
     if (res.epochs_run) res.seconds_per_epoch /= res.epochs_run;
     nndl_trainer_free(r.trainer);
     nndl_dataset_free(r.augmented);

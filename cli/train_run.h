@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include "data_source.h"
 #include "train_settings.h"
 
 typedef struct train_data {
@@ -15,20 +16,23 @@ typedef struct train_data {
     const nndl_dataset *validation; /* for early stopping and the schedule */
 } train_data;
 
-/* The datasets a run reads, as loaded from MNIST. */
+/* The datasets a run reads, as loaded from MNIST or --data. */
 typedef struct train_datasets {
     nndl_dataset *training, *validation, *test;
+    data_source source; /* where they came from, and their shape and classes */
 } train_datasets;
 
 /* Loads what `s` needs (expanded or cut training data, validation, test);
- * 0 after printing an error as `cmd`. */
+ * says what it loaded when it is not MNIST; 0 after printing an error as
+ * `cmd`. */
 int train_datasets_load(const train_settings *s, const char *cmd, train_datasets *ds);
 void train_datasets_free(train_datasets *ds);
 /* The roles of the loaded sets for a run with settings `s`. */
 train_data train_datasets_view(const train_settings *s, const train_datasets *ds);
 
 typedef struct train_result {
-    int epochs_run;
+    int epochs_run;                         /* in all, those before a --resume too */
+    int first_epoch;                        /* where this process began: 0, or after a --resume */
     long last_correct, best_correct, total; /* on the evaluation data */
     int best_epoch;
     double seconds_per_epoch;               /* training only */

@@ -36,7 +36,8 @@ static cJSON *accuracy_json(long correct, long total, int epoch)
 
 /* The metadata block: the settings as in --history, what the run reached
  * and when. NULL if memory ran out. */
-static char *train_metadata(const train_settings *s, const train_result *res)
+static char *train_metadata(const train_settings *s, const train_result *res,
+                            const data_source *data)
 {
     char date[32];
     time_t now = time(NULL);
@@ -47,6 +48,7 @@ static char *train_metadata(const train_settings *s, const train_result *res)
     cJSON_AddStringToObject(o, "nndl", NNDL_VERSION);
     cJSON_AddStringToObject(o, "saved", date);
     cJSON_AddItemToObject(o, "settings", history_settings_json(s));
+    cJSON_AddItemToObject(o, "data", data_source_json(data));
     cJSON_AddNumberToObject(o, "epochs_run", res->epochs_run);
     /* early stopping and the schedule keep the best validation epoch */
     cJSON_AddStringToObject(o, "weights", s->early_stop || s->halve_after
@@ -66,10 +68,10 @@ static char *train_metadata(const train_settings *s, const train_result *res)
 }
 
 int train_save_model(const nndl_net *net, const train_settings *s, const train_result *res,
-                     const char *cmd)
+                     const data_source *data, const char *cmd)
 {
     nndl_error err;
-    char *meta = train_metadata(s, res);
+    char *meta = train_metadata(s, res, data);
     int ok = 1;
     if (!meta) {
         cli_error(cmd, "out of memory");

@@ -11,9 +11,10 @@
  * `cmd`. */
 int save_path_usable(const char *path, const char *cmd);
 
-/* Saves `net` to s->save with the run's settings and results as metadata
- * (docs/MODEL_FORMAT.md, "Metadata"); 0 after printing an error as `cmd`. */
+/* Saves `net` to s->save with the run's settings, results and training
+ * data as metadata (docs/MODEL_FORMAT.md, "Metadata"); 0 after printing an
+ * error as `cmd`. */
 int train_save_model(const nndl_net *net, const train_settings *s, const train_result *res,
-                     const char *cmd);
+                     const data_source *data, const char *cmd);
 
 #endif

@@ -20,14 +20,21 @@ train_settings train_settings_default(void)
     s.cost = -1;
     s.init = -1;
     s.activation = "sigmoid";
+    s.validation = -1;
     return s;
 }
 
 void train_options(train_settings *s, cli_option *o)
 {
     cli_option table[] = {
-        {"--sizes", OPT_SIZES, &s->sizes, "N,N,...", "layer sizes (default 784,30,10)", 0, 0,
-         NULL},
+        {"--data", OPT_STRING, &s->data, "DIR",
+         "labelled images in IDX format instead of MNIST: a directory holding the four files "
+         "under MNIST's names (gzip or plain), or the four files comma-separated", 0, 0, NULL},
+        {"--validation", OPT_INT, &s->validation, "N",
+         "with --data: the last N training images are for validation (default a sixth, at "
+         "most 10000)", 0, 10000000, NULL},
+        {"--sizes", OPT_SIZES, &s->sizes, "N,N,...",
+         "layer sizes (default 784,30,10: the data's pixels, 30, its classes)", 0, 0, NULL},
         {"--layers", OPT_STRING, &s->layers, "SPEC",
          "layers instead of sizes: conv:MAPS:K, pool:P, fc:N, softmax:N, comma-separated, "
          "e.g. conv:20:5,pool:2,fc:100,softmax:10 (fc:N:relu, fc:N:dropout=0.5 per layer)", 0,
@@ -64,7 +71,7 @@ void train_options(train_settings *s, cli_option *o)
         {"--eval", OPT_CHOICE, &s->eval, "", "data for the accuracy after each epoch "
          "(default test)", 0, 0, eval_choices},
         {"--train-size", OPT_INT, &s->train_size, "N",
-         "train on the first N training images (default all)", 1, 250000, NULL},
+         "train on the first N training images (default all)", 1, 10000000, NULL},
         {"--expanded", OPT_FLAG, &s->expanded, "",
          "train on the 250,000 images written by nndl expand", 0, 0, NULL},
         {"--augment", OPT_FLAG, &s->augment, "",
@@ -168,7 +175,10 @@ static int parse_network(train_settings *s, const char *cmd)
         return 0;
     }
     if (!s->layers) {
-        if (!s->sizes.n) s->sizes = (cli_sizes){3, {784, 30, 10}};
+        if (!s->sizes.n) {
+            s->sizes = (cli_sizes){3, {784, 30, 10}};
+            s->sizes_from_data = 1;
+        }
         if (s->cost < 0) s->cost = NNDL_COST_QUADRATIC;
         return 1;
     }
@@ -209,12 +219,36 @@ int train_settings_finish(train_settings *s, const char *cmd)
     if (s->layers) fill_layer_activations(s);
     /* chapter 3's networks start as network2.py's, chapter 6's as network3.py's */
     if (s->init < 0) s->init = s->layers ? NNDL_INIT_NETWORK3 : NNDL_INIT_SCALED;
-    if (!s->expanded && s->train_size > 50000) {
+    if (s->data && s->expanded) {
+        cli_error(cmd, "--expanded: the expanded set is MNIST's; with --data, --augment "
+                       "distorts the training images instead");
+        return 0;
+    }
+    if (s->validation == 0 && train_needs_validation(s)) {
+        cli_error(cmd, "--validation 0: no validation images are left for --eval validation, "
+                       "--early-stop or --eta-schedule");
+        return 0;
+    }
+    if (!s->data && s->validation >= 0) {
+        cli_error(cmd, "--validation: MNIST's split is the book's (10000 images); the option "
+                       "is for --data");
+        return 0;
+    }
+    if (!s->data && s->train_size > (s->expanded ? 250000 : 50000)) {
         cli_error(cmd, "--train-size: %d is more than the 50000 training images "
                        "(250000 with --expanded on)", s->train_size);
         return 0;
     }
     return 1;
+}
+
+void train_settings_fit_data(train_settings *s, const nndl_data_info *info)
+{
+    s->input = (nndl_shape){1, info->rows, info->cols};
+    if (s->sizes_from_data) {
+        s->sizes.v[0] = info->rows * info->cols;
+        s->sizes.v[s->sizes.n - 1] = info->classes;
+    }
 }
 
 nndl_net_spec train_net_spec(const train_settings *s)

@@ -23,7 +23,10 @@ enum {
 };
 
 typedef struct train_settings {
+    const char *data;       /* --data, or NULL for MNIST */
+    int validation;         /* --validation N, or -1 */
     cli_sizes sizes;        /* n = 0 until given or defaulted by finish */
+    int sizes_from_data;    /* the default sizes: input and output fit to the data */
     const char *layers;     /* --layers SPEC, or NULL for --sizes */
     nndl_shape input;       /* of the data, for --layers (default 1x28x28) */
     int epochs, batch, threads, eval, train_size;
@@ -49,7 +52,7 @@ typedef struct train_settings {
 /* The defaults of `nndl train`. */
 train_settings train_settings_default(void);
 
-enum { TRAIN_OPTION_COUNT = 23 };
+enum { TRAIN_OPTION_COUNT = 25 };
 
 /* Fills `options` (TRAIN_OPTION_COUNT entries) for parsing into `s`. */
 void train_options(train_settings *s, cli_option *options);
@@ -61,6 +64,10 @@ void train_options(train_settings *s, cli_option *options);
 int train_settings_finish(train_settings *s, const char *cmd);
 
 /* The network's spec; with --layers it points into `s`. */
+/* The input's shape from the data, and with the default sizes their first
+ * and last layers: the data's pixels and classes. */
+void train_settings_fit_data(train_settings *s, const nndl_data_info *info);
+
 nndl_net_spec train_net_spec(const train_settings *s);
 
 /* The network as --layers would spell it, or "784,30,10" for --sizes. */

@@ -107,10 +107,60 @@ NNDL_API nndl_dataset *nndl_dataset_split_off(nndl_dataset *ds, size_t first,
                                               nndl_error *err);
 
 /* Reads a pair of IDX files (gzip-compressed or plain): images with magic
- * 2051 and labels with magic 2049. Every header field, the file lengths,
- * the count agreement and each label (0..9) are checked. */
+ * 2051 and labels with magic 2049. Every header field, the file lengths
+ * and the count agreement are checked; labels may be any byte (a class
+ * number). */
 NNDL_API nndl_dataset *nndl_idx_load(const char *images_path,
                                      const char *labels_path, nndl_error *err);
+
+/* ---- Any labelled images in IDX format ---------------------------------- */
+
+enum { NNDL_DATA_PATH_CAP = 4096 };
+
+/* The four files of a data set: training images, training labels, test
+ * images, test labels (the order of nndl_mnist_files). */
+typedef struct nndl_data_files {
+    char path[4][NNDL_DATA_PATH_CAP];
+} nndl_data_files;
+
+/* Finds the four files `where` names: a directory holding them under
+ * MNIST's names (train-images-idx3-ubyte, ..., t10k-labels-idx1-ubyte,
+ * gzip-compressed with .gz or plain, or spelled train-images.idx3-ubyte as
+ * common archives unpack them), or the four paths, comma-separated, in the
+ * order above. */
+NNDL_API nndl_status nndl_data_files_find(const char *where, nndl_data_files *files,
+                                          nndl_error *err);
+
+/* What nndl_data_load found. */
+typedef struct nndl_data_info {
+    size_t training;   /* images in the training file, validation included */
+    size_t validation; /* the last ones of them, split off for validation */
+    size_t test;       /* images in the test file */
+    int rows, cols;    /* pixels of each image */
+    int classes;       /* the largest label + 1: labels are 0 to classes - 1 */
+} nndl_data_info;
+
+/* 128 bits of the SHA-256 of the pixels and then the labels of the `n`
+ * datasets `parts`, in order, as 32 hex digits: a file's training and
+ * validation parts give the fingerprint of the whole file, however it was
+ * stored. (Links OpenSSL's libcrypto.) */
+NNDL_API nndl_status nndl_dataset_fingerprint(const nndl_dataset *const *parts, int n,
+                                              char out[33], nndl_error *err);
+
+/* The validation images split off `training` images when the caller does
+ * not say: a sixth of them, at most 10,000 (MNIST's 60,000 give the book's
+ * 10,000). */
+NNDL_API long nndl_data_validation_default(size_t training);
+
+/* Loads a data set: the last `validation` training images (-1: the
+ * default above) become the validation set. Any output may be NULL when
+ * that part is not wanted; `info` (or NULL) says what was loaded. The test
+ * images must have the training images' shape; the training labels must
+ * hold at least two classes. */
+NNDL_API nndl_status nndl_data_load(const nndl_data_files *files, long validation,
+                                    nndl_dataset **training, nndl_dataset **validation_set,
+                                    nndl_dataset **test, nndl_data_info *info,
+                                    nndl_error *err);
 
 /* ---- MNIST ------------------------------------------------------------- */
 
@@ -137,6 +187,16 @@ NNDL_API nndl_status nndl_mnist_verify(const char *dir, nndl_error *err);
 NNDL_API nndl_status nndl_mnist_load(const char *dir, nndl_dataset **training,
                                      nndl_dataset **validation,
                                      nndl_dataset **test, nndl_error *err);
+
+/* The four MNIST files in `dir`, by their names in nndl_mnist_files. */
+NNDL_API nndl_status nndl_mnist_files_in(const char *dir, nndl_data_files *files,
+                                         nndl_error *err);
+
+/* Whether what nndl_data_load loaded from `files` has MNIST's shape:
+ * 60,000 training and 10,000 test images (the parts that were loaded) of
+ * 28x28 pixels, labels 0 to 9. */
+NNDL_API nndl_status nndl_mnist_check(const nndl_data_files *files, const nndl_data_info *info,
+                                      nndl_error *err);
 
 /* ---- Networks ---------------------------------------------------------- */
 

@@ -217,6 +217,34 @@ TEST(cli_train_save_eval_agree)
     CHECK(eval_total == 10000 && eval_correct > 3000);
 }
 
+/* In a terminal the progress bar and the result lines count epochs alike,
+ * from 0 as the book does; after --resume the summary counts only the
+ * epochs this process ran. */
+TEST(cli_epochs_are_counted_alike_and_a_resumed_run_counts_its_own)
+{
+    char args[2048], ckpt[512], typescript[512];
+    snprintf(ckpt, sizeof ckpt, "%s/count.ckpt", test_tmpdir());
+    snprintf(typescript, sizeof typescript, "%s/typescript", test_tmpdir());
+    /* script(1) gives the command a terminal, where the bar is drawn */
+    snprintf(args, sizeof args,
+             "script -qec \"'%s' train --sizes 784,10 --epochs 2 --train-size 20000 "
+             "--checkpoint '%s'\" '%s' >/dev/null 2>&1", NNDL_CLI_PATH, ckpt, typescript);
+    int rc = system(args);
+    REQUIRE(WIFEXITED(rc) && WEXITSTATUS(rc) == 0);
+    static char text[65536];
+    read_file(typescript, text, sizeof text);
+    CHECK(strstr(text, "epoch 0 (1 of 2) [") && strstr(text, "epoch 1 (2 of 2) ["));
+    CHECK(strstr(text, "Epoch 0: ") && strstr(text, "Epoch 1: "));
+    CHECK(!strstr(text, "epoch 2 ("));
+
+    cli_result r;
+    snprintf(args, sizeof args, "train --resume '%s' --epochs 5", ckpt);
+    run(args, &r);
+    CHECK(r.status == 0);
+    CHECK(strstr(r.err, "3 epochs (2 to 4)") && strstr(r.err, "after 2 before the checkpoint"));
+    CHECK(!strstr(r.err, "5 epochs"));
+}
+
 TEST(cli_gradcheck_and_baseline)
 {
     cli_result r;

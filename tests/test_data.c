@@ -343,13 +343,29 @@ TEST(idx_count_mismatch)
     CHECK(fails_with(im, la, NNDL_ERR_FORMAT, im, "3 images"));
 }
 
-TEST(idx_label_out_of_range)
+TEST(idx_labels_are_class_numbers_and_mnist_wants_digits)
 {
     const char *im = tmp_path("ten-images"), *la = tmp_path("ten-labels");
-    uint8_t bad[3] = {0, 9, 10};
+    uint8_t eleven[3] = {0, 9, 10};
     REQUIRE(write_idx(im, 0, 0, im_sizes, 3, px, sizeof px, 0));
-    REQUIRE(write_idx(la, 0, 0, lb_sizes, 1, bad, 3, 0));
-    CHECK(fails_with(im, la, NNDL_ERR_FORMAT, la, "label 2 is 10"));
+    REQUIRE(write_idx(la, 0, 0, lb_sizes, 1, eleven, 3, 0));
+    nndl_error err;
+    nndl_dataset *ds = nndl_idx_load(im, la, &err);
+    REQUIRE(ds);
+    CHECK(nndl_dataset_labels(ds)[2] == 10);
+    nndl_dataset_free(ds);
+    /* MNIST's own files must hold digits */
+    nndl_data_files files;
+    REQUIRE(nndl_mnist_files_in("somewhere", &files, &err) == NNDL_OK);
+    nndl_data_info info = {.training = 60000, .validation = 10000, .rows = 28, .cols = 28,
+                           .classes = 11};
+    CHECK(nndl_mnist_check(&files, &info, &err) == NNDL_ERR_FORMAT);
+    CHECK(strstr(err.message, "label 10 is not a digit") &&
+          strstr(err.message, "somewhere/train-labels-idx1-ubyte.gz"));
+    info.classes = 10;
+    CHECK(nndl_mnist_check(&files, &info, &err) == NNDL_OK);
+    info.rows = 32;
+    CHECK(nndl_mnist_check(&files, &info, &err) == NNDL_ERR_FORMAT && strstr(err.message, "32x28"));
 }
 
 TEST(idx_bad_image_sides)

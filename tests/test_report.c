@@ -510,6 +510,28 @@ TEST(report_plot_draws_every_series_with_legend_and_ticks)
     CHECK(strstr(text, ">quadratic</text>") && strstr(text, ">cross-entropy</text>"));
     CHECK(strstr(text, ">quadratic (demo.jsonl)</text>"));
     CHECK(strstr(text, ">Cost on the training data</text>"));
+
+    /* -o FILE.png: the same picture, drawn: a PNG of the SVG's size, with
+     * ink of the curves' colors on a white page */
+    int svg_w = 0, svg_h = 0;
+    const char *size = strstr(text, "width=\"");
+    REQUIRE(size && sscanf(size, "width=\"%d\" height=\"%d\"", &svg_w, &svg_h) == 2);
+    char png[512];
+    snprintf(png, sizeof png, "%s/plot.PNG", tmp);
+    snprintf(args, sizeof args, "plot '%s' '%s' --metric cost -o '%s'", demo, demo, png);
+    run_nndl(args, &r);
+    CHECK(r.status == 0 && r.err[0] == 0);
+    nndl_image img;
+    nndl_error err;
+    REQUIRE(nndl_image_load(png, &img, &err) == NNDL_OK);
+    CHECK(img.width == svg_w && img.height == svg_h);
+    size_t white = 0, dark = 0, n = (size_t)img.width * (size_t)img.height;
+    for (size_t i = 0; i < n; i++) {
+        white += img.pixels[i] == 255;
+        dark += img.pixels[i] < 128;
+    }
+    CHECK(white > n / 2 && dark > 200); /* a page, with text and lines on it */
+    nndl_image_free(&img);
 }
 
 TEST(report_plot_bad_inputs_get_one_line_errors)

@@ -154,13 +154,6 @@ nndl_dataset *nndl_idx_load(const char *images_path, const char *labels_path, nn
         goto done;
     }
     if (idx_read_data(&im, &pixels, err) || idx_read_data(&lb, &labels, err)) goto done;
-    for (uint32_t i = 0; i < lb.count; i++) {
-        if (labels[i] > 9) {
-            error_set(err, NNDL_ERR_FORMAT, "%s: label %u is %u (expected a digit 0..9)",
-                      lb.path, i, labels[i]);
-            goto done;
-        }
-    }
     ds = dataset_adopt(pixels, labels, im.count, (int)im.rows, (int)im.cols, err);
     pixels = labels = NULL; /* adopted, or freed by dataset_adopt */
 done:

@@ -65,50 +65,59 @@ nndl_status nndl_mnist_find(char *dir, size_t cap, nndl_error *err)
                      nndl_mnist_files[3]);
 }
 
-/* Loads one pair of files and checks it has the size MNIST has. */
-static nndl_dataset *load_part(const char *dir, int first_file, size_t count, nndl_error *err)
+nndl_status nndl_mnist_files_in(const char *dir, nndl_data_files *files, nndl_error *err)
 {
-    char images[PATH_CAP], labels[PATH_CAP];
-    int a = snprintf(images, sizeof images, "%s/%s", dir, nndl_mnist_files[first_file]);
-    int b = snprintf(labels, sizeof labels, "%s/%s", dir, nndl_mnist_files[first_file + 1]);
-    if (a < 0 || b < 0 || (size_t)a >= sizeof images || (size_t)b >= sizeof labels) {
-        error_set(err, NNDL_ERR_ARG, "%s: directory name too long", dir);
-        return NULL;
+    if (!dir || !files) return error_set(err, NNDL_ERR_ARG, "mnist: no directory given");
+    for (int k = 0; k < 4; k++) {
+        int n = snprintf(files->path[k], sizeof files->path[k], "%s/%s", dir, nndl_mnist_files[k]);
+        if (n < 0 || (size_t)n >= sizeof files->path[k])
+            return error_set(err, NNDL_ERR_ARG, "%s: directory name too long", dir);
     }
-    nndl_dataset *ds = nndl_idx_load(images, labels, err);
-    if (ds && (ds->count != count || ds->rows != 28 || ds->cols != 28)) {
-        error_set(err, NNDL_ERR_FORMAT,
-                  "%s: %zu images of %dx%d pixels, but MNIST has %zu of 28x28", images,
-                  ds->count, ds->rows, ds->cols, count);
-        nndl_dataset_free(ds);
-        return NULL;
-    }
-    return ds;
+    return NNDL_OK;
+}
+
+nndl_status nndl_mnist_check(const nndl_data_files *files, const nndl_data_info *info,
+                             nndl_error *err)
+{
+    if (!info->training && !info->test) return NNDL_OK; /* nothing was loaded */
+    if (info->training && info->training != 60000)
+        return error_set(err, NNDL_ERR_FORMAT, "%s: %zu images, but MNIST has 60000",
+                         files->path[0], info->training);
+    if (info->training && info->validation != 10000)
+        return error_set(err, NNDL_ERR_ARG, "MNIST: %zu validation images, but the book's split "
+                         "has 10000", info->validation);
+    if (info->test && info->test != 10000)
+        return error_set(err, NNDL_ERR_FORMAT, "%s: %zu images, but MNIST has 10000",
+                         files->path[2], info->test);
+    if (info->rows != 28 || info->cols != 28)
+        return error_set(err, NNDL_ERR_FORMAT, "%s: images of %dx%d pixels, but MNIST's are 28x28",
+                         files->path[info->training ? 0 : 2], info->rows, info->cols);
+    if (info->classes > 10)
+        return error_set(err, NNDL_ERR_FORMAT, "%s: label %d is not a digit 0..9",
+                         files->path[info->training ? 1 : 3], info->classes - 1);
+    return NNDL_OK;
 }
 
 nndl_status nndl_mnist_load(const char *dir, nndl_dataset **training,
                             nndl_dataset **validation, nndl_dataset **test, nndl_error *err)
 {
-    if (!dir) return error_set(err, NNDL_ERR_ARG, "mnist load: no directory given");
-    nndl_dataset *train = NULL, *valid = NULL, *t10k = NULL;
+    nndl_data_files files;
+    nndl_data_info info;
+    nndl_dataset *parts[3] = {NULL, NULL, NULL};
     nndl_error local; /* to learn the status when the caller passed no err */
     nndl_error *e = err ? err : &local;
-
     /* The book (mnist_loader.py) keeps the first 50,000 training images
      * for training and the last 10,000 for validation. */
-    if (training || validation) {
-        if (!(train = load_part(dir, 0, 60000, e))) goto fail;
-        if (!(valid = nndl_dataset_split_off(train, 50000, e))) goto fail;
+    if (nndl_mnist_files_in(dir, &files, e) ||
+        nndl_data_load(&files, -1, training ? &parts[0] : NULL,
+                       validation ? &parts[1] : NULL, test ? &parts[2] : NULL, &info, e))
+        return e->status;
+    if (nndl_mnist_check(&files, &info, e)) {
+        for (int i = 0; i < 3; i++) nndl_dataset_free(parts[i]);
+        return e->status;
     }
-    if (test && !(t10k = load_part(dir, 2, 10000, e))) goto fail;
-
-    if (training) *training = train; else nndl_dataset_free(train);
-    if (validation) *validation = valid; else nndl_dataset_free(valid);
-    if (test) *test = t10k;
+    if (training) *training = parts[0];
+    if (validation) *validation = parts[1];
+    if (test) *test = parts[2];
     return NNDL_OK;
-fail:
-    nndl_dataset_free(train);
-    nndl_dataset_free(valid);
-    nndl_dataset_free(t10k);
-    return e->status;
 }
