@@ -55,27 +55,36 @@ CLI  := $(BUILD)/nndl
 TESTS := $(BUILD)/nndl-tests
 EXAMPLES := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 
-.PHONY: all deps data run test sanitize tsan install clean
+# Sub-makes build in parallel, one job per core, unless make was given -j.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+PARALLEL := $(if $(findstring jobserver,$(MAKEFLAGS)),,-j$(JOBS))
+
+.PHONY: all tool deps data run test sanitize tsan install clean
 all: deps
-	@$(MAKE) --no-print-directory $(CLI) $(LIB) $(EXAMPLES) $(TESTS)
+	@$(MAKE) --no-print-directory $(PARALLEL) $(CLI) $(LIB) $(EXAMPLES) $(TESTS)
+
+# The command alone: what `make run` and `make install` need.
+tool: deps
+	@$(MAKE) --no-print-directory $(PARALLEL) $(CLI) $(LIB)
 
 # Installs missing Debian packages (compiler, -dev libraries) when possible.
 deps:
 	@scripts/ensure-deps.sh
 
 # Finds MNIST ($$NNDL_DATA/mnist or ./data/mnist) or downloads it.
-data: all
+data: tool
 	@$(CLI) data
 
 run: data
 	$(CLI) train --sizes 784,30,10 --epochs 30 --batch 10 --eta 3.0 --init large
 
 # The C suite, then nndl serve's page in headless Chromium (tests/run.sh).
-test: data
+test: all
+	@$(CLI) data
 	@tests/run.sh $(TESTS)
 
 sanitize: deps
-	@$(MAKE) --no-print-directory BUILD=build-sanitize OPT="-O1" \
+	@$(MAKE) --no-print-directory $(PARALLEL) BUILD=build-sanitize OPT="-O1" \
 	    SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	    build-sanitize/nndl build-sanitize/nndl-tests
 	@$(CLI) data >/dev/null 2>&1 || build-sanitize/nndl data
@@ -88,7 +97,7 @@ sanitize: deps
 TSAN_TESTS := parallel_ kernels_are_bit_identical kernels_sparse_products_are_bit_identical \
               training_is_bit_identical serve_
 tsan: deps
-	@$(MAKE) --no-print-directory BUILD=build-tsan OPT="-O1" SANITIZE="-fsanitize=thread" \
+	@$(MAKE) --no-print-directory $(PARALLEL) BUILD=build-tsan OPT="-O1" SANITIZE="-fsanitize=thread" \
 	    build-tsan/nndl build-tsan/nndl-tests
 	@$(CLI) data >/dev/null 2>&1 || build-tsan/nndl data
 	TSAN_OPTIONS=halt_on_error=1 build-tsan/nndl-tests $(TSAN_TESTS)
@@ -145,7 +154,7 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-install: all
+install: tool
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
 	    $(DESTDIR)$(PREFIX)/include
 	install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/nndl

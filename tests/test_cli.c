@@ -245,6 +245,35 @@ TEST(cli_epochs_are_counted_alike_and_a_resumed_run_counts_its_own)
     CHECK(!strstr(r.err, "5 epochs"));
 }
 
+/* make run and make install build the command alone, in parallel: never
+ * the test suite. (make -n prints what the sub-make would compile.) */
+TEST(cli_make_run_builds_only_the_command_in_parallel)
+{
+    static const char *const targets[] = {"run", "install"};
+    for (int t = 0; t < 2; t++) {
+        char cmd[1024];
+        snprintf(cmd, sizeof cmd,
+                 "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -n --no-print-directory "
+                 "BUILD='%s/fresh' PREFIX='%s/prefix' %s 2>&1",
+                 test_tmpdir(), test_tmpdir(), targets[t]);
+        FILE *p = popen(cmd, "r");
+        REQUIRE(p);
+        static char line[8192];
+        int compiles = 0, tests = 0, parallel = 0;
+        while (fgets(line, sizeof line, p)) {
+            compiles += strstr(line, " -c -o ") != NULL;
+            tests += strstr(line, "tests/") != NULL && strstr(line, " -c ") != NULL;
+            parallel += strstr(line, "make") && strstr(line, " -j") != NULL;
+        }
+        int rc = pclose(p);
+        CHECK(WIFEXITED(rc) && WEXITSTATUS(rc) == 0);
+        if (compiles < 20 || tests != 0)
+            test_fail(__FILE__, __LINE__, "make %s: %d compiles, %d of them tests", targets[t],
+                      compiles, tests);
+        CHECK(parallel > 0);
+    }
+}
+
 TEST(cli_gradcheck_and_baseline)
 {
     cli_result r;
