@@ -251,6 +251,15 @@ void train_settings_fit_data(train_settings *s, const nndl_data_info *info)
     }
 }
 
+void train_warn_unused_outputs(const nndl_net *net, const nndl_data_info *info, const char *cmd)
+{
+    int n_out = nndl_net_size(net, nndl_net_n_sizes(net) - 1);
+    if (n_out > 1 && n_out > info->classes)
+        fprintf(stderr, "nndl %s: warning: the output layer has %d neurons for %d classes; "
+                        "%d of them are never the right answer\n",
+                cmd, n_out, info->classes, n_out - info->classes);
+}
+
 nndl_net_spec train_net_spec(const train_settings *s)
 {
     nndl_net_spec spec = nndl_net_spec_default(s->sizes.n, s->sizes.v);

@@ -319,6 +319,12 @@ TEST(cli_train_on_another_data_set_records_it)
     CHECK(r.status == 0 && strstr(r.err, "warning") && strstr(r.err, "12x16 pixels") &&
           strstr(r.err, "8x24"));
 
+    /* more outputs than classes: said once, and training goes on */
+    snprintf(args, sizeof args, "train --data '%s' --sizes 192,10,6 --epochs 1 --threads 1", dir);
+    run(args, &r);
+    CHECK(r.status == 0 &&
+          strstr(r.err, "warning: the output layer has 6 neurons for 4 classes"));
+
     /* nndl data says what a data set holds */
     snprintf(args, sizeof args, "data --data '%s' --validation 300", dir);
     run(args, &r);
