@@ -14,9 +14,9 @@ OPT     ?= -O3 -march=native
 SANITIZE ?=
 DEFINES ?=
 
-PKGS    := zlib libcurl libcrypto libcjson libpng libmicrohttpd
+PKGS    := zlib libcurl libcrypto libcjson libpng libjpeg libmicrohttpd
 DEPS_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-DEPS_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lz -lcurl -lcrypto -lcjson -lpng -lmicrohttpd)
+DEPS_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lz -lcurl -lcrypto -lcjson -lpng -ljpeg -lmicrohttpd)
 
 CFLAGS  ?=
 CFLAGS  += -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wshadow \
@@ -27,7 +27,7 @@ LDLIBS  += $(DEPS_LIBS) -lsvm -lm
 # What a program that trains and runs networks links: no libcurl, OpenSSL
 # or libsvm, which only downloading MNIST and the SVM baseline need. The
 # examples link with this alone, so every build checks it.
-CORE_LIBS := $(shell pkg-config --libs zlib libcjson libpng 2>/dev/null || echo -lz -lcjson -lpng) -lm
+CORE_LIBS := $(shell pkg-config --libs zlib libcjson libpng libjpeg 2>/dev/null || echo -lz -lcjson -lpng -ljpeg) -lm
 LDFLAGS += -fopenmp -pthread $(SANITIZE)
 
 # The numeric core is compiled twice: in float for training and inference,

@@ -1,5 +1,5 @@
 /* nndl predict: what a saved network reads in pictures of handwritten
- * digits (PNG or PGM, any size, dark ink on light paper or the reverse). */
+ * digits (PNG, JPEG or PGM, any size, dark ink on light paper or the reverse). */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -112,9 +112,9 @@ int cmd_predict(int argc, char **argv)
     };
     cli_command cmd = {
         "predict", "MODEL... IMAGE...",
-        "Reads handwritten digits in PNG or PGM pictures of any size (dark ink on light\n"
-        "paper, or light on dark) and prints the digit MODEL sees in each and the ten\n"
-        "probabilities. Each picture is made to look like MNIST first: background\n"
+        "Reads handwritten digits in PNG, JPEG or PGM pictures of any size (dark ink on\n"
+        "light paper, or light on dark) and prints the digit MODEL sees in each and the\n"
+        "ten probabilities. Each picture is made to look like MNIST first: background\n"
         "removed, the digit's box scaled to 20x20 and centered by its center of mass\n"
         "in 28x28. --show FILE writes that image; with several pictures it writes\n"
         "FILE-1.png, FILE-2.png, ... (a .png ending of FILE moves after the number).\n"

@@ -12,7 +12,7 @@ static const struct {
 } commands[] = {
     {"train", cmd_train, "train a network on MNIST (or other IDX data, --data) by mini-batch SGD"},
     {"eval", cmd_eval, "accuracy of saved models and their vote; confusion matrix, mistakes"},
-    {"predict", cmd_predict, "read handwritten digits in your own PNG or PGM pictures"},
+    {"predict", cmd_predict, "read handwritten digits in your own PNG, JPEG or PGM pictures"},
     {"sweep", cmd_sweep, "train a grid of settings side by side, one run per core"},
     {"gradcheck", cmd_gradcheck, "check backpropagation against finite differences"},
     {"baseline", cmd_baseline, "chapter 1's baselines: average darkness, an SVM"},

@@ -4,7 +4,7 @@
  *     build/examples/train_mnist digits.nndl
  *     build/examples/classify digits.nndl my-digit.png
  *
- * The picture (PNG or PGM, dark ink on light paper or the other way round)
+ * The picture (PNG, JPEG or PGM, dark ink on light paper or the other way round)
  * is turned into 28 x 28 inputs the way MNIST's digits were made: the ink
  * scaled to fit a 20 x 20 box and centered by its center of mass. */
 #include <stdio.h>

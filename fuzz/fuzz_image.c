@@ -1,4 +1,5 @@
-/* libFuzzer target: the PNG and PGM readers (src/image/load.c) and the
+/* libFuzzer target: the PNG, JPEG and PGM readers (src/image/load.c,
+ * jpeg.c) and the
  * preparation of a picture as MNIST input (src/image/preprocess.c). */
 #include <math.h>
 #include <stdint.h>

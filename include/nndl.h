@@ -628,7 +628,7 @@ NNDL_API nndl_status nndl_mnist_load_expanded(const char *dir, nndl_dataset **tr
  * they keep a hostile header from asking for a huge allocation while
  * admitting any phone photo (a 48-megapixel photo is 8000 x 6000). */
 #ifndef NNDL_MAX_PICTURE_SIDE
-#define NNDL_MAX_PICTURE_SIDE 16384u /* width or height of a PNG or PGM */
+#define NNDL_MAX_PICTURE_SIDE 16384u /* width or height of a PNG, JPEG or PGM */
 #endif
 #ifndef NNDL_MAX_PICTURE_PIXELS
 #define NNDL_MAX_PICTURE_PIXELS (64u << 20) /* width x height: 64 megapixels */
@@ -646,13 +646,15 @@ typedef struct nndl_image {
 
 /* Reads a PNG (any bit depth and color type: palette, RGB and 16-bit
  * images are converted to gray, and transparent pixels are composited onto
- * white, so dark ink on a transparent background reads as ink on paper) or
- * a PGM (P2 or P5, maxval up to 65535) into `out`. The file is recognized by
- * its first bytes, not its name. NNDL_ERR_FORMAT for anything else, a
- * damaged or truncated file, or a picture over the limits above. */
+ * white, so dark ink on a transparent background reads as ink on paper), a
+ * JPEG (gray or colour, baseline or progressive, through libjpeg; colour
+ * becomes its luminance; CMYK is refused) or a PGM (P2 or P5, maxval up to
+ * 65535) into `out`. The file is recognized by its first bytes, not its
+ * name. NNDL_ERR_FORMAT for anything else, a damaged or truncated file, or
+ * a picture over the limits above. */
 NNDL_API nndl_status nndl_image_load(const char *path, nndl_image *out, nndl_error *err);
-/* The same for a picture already in memory (`size` bytes of a PNG or PGM
- * file); `name` (or "image" when NULL) names it in messages and in
+/* The same for a picture already in memory (`size` bytes of a PNG, JPEG or
+ * PGM file); `name` (or "image" when NULL) names it in messages and in
  * out->name. */
 NNDL_API nndl_status nndl_image_load_memory(const void *data, size_t size, const char *name,
                                             nndl_image *out, nndl_error *err);

@@ -5,7 +5,7 @@
 #   scripts/ensure-deps.sh [PACKAGE...]
 set -eu
 
-build_packages="gcc make pkg-config zlib1g-dev libcurl4-openssl-dev libssl-dev libcjson-dev libsvm-dev libpng-dev libmicrohttpd-dev librsvg2-dev"
+build_packages="gcc make pkg-config zlib1g-dev libcurl4-openssl-dev libssl-dev libcjson-dev libsvm-dev libpng-dev libjpeg-dev libmicrohttpd-dev librsvg2-dev"
 packages=${*:-$build_packages}
 
 missing=""

@@ -14,12 +14,13 @@
  *     returns NULL both for malformed text and when memory runs out, so the
  *     JSON readers cannot tell the two apart.
  * cJSON's allocations go through the same counter here (its hooks);
- * libpng's and zlib's own do not. */
+ * libpng's, libjpeg's and zlib's own do not. */
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
+#include "jpeg_write.h"
 #include "common/alloc.h"
 #include "model/model_file.h"
 
@@ -370,4 +371,9 @@ TEST(alloc_failure_while_reading_pictures)
     nndl_error err;
     REQUIRE(nndl_image_save_png(png_path, gray, 60, 50, &err) == NNDL_OK);
     CHECK(fail_every_allocation("nndl_image_load, nndl_image_to_mnist", read_picture, NULL, __LINE__) > 0);
+    /* the same picture as a JPEG */
+    snprintf(png_path, sizeof png_path, "%s/oom-digit.jpg", test_tmpdir());
+    REQUIRE(test_jpeg_write(png_path, gray, 60, 50, 1, 90, 0));
+    CHECK(fail_every_allocation("nndl_image_load (JPEG), nndl_image_to_mnist", read_picture, NULL,
+                                __LINE__) > 0);
 }

@@ -206,7 +206,7 @@ TEST(serve_predict_answers_and_errors)
                  "a number JSON does not allow");
     expect_error(&srv, "POST", "/api/predict", NULL, "text/plain", "7", 415, "text/plain is not understood");
     expect_error(&srv, "POST", "/api/predict", NULL, "image/png", "\x89PNG\r\n\x1a\nnot really", 400, "the posted image");
-    expect_error(&srv, "POST", "/api/predict", NULL, "image/png", "GIF89a", 400, "not a PNG or PGM");
+    expect_error(&srv, "POST", "/api/predict", NULL, "image/png", "GIF89a", 400, "not a PNG, JPEG or PGM");
     expect_error(&srv, "POST", "/api/predict", "1", json, "{}", 404, "no such model");
     expect_error(&srv, "POST", "/api/predict", "-1", json, "{}", 404, "no such model");
     expect_error(&srv, "POST", "/api/predict", "", json, "{}", 404, "no such model");

@@ -1,5 +1,5 @@
-/* Reading pictures: PNG through libpng, PGM (P2 and P5) by hand, both into
- * 8-bit gray with 0 black and 255 white.
+/* Reading pictures: PNG through libpng, JPEG through libjpeg (jpeg.c), PGM
+ * (P2 and P5) by hand, all into 8-bit gray with 0 black and 255 white.
  *
  * The file is recognized by its first bytes. Every size is checked against
  * NNDL_MAX_PICTURE_SIDE and NNDL_MAX_PICTURE_PIXELS before anything is
@@ -52,19 +52,7 @@ void nndl_image_free(nndl_image *img)
 
 /* ---- The input stream ------------------------------------------------------ */
 
-/* A file whose first bytes were already read to recognize it: they are
- * served again before the rest, so nothing needs to seek. */
-enum { HEAD_MAX = 24 };
-typedef struct source {
-    FILE *f;
-    const char *path;
-    uint64_t size; /* bytes in the file */
-    uint64_t pos;  /* bytes served so far */
-    uint8_t head[HEAD_MAX];
-    size_t head_len, head_pos;
-} source;
-
-static size_t source_read(source *s, uint8_t *data, size_t len)
+size_t image_source_read(image_source *s, uint8_t *data, size_t len)
 {
     size_t n = 0;
     while (n < len && s->head_pos < s->head_len) data[n++] = s->head[s->head_pos++];
@@ -73,7 +61,7 @@ static size_t source_read(source *s, uint8_t *data, size_t len)
     return n;
 }
 
-static int source_getc(source *s)
+static int source_getc(image_source *s)
 {
     if (s->head_pos < s->head_len) return s->head[s->head_pos++];
     return getc(s->f);
@@ -88,7 +76,7 @@ static uint32_t read_be32(const uint8_t *p)
 
 /* What libpng's callbacks share with the reader. */
 typedef struct png_state {
-    source *src;
+    image_source *src;
     uint64_t next_chunk; /* offset of the next chunk's length field; 0 once lost */
     char message[160]; /* libpng's reason, when it fails */
     png_structp png;
@@ -142,7 +130,7 @@ static void png_read_bytes(png_structp png, png_bytep data, size_t len)
 {
     png_state *st = png_get_io_ptr(png);
     uint64_t at = st->src->pos;
-    if (source_read(st->src, data, len) < len)
+    if (image_source_read(st->src, data, len) < len)
         png_error(png, ferror(st->src->f) ? "read error" : "truncated file");
     check_chunk(st, at, data, len);
 }
@@ -214,11 +202,11 @@ static int png_decode(png_state *st, uint32_t width, uint32_t height, nndl_error
     return NNDL_OK;
 }
 
-static nndl_status load_png(source *src, uint8_t **pixels, uint32_t *w, uint32_t *h,
+static nndl_status load_png(image_source *src, uint8_t **pixels, uint32_t *w, uint32_t *h,
                             nndl_error *err)
 {
     /* The IHDR chunk must come first: length 13, "IHDR", width, height. */
-    if (src->head_len < HEAD_MAX)
+    if (src->head_len < IMAGE_HEAD_MAX)
         return error_set(err, NNDL_ERR_FORMAT, "%s: truncated PNG image (no header)", src->path);
     if (read_be32(src->head + 8) != 13 || memcmp(src->head + 12, "IHDR", 4) != 0)
         return error_set(err, NNDL_ERR_FORMAT, "%s: damaged PNG image (no IHDR chunk)",
@@ -280,7 +268,7 @@ static int is_space(int c) { return c == ' ' || c == '\t' || c == '\n' || c == '
  * caller's range checks; -1 at the end of the file or a character that is
  * not a digit. `after` receives the character that ended the number (EOF
  * possible). */
-static int64_t pgm_number(source *s, int *after)
+static int64_t pgm_number(image_source *s, int *after)
 {
     int c = source_getc(s);
     for (;;) {
@@ -301,7 +289,7 @@ static int64_t pgm_number(source *s, int *after)
     return v;
 }
 
-static nndl_status load_pgm(source *src, int ascii, uint8_t **pixels, uint32_t *w, uint32_t *h,
+static nndl_status load_pgm(image_source *src, int ascii, uint8_t **pixels, uint32_t *w, uint32_t *h,
                             nndl_error *err)
 {
     const char *path = src->path;
@@ -343,7 +331,7 @@ static nndl_status load_pgm(source *src, int ascii, uint8_t **pixels, uint32_t *
         uint8_t buf[4096];
         while (done < n && !problem) {
             size_t want = (n - done) * bytes < sizeof buf ? (n - done) * bytes : sizeof buf;
-            size_t got = source_read(src, buf, want);
+            size_t got = image_source_read(src, buf, want);
             for (size_t k = 0; k + bytes <= got; k += bytes, done++) {
                 unsigned v = bytes == 2 ? (unsigned)buf[k] << 8 | buf[k + 1] : buf[k];
                 if (v > max) {
@@ -373,11 +361,11 @@ static nndl_status load_pgm(source *src, int ascii, uint8_t **pixels, uint32_t *
 static nndl_status load_stream(FILE *f, uint64_t size, const char *name, nndl_image *out,
                                nndl_error *err)
 {
-    source src = {0};
+    image_source src = {0};
     src.path = name;
     src.f = f;
     src.size = size;
-    src.head_len = fread(src.head, 1, HEAD_MAX, src.f);
+    src.head_len = fread(src.head, 1, IMAGE_HEAD_MAX, src.f);
 
     uint8_t *pixels = NULL;
     uint32_t width = 0, height = 0;
@@ -388,15 +376,18 @@ static nndl_status load_stream(FILE *f, uint64_t size, const char *name, nndl_im
         status = error_set(err, NNDL_ERR_FORMAT, "%s: empty, not an image", name);
     } else if (src.head_len >= 8 && png_sig_cmp(src.head, 0, 8) == 0) {
         status = load_png(&src, &pixels, &width, &height, err);
+    } else if (src.head_len >= 3 && src.head[0] == 0xFF && src.head[1] == 0xD8 &&
+               src.head[2] == 0xFF) {
+        status = image_load_jpeg(&src, &pixels, &width, &height, err);
     } else if (src.head_len >= 2 && src.head[0] == 'P' && (src.head[1] == '2' || src.head[1] == '5')) {
         src.head_pos = 2;
         status = load_pgm(&src, src.head[1] == '2', &pixels, &width, &height, err);
     } else if (src.head_len >= 2 && src.head[0] == 'P' && src.head[1] >= '1' && src.head[1] <= '7') {
         status = error_set(err, NNDL_ERR_FORMAT,
-                           "%s: Netpbm P%c images are not supported (only PGM, P2 and P5, and PNG)",
+                           "%s: Netpbm P%c images are not supported (only PGM, P2 and P5, PNG and JPEG)",
                            name, src.head[1]);
     } else {
-        status = error_set(err, NNDL_ERR_FORMAT, "%s: not a PNG or PGM image", name);
+        status = error_set(err, NNDL_ERR_FORMAT, "%s: not a PNG, JPEG or PGM image", name);
     }
     fclose(src.f);
 
