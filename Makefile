@@ -221,7 +221,7 @@ valgrind: data
 # prints the executions per target.
 .PHONY: fuzz fuzz-build
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := idx model json_model image http checkpoint idx_folder
+FUZZ_TARGETS := idx model json_model image http multipart checkpoint idx_folder
 FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
 fuzz-build: deps
 	@scripts/ensure-deps.sh clang libomp-dev

@@ -204,6 +204,26 @@ out("http", "predict-no-type", request("POST", "/api/predict", "", "", pixels))
 out("http", "train", request("POST", "/api/train", "", "application/json",
                              '{"hidden": 5, "epochs": 2, "eta": 0.5, "cost": "quadratic"}'))
 out("http", "events", request("GET", "/api/train/1/events"))
+# What curl sends: --data-binary with its default form type, and -F.
+BOUNDARY = "------------------------d74496d66958873e"
+
+
+def form(parts, boundary=BOUNDARY, end=True):
+    body = b""
+    for headers, content in parts:
+        body += f"--{boundary}\r\n".encode() + "".join(h + "\r\n" for h in headers).encode()
+        body += b"\r\n" + content + b"\r\n"
+    return body + (f"--{boundary}--\r\n".encode() if end else b"")
+
+
+FILE_PART = (['Content-Disposition: form-data; name="file"; filename="digit.png"',
+              "Content-Type: image/png"], png(W, H, 0, 8, gray))
+FORM_TYPE = "multipart/form-data; boundary=" + BOUNDARY
+out("http", "predict-png-as-form-data", request("POST", "/api/predict", "",
+    "application/x-www-form-urlencoded", png(W, H, 0, 8, gray)))
+out("http", "predict-jpeg", request("POST", "/api/predict", "", "image/jpeg", JPEG_BASELINE))
+out("http", "predict-multipart", request("POST", "/api/predict", "", FORM_TYPE, form([FILE_PART])))
+
 out("http", "wrong-method", request("DELETE", "/api/models"))
 
 # ---- the cases of the second reliability round (docs/RELIABILITY.md)
@@ -336,3 +356,20 @@ out("idx_folder", "plain-2", folder(list(digits(2, False)) * 2))
 out("idx_folder", "cut-trailer", folder([tim, tlb, tim, tlb[:-4]]))
 out("idx_folder", "fifos", folder([tim, tlb, tim, tlb], kinds=0xFF))
 out("idx_folder", "missing-labels", folder([tim, tlb, tim, tlb], kinds=0x80))
+
+# ---- multipart/form-data bodies: the Content-Type line, then the body
+
+def multipart(ctype, body):
+    return ctype.encode() + b"\n" + body
+
+
+JPEG_PART = (['Content-Disposition: form-data; name="photo"; filename="seven.jpg"',
+              "Content-Type: image/jpeg"], JPEG_BASELINE)
+FIELD = (['Content-Disposition: form-data; name="note"'], b"a seven")
+out("multipart", "one-file", multipart(FORM_TYPE, form([FILE_PART])))
+out("multipart", "field-then-file", multipart(FORM_TYPE, form([FIELD, JPEG_PART])))
+out("multipart", "quoted-boundary", multipart('multipart/form-data; charset=utf-8; boundary="a b:c"',
+    b"preamble\r\n" + form([FIELD, FILE_PART], boundary="a b:c")))
+out("multipart", "no-file", multipart(FORM_TYPE, form([FIELD])))
+out("multipart", "cut", multipart(FORM_TYPE, form([FILE_PART], end=False)[:300]))
+out("multipart", "no-boundary", multipart("multipart/form-data", form([FILE_PART])))

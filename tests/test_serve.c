@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "check.h"
+#include "jpeg_write.h"
 #include "serve/serve.h"
 
 enum { N_PIXELS = 784 };
@@ -55,7 +56,8 @@ static int is_error(api_response *r, int status, const char *needle)
 {
     cJSON *o = cJSON_ParseWithLength(r->body ? r->body : r->static_body, r->length);
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "error");
-    int ok = r->status == status && cJSON_IsString(e) && strstr(e->valuestring, needle);
+    int ok = r->status == status && cJSON_IsString(e) && strstr(e->valuestring, needle) &&
+             !strchr(e->valuestring, '\n');
     if (!ok)
         test_fail(__FILE__, __LINE__, "status %d body %.*s; expected %d with \"%s\"", r->status,
                   (int)r->length, r->body ? r->body : r->static_body, status, needle);
@@ -211,6 +213,196 @@ TEST(serve_predict_answers_and_errors)
     expect_error(&srv, "POST", "/api/predict", "-1", json, "{}", 404, "no such model");
     expect_error(&srv, "POST", "/api/predict", "", json, "{}", 404, "no such model");
     expect_error(&srv, "POST", "/api/predict", "0x", json, "{}", 404, "no such model");
+    server_close(&srv);
+}
+
+/* ---- pictures posted as curl posts them ---- */
+
+/* A 100 x 100 drawing (a dark bar on white) as a PNG and as a JPEG, each
+ * with the digit the served network reads in it through the library. */
+typedef struct posted {
+    char png[8192], *jpeg;
+    size_t png_len, jpeg_len;
+    int png_digit, jpeg_digit;
+} posted;
+
+static int digit_of(server *srv, const void *bytes, size_t len)
+{
+    nndl_image img;
+    nndl_error err;
+    float in[N_PIXELS];
+    if (nndl_image_load_memory(bytes, len, NULL, &img, &err) != NNDL_OK) return -1;
+    nndl_status st = nndl_image_to_mnist(&img, in, NULL, &err);
+    nndl_image_free(&img);
+    return st == NNDL_OK ? nndl_net_classify(models_get(&srv->models, 0)->net, in) : -1;
+}
+
+static int posted_make(server *srv, posted *p)
+{
+    enum { S = 100 };
+    static uint8_t gray[S * S];
+    for (int i = 0; i < S * S; i++) {
+        int x = i % S, y = i / S;
+        gray[i] = (x > 40 && x < 58 && y > 12 && y < 88) || (y > 12 && y < 24 && x > 30 && x < 58) ? 0 : 255;
+    }
+    char path[512];
+    nndl_error err;
+    snprintf(path, sizeof path, "%s/posted.png", test_tmpdir());
+    if (nndl_image_save_png(path, gray, S, S, &err) != NNDL_OK) return 0;
+    FILE *f = fopen(path, "rb");
+    p->png_len = f ? fread(p->png, 1, sizeof p->png, f) : 0;
+    if (f) fclose(f);
+    p->jpeg = (char *)test_jpeg_encode(gray, S, S, 1, 90, 0, &p->jpeg_len);
+    p->png_digit = digit_of(srv, p->png, p->png_len);
+    p->jpeg_digit = p->jpeg ? digit_of(srv, p->jpeg, p->jpeg_len) : -1;
+    return p->png_len > 100 && p->png_len < sizeof p->png && p->png_digit >= 0 && p->jpeg_digit >= 0;
+}
+
+/* The digit of a 200 answer, or -1 (after recording why) for any other. */
+static int answered_digit(api_response *r, int line)
+{
+    cJSON *o = cJSON_ParseWithLength(r->body ? r->body : r->static_body, r->length);
+    const cJSON *digit = cJSON_GetObjectItemCaseSensitive(o, "digit");
+    int d = r->status == 200 && cJSON_IsNumber(digit) ? digit->valueint : -1;
+    if (d < 0)
+        test_fail(__FILE__, line, "status %d: %.*s", r->status, (int)r->length,
+                  r->body ? r->body : r->static_body);
+    cJSON_Delete(o);
+    api_response_free(r);
+    return d;
+}
+
+TEST(serve_predict_takes_pictures_whatever_their_type)
+{
+    server srv;
+    server_open(&srv);
+    posted p;
+    REQUIRE(posted_make(&srv, &p));
+    /* curl --data-binary sends application/x-www-form-urlencoded; other
+     * clients send anything: a PNG's or JPEG's first bytes decide */
+    const char *types[] = {"application/x-www-form-urlencoded", "text/plain", json,
+                           "image/png", "image/jpeg", "application/octet-stream", NULL};
+    for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
+        api_response r = call(&srv, "POST", "/api/predict", NULL, types[t], p.png, p.png_len);
+        CHECK(answered_digit(&r, __LINE__) == p.png_digit);
+        r = call(&srv, "POST", "/api/predict", NULL, types[t], p.jpeg, p.jpeg_len);
+        CHECK(answered_digit(&r, __LINE__) == p.jpeg_digit);
+    }
+    /* bodies that are not pictures keep their answers */
+    expect_error(&srv, "POST", "/api/predict", NULL, "application/x-www-form-urlencoded",
+                 "digit=7", 415, "x-www-form-urlencoded is not understood");
+    expect_error(&srv, "POST", "/api/predict", NULL, "text/plain", "GIF89a", 415, "not understood");
+    expect_error(&srv, "POST", "/api/predict", NULL, "image/jpeg", "\xFF\xD8\xFF\xE0 cut", 400,
+                 "the posted image: truncated JPEG image");
+    expect_error(&srv, "POST", "/api/predict", NULL, "text/plain", "\x89PNG\r\n\x1a\n cut", 400,
+                 "the posted image: truncated PNG");
+    free(p.jpeg);
+    server_close(&srv);
+}
+
+/* A multipart/form-data body as curl -F writes it, of parts given as
+ * (headers, content, content length); `end` adds the closing delimiter. */
+static size_t form_body(char *out, size_t cap, const char *boundary, const char *const *headers,
+                        const char *const *contents, const size_t *lens, int n, int end)
+{
+    size_t len = 0;
+    for (int k = 0; k < n; k++) {
+        len += (size_t)snprintf(out + len, cap - len, "--%s\r\n%s\r\n\r\n", boundary, headers[k]);
+        if (len + lens[k] + 2 > cap) return 0;
+        memcpy(out + len, contents[k], lens[k]);
+        len += lens[k];
+        len += (size_t)snprintf(out + len, cap - len, "\r\n");
+    }
+    if (end) len += (size_t)snprintf(out + len, cap - len, "--%s--\r\n", boundary);
+    return len < cap ? len : 0;
+}
+
+TEST(serve_predict_takes_multipart_uploads)
+{
+    server srv;
+    server_open(&srv);
+    posted p;
+    REQUIRE(posted_make(&srv, &p));
+    static char body[1 << 16];
+    const char *b = "------------------------d74496d66958873e";
+    char type[256];
+    snprintf(type, sizeof type, "multipart/form-data; boundary=%s", b);
+    const char *file_png = "Content-Disposition: form-data; name=\"file\"; filename=\"digit.png\"\r\n"
+                           "Content-Type: image/png";
+    const char *file_jpeg = "Content-Disposition: form-data; name=\"photo\"; filename=\"7.jpg\"\r\n"
+                            "Content-Type: image/jpeg";
+    const char *field = "Content-Disposition: form-data; name=\"note\"";
+
+    /* curl -F file=@digit.png */
+    const char *h1[] = {file_png};
+    const char *c1[] = {p.png};
+    size_t l1[] = {p.png_len};
+    size_t len = form_body(body, sizeof body, b, h1, c1, l1, 1, 1);
+    REQUIRE(len > 0);
+    api_response r = call(&srv, "POST", "/api/predict", NULL, type, body, len);
+    CHECK(answered_digit(&r, __LINE__) == p.png_digit);
+
+    /* every cut of that body: a 400 saying so until the file's part has
+     * ended, then the answer; never anything else */
+    size_t file_end = 10; /* the end of the boundary after the file */
+    while (file_end < len && memcmp(body + file_end, b, strlen(b)) != 0) file_end++;
+    file_end += strlen(b);
+    for (size_t cut = 0; cut < len; cut++) {
+        r = call(&srv, "POST", "/api/predict", NULL, type, body, cut);
+        if (cut < file_end) {
+            if (!is_error(&r, 400, "multipart/form-data")) {
+                fprintf(stderr, "  (cut at %zu of %zu)\n", cut, len);
+                break;
+            }
+        } else {
+            CHECK(answered_digit(&r, __LINE__) == p.png_digit);
+        }
+    }
+
+    /* a text field first, then a JPEG; the boundary quoted, a preamble,
+     * other parameters around it */
+    const char *h2[] = {field, file_jpeg};
+    const char *c2[] = {"a seven", p.jpeg};
+    size_t l2[] = {7, p.jpeg_len};
+    memcpy(body, "a preamble\r\n", 12);
+    len = form_body(body + 12, sizeof body - 12, "a b:c", h2, c2, l2, 2, 1);
+    REQUIRE(len > 0);
+    r = call(&srv, "POST", "/api/predict", NULL,
+             "Multipart/Form-Data; charset=utf-8; boundary=\"a b:c\"; x=\"y;z\"", body, len + 12);
+    CHECK(answered_digit(&r, __LINE__) == p.jpeg_digit);
+
+    /* bad bodies: one line each, 400 */
+    len = form_body(body, sizeof body, b, h1, c1, l1, 1, 1);
+    expect_error(&srv, "POST", "/api/predict", NULL, "multipart/form-data", body, 400,
+                 "without a boundary");
+    char long_type[200];
+    snprintf(long_type, sizeof long_type, "multipart/form-data; boundary=%071d", 7);
+    expect_error(&srv, "POST", "/api/predict", NULL, long_type, body, 400, "boundary is not valid");
+    expect_error(&srv, "POST", "/api/predict", NULL, "multipart/form-data; boundary=x\x01y", body,
+                 400, "boundary is not valid");
+    expect_error(&srv, "POST", "/api/predict", NULL, "multipart/form-data; boundary=other", body,
+                 400, "does not hold its boundary \"other\"");
+    const char *h3[] = {field};
+    const char *c3[] = {"only text"};
+    size_t l3[] = {9};
+    len = form_body(body, sizeof body, b, h3, c3, l3, 1, 1);
+    r = call(&srv, "POST", "/api/predict", NULL, type, body, len);
+    is_error(&r, 400, "no file in the body");
+    const char *c4[] = {"not a picture"};
+    size_t l4[] = {13};
+    len = form_body(body, sizeof body, b, h1, c4, l4, 1, 1);
+    r = call(&srv, "POST", "/api/predict", NULL, type, body, len);
+    is_error(&r, 400, "the posted file: not a PNG, JPEG or PGM image");
+    size_t l5[] = {0};
+    len = form_body(body, sizeof body, b, h1, c4, l5, 1, 1);
+    r = call(&srv, "POST", "/api/predict", NULL, type, body, len);
+    is_error(&r, 400, "the posted file is empty");
+    /* a part whose headers go on and on */
+    len = (size_t)snprintf(body, sizeof body, "--%s\r\n", b);
+    while (len < 20000) len += (size_t)snprintf(body + len, sizeof body - len, "X-Pad: 0123456789\r\n");
+    r = call(&srv, "POST", "/api/predict", NULL, type, body, len);
+    is_error(&r, 400, "the headers of part 1 are over 8192 bytes");
+    free(p.jpeg);
     server_close(&srv);
 }
 
@@ -471,6 +663,64 @@ TEST(serve_http_limits_and_errors)
     CHECK(r.status == 200);
 
     training_stop(srv.training);
+    http_stop(h);
+    server_close(&srv);
+}
+
+/* The two commands a user tries first, as libcurl sends them through a
+ * real server: `curl --data-binary @digit.png URL` (no type given, so
+ * application/x-www-form-urlencoded) and `curl -F file=@digit.jpg URL`. */
+TEST(serve_http_takes_what_curl_sends)
+{
+    server srv;
+    server_open(&srv);
+    posted p;
+    REQUIRE(posted_make(&srv, &p));
+    nndl_error err;
+    int port = 0;
+    http_server *h = http_start(&srv, "127.0.0.1", 0, 30, &port, &err);
+    REQUIRE(h && port > 0);
+
+    http_result r = http(port, "POST", "/api/predict", NULL, p.png, p.png_len, 0);
+    char want[32];
+    snprintf(want, sizeof want, "{\"digit\":%d,", p.png_digit);
+    CHECK(r.status == 200 && strncmp(r.body, want, strlen(want)) == 0);
+
+    char path[512], url[256];
+    snprintf(path, sizeof path, "%s/upload.jpg", test_tmpdir());
+    FILE *f = fopen(path, "wb");
+    REQUIRE(f && fwrite(p.jpeg, 1, p.jpeg_len, f) == p.jpeg_len && fclose(f) == 0);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/api/predict", port);
+    for (int with_field = 0; with_field <= 1; with_field++) {
+        http_result form = {0};
+        CURL *c = curl_easy_init();
+        curl_mime *mime = curl_mime_init(c);
+        if (with_field) { /* -F note=hello -F file=@upload.jpg */
+            curl_mimepart *text = curl_mime_addpart(mime);
+            curl_mime_name(text, "note");
+            curl_mime_data(text, "hello", CURL_ZERO_TERMINATED);
+        }
+        curl_mimepart *part = curl_mime_addpart(mime);
+        curl_mime_name(part, "file");
+        curl_mime_filedata(part, path);
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        curl_easy_setopt(c, CURLOPT_MIMEPOST, mime);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &form);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+        if (curl_easy_perform(c) == CURLE_OK)
+            curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &form.status);
+        curl_mime_free(mime);
+        curl_easy_cleanup(c);
+        snprintf(want, sizeof want, "{\"digit\":%d,", p.jpeg_digit);
+        if (!(form.status == 200 && strncmp(form.body, want, strlen(want)) == 0))
+            test_fail(__FILE__, __LINE__, "-F (field first: %d): %ld %.200s", with_field,
+                      form.status, form.body);
+    }
+    /* text with curl's default type is still refused */
+    r = http(port, "POST", "/api/predict", NULL, "digit=7", 7, 0);
+    CHECK(r.status == 415 && strstr(r.body, "x-www-form-urlencoded"));
+    free(p.jpeg);
     http_stop(h);
     server_close(&srv);
 }

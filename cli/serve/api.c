@@ -279,6 +279,15 @@ static cJSON *feature_maps(const float *a, nndl_shape shape)
     return maps;
 }
 
+/* Bytes no other body starts with: a PNG's signature, a JPEG's start of
+ * image marker and the next marker's first byte. */
+static int is_picture(const char *body, size_t len)
+{
+    static const char png[8] = {'\x89', 'P', 'N', 'G', '\r', '\n', '\x1a', '\n'};
+    return (len >= 8 && memcmp(body, png, 8) == 0) ||
+           (len >= 3 && body[0] == '\xFF' && body[1] == '\xD8' && body[2] == '\xFF');
+}
+
 static api_response post_predict(server *srv, const char *query_model, const char *content_type,
                                  const char *body, size_t len)
 {
@@ -290,28 +299,47 @@ static api_response post_predict(server *srv, const char *query_model, const cha
 
     nndl_image img = {0};
     nndl_error err = {0};
+    const char *name = "the posted image";
+    int from_form = 0;
     int is_json = content_type_is(content_type, "application/json");
     int is_image = content_type_is(content_type, "image/png") ||
+                   content_type_is(content_type, "image/jpeg") ||
                    content_type_is(content_type, "image/x-portable-graymap") ||
                    content_type_is(content_type, "application/octet-stream");
-    if (!content_type) {
+    if (is_picture(body, len)) {
+        /* curl --data-binary @digit.png says form-urlencoded: the bytes
+         * are unmistakable, whatever the type says */
+        is_json = 0;
+        is_image = 1;
+    } else if (content_type_is(content_type, "multipart/form-data")) {
+        /* curl -F file=@digit.png, a browser's form: the first file in it */
+        char why[300];
+        if (!multipart_first_file(content_type, body, len, &body, &len, why, sizeof why))
+            return respond_error(400, "%s", why);
+        name = "the posted file";
+        from_form = 1;
+        is_json = 0;
+        is_image = 1;
+    } else if (!content_type) {
         /* no Content-Type: a JSON body starts with '{' */
         size_t i = 0;
         while (i < len && (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t')) i++;
         is_json = i < len && body[i] == '{';
         is_image = !is_json;
     }
-    if (len == 0) return respond_error(400, "the body is empty: send a PNG or {\"pixels\": [...]}");
+    if (len == 0)
+        return respond_error(400, "the %s is empty: send a PNG or JPEG, or {\"pixels\": [...]}",
+                             from_form ? "posted file" : "body");
     if (is_json) {
         if (!pixels_from_json(body, len, &img, &fail)) return fail;
     } else if (is_image) {
-        nndl_status st = nndl_image_load_memory(body, len, "the posted image", &img, &err);
+        nndl_status st = nndl_image_load_memory(body, len, name, &img, &err);
         if (st == NNDL_ERR_NOMEM) return respond_oom();
         if (st != NNDL_OK) return respond_error(400, "%s", err.message);
     } else {
         return respond_error(415,
-                             "Content-Type %.60s is not understood; send image/png or "
-                             "application/json",
+                             "Content-Type %.60s is not understood; send a PNG or JPEG "
+                             "(as the body or multipart/form-data) or application/json",
                              content_type);
     }
 

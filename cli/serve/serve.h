@@ -4,6 +4,7 @@
  *   mnist.c     MNIST, loaded once, on the first training run
  *   training.c  training runs in background threads, epoch by epoch events
  *   api.c       each request's answer, from method, path and body alone
+ *   multipart.c the file in a multipart/form-data body (curl -F)
  *   http.c      libmicrohttpd: bodies, limits, timeouts, event streams
  *   assets.S    the page (web/) compiled into the binary */
 #ifndef NNDL_CLI_SERVE_H
@@ -139,6 +140,17 @@ api_response api_handle(server *srv, const char *method, const char *path,
                         const char *query_model, const char *content_type,
                         const char *body, size_t length);
 void api_response_free(api_response *r);
+
+/* ---- multipart.c ---- */
+
+/* The first file part (one whose Content-Disposition has a filename) of a
+ * multipart/form-data body whose Content-Type is `content_type`: returns 1
+ * with *file and *file_len pointing into `body`; or 0 with a one-line
+ * reason in `why` (no boundary, a body cut off or malformed, headers of a
+ * part over 8 KiB, no file part). Reads nothing outside [body, body + len)
+ * and allocates nothing. */
+int multipart_first_file(const char *content_type, const char *body, size_t len,
+                         const char **file, size_t *file_len, char *why, size_t cap);
 
 /* ---- assets.S ---- */
 
