@@ -27,7 +27,20 @@ function padPoint(event) {
            y: (event.clientY - r.top) * pad.height / r.height };
 }
 
+// A touch of the pen: a round dot, so that a click leaves ink (a line from
+// a point to itself draws nothing) and the first request of a stroke has
+// something to read.
+function dot(p) {
+  ctx.fillStyle = '#000';
+  ctx.beginPath();
+  ctx.arc(p.x, p.y, INK_WIDTH / 2, 0, 2 * Math.PI);
+  ctx.fill();
+  hasInk = true;
+  requestPrediction();
+}
+
 function stroke(from, to) {
+  if (from.x === to.x && from.y === to.y) return;
   ctx.strokeStyle = '#000';
   ctx.lineWidth = INK_WIDTH;
   ctx.lineCap = 'round';
@@ -45,7 +58,7 @@ pad.addEventListener('pointerdown', (e) => {
   pad.setPointerCapture(e.pointerId);
   drawing = true;
   last = padPoint(e);
-  stroke(last, last);
+  dot(last);
 });
 pad.addEventListener('pointermove', (e) => {
   if (!drawing) return;
@@ -69,6 +82,7 @@ function setBusy(busy) {
 }
 
 function requestPrediction() {
+  if (!hasInk) return; // a blank pad has nothing to read (the server would say 422)
   if (inFlight) { again = true; return; }
   setBusy(true);
   again = false;
@@ -189,8 +203,11 @@ async function loadModels(select) {
   menu.replaceChildren(...models.map((m) => {
     const o = document.createElement('option');
     o.value = m.index;
-    const acc = m.accuracy ? ` - ${(100 * m.accuracy.fraction).toFixed(2)}% on ${m.accuracy.data}` : '';
-    o.textContent = `${m.name} ${m.convolutional ? m.layers : '[' + m.sizes.join(',') + ']'}${acc}`;
+    // short enough for the menu at any width the layout gives it; the
+    // layers of a convolutional network and what the accuracy was measured
+    // on are spelled out under it (describeModel)
+    const acc = m.accuracy ? ` ${(100 * m.accuracy.fraction).toFixed(2)}%` : '';
+    o.textContent = `${m.name} ${m.convolutional ? '(convolutional)' : '[' + m.sizes.join(',') + ']'}${acc}`;
     return o;
   }));
   if (models.some((m) => String(m.index) === keep)) menu.value = keep;
@@ -200,8 +217,13 @@ async function loadModels(select) {
 
 function describeModel(models) {
   const m = models.find((x) => String(x.index) === $('model').value);
+  const acc = m && m.accuracy
+    ? `${(100 * m.accuracy.fraction).toFixed(2)}% on the ${m.accuracy.total.toLocaleString()} ` +
+      `${m.accuracy.data} images; `
+    : '';
   $('model-info').textContent = m
-    ? `${m.parameters.toLocaleString()} weights and biases, ${m.activation} neurons, ${m.cost} cost`
+    ? (m.convolutional ? `${m.layers}: ` : '') + acc +
+      `${m.parameters.toLocaleString()} weights and biases, ${m.activation} neurons, ${m.cost} cost`
     : 'No network loaded: train one below.';
 }
 

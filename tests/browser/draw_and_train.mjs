@@ -133,8 +133,71 @@ await test('browser_page_loads_with_the_model', async () => {
   await page.goto(url);
   await page.waitForFunction(() => document.querySelectorAll('#model option').length === 1);
   const option = await page.locator('#model option').textContent();
-  check(/model\.nndl \[784,100,10\] - 9\d\.\d\d% on test/.test(option), `model menu: ${option}`);
+  check(/^model\.nndl \[784,100,10\] 9\d\.\d\d%$/.test(option), `model menu: ${option}`);
+  const info = await page.locator('#model-info').textContent();
+  check(/^9\d\.\d\d% on the 10,000 test images; 79,510 weights and biases/.test(info), `under the menu: ${info}`);
   check((await page.locator('#bars .bar').count()) === 10, 'ten probability bars');
+});
+
+// Whether every entry of the network menu shows whole in the select: its
+// text measured in the select's font, plus the select's padding and arrow.
+async function menuCutOff(p) {
+  return p.evaluate(() => {
+    const select = document.getElementById('model');
+    const style = getComputedStyle(select);
+    const ctx = document.createElement('canvas').getContext('2d');
+    ctx.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+    const room = select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - 24;
+    return [...select.options].map((o) => ({ text: o.text, width: ctx.measureText(o.text).width, room }))
+      .filter((o) => o.width > o.room);
+  });
+}
+
+await test('browser_menu_shows_whole_at_1200_px', async () => {
+  const cut = await menuCutOff(page);
+  check(cut.length === 0, `cut off: ${JSON.stringify(cut)}`);
+});
+
+// The pixels of the pad at (x, y) in its own coordinates: 0 is ink.
+async function padLevel(p, x, y) {
+  return p.evaluate(([px, py]) => document.getElementById('pad').getContext('2d').getImageData(px, py, 1, 1).data[0], [x, y]);
+}
+
+await test('browser_click_draws_a_dot_and_reads_it', async () => {
+  await page.click('#clear');
+  const box = await page.locator('#pad').boundingBox();
+  await page.mouse.click(box.x + box.width * 0.4, box.y + box.height * 0.6);
+  check((await padLevel(page, 112, 168)) < 50, 'no ink under the click');
+  const read = await readDigit(page);
+  check(/^\d$/.test(read), `a click is read as ${read}`);
+  check(!/no ink/.test(await page.locator('#message').textContent()), 'the page says no ink');
+});
+
+// A fresh page, watched from its first request: loading, a click, two
+// digits drawn and the pad cleared between them leave nothing in the
+// console and get no error from the server (the page used to ask for a
+// favicon that is not there, and to post the blank pad at every stroke's
+// start, which the server answers with 422).
+await test('browser_console_stays_clean_while_drawing', async () => {
+  const clean = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+  const problems = [];
+  clean.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`); });
+  clean.on('response', (r) => { if (r.status() >= 400) problems.push(`${r.status()} ${r.url()}`); });
+  clean.on('pageerror', (e) => problems.push(String(e)));
+  await clean.goto(url);
+  await clean.waitForFunction(() => document.querySelectorAll('#model option').length === 1);
+  const box = await clean.locator('#pad').boundingBox();
+  await clean.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+  await readDigit(clean);
+  await clean.click('#clear');
+  await draw(clean, DIGITS[7]);
+  check((await readDigit(clean)) === '7', 'reads the 7');
+  await clean.click('#clear');
+  await draw(clean, DIGITS[3]);
+  await readDigit(clean);
+  await clean.waitForTimeout(300); // a last request on its way
+  await clean.close();
+  check(problems.length === 0, problems.join('; '));
 });
 
 for (const [digit, strokes] of Object.entries(DIGITS)) {
@@ -235,7 +298,11 @@ await test('browser_shows_a_conv_model_s_feature_maps', async () => {
     await convPage.goto(convUrl);
     await convPage.waitForFunction(() => document.querySelectorAll('#model option').length === 1);
     const option = await convPage.locator('#model option').textContent();
-    check(/conv:6:5:relu,pool:2,fc:30:relu,softmax:10/.test(option), `model menu: ${option}`);
+    check(/^conv\.nndl \(convolutional\)/.test(option), `model menu: ${option}`);
+    const info = await convPage.locator('#model-info').textContent();
+    check(/^conv:6:5:relu,pool:2,fc:30:relu,softmax:10: /.test(info), `under the menu: ${info}`);
+    const cut = await menuCutOff(convPage);
+    check(cut.length === 0, `cut off: ${JSON.stringify(cut)}`);
     await draw(convPage, DIGITS[7]);
     const read = await readDigit(convPage);
     check(read === '7', `drew a 7, the page says ${read}`);
