@@ -8,9 +8,13 @@
 
 #include "args.h"
 #include "commands.h"
+#include "common/error.h"
 #include "common/file.h"
 
-enum { N_PIXELS = 784, N_DIGITS = 10, MAX_MODELS = 64 };
+enum {
+    N_PIXELS = 784, N_DIGITS = 10, MAX_MODELS = 64,
+    MAX_SPLIT = 32 /* digits --split reads in one picture */
+};
 
 /* Whether `path` starts as a model file does: nndl's magic, or '{'. */
 static int is_model_file(const char *path)
@@ -55,20 +59,64 @@ static void probabilities(const float *a, int softmax, double p[N_DIGITS])
         p[d] = softmax ? a[d] : sum > 0 ? a[d] / sum : 1.0 / N_DIGITS;
 }
 
-/* Reads, preprocesses and classifies one picture. Prints nothing; on
- * failure `err` holds one line naming the file. */
-static nndl_status predict_one(nndl_net *net, const char *path, const char *show,
-                               float outputs[N_DIGITS], nndl_error *err)
+/* Reads a picture and prepares it: as one digit, or with `split` as each
+ * of its digits, left to right, into inputs[784 k] (and preview[784 k]);
+ * *n is the number of inputs written, *found the number of separate digits
+ * in the picture. Prints nothing; on failure `err` holds one line naming
+ * the file. */
+static nndl_status prepare(const char *path, int split, float *inputs, uint8_t *preview, int *n,
+                           int *found, nndl_error *err)
 {
     nndl_image img;
     nndl_status status = nndl_image_load(path, &img, err);
     if (status != NNDL_OK) return status;
-    float input[N_PIXELS];
-    uint8_t preview[N_PIXELS];
-    status = nndl_image_to_mnist(&img, input, preview, err);
+    status = nndl_image_to_mnist_digits(&img, inputs, preview, split ? MAX_SPLIT : 0, found, err);
+    if (status == NNDL_OK && split && *found > MAX_SPLIT)
+        status = error_set(err, NNDL_ERR_ARG, "%s: %d separate marks; --split reads at most %d digits",
+                               path, *found, MAX_SPLIT);
+    if (status == NNDL_OK && !split) status = nndl_image_to_mnist(&img, inputs, preview, err);
+    if (status == NNDL_OK) *n = split ? *found : 1;
     nndl_image_free(&img);
-    if (status == NNDL_OK) status = nndl_net_feedforward(net, input, 1, outputs, err);
-    if (status == NNDL_OK && show) status = nndl_image_save_png(show, preview, 28, 28, err);
+    return status;
+}
+
+/* The models' answer for one input: each model's probabilities, their
+ * mean in p, and the plurality vote, ties to the larger mean probability. */
+static nndl_status vote(nndl_net *const *nets, const int *softmax, int n_models, const float *input,
+                        double p[N_DIGITS], int *digit, nndl_error *err)
+{
+    int votes[N_DIGITS] = {0};
+    for (int d = 0; d < N_DIGITS; d++) p[d] = 0;
+    for (int m = 0; m < n_models; m++) {
+        float outputs[N_DIGITS];
+        nndl_status status = nndl_net_feedforward(nets[m], input, 1, outputs, err);
+        if (status != NNDL_OK) return status;
+        double q[N_DIGITS];
+        probabilities(outputs, softmax[m], q);
+        int answer = 0;
+        for (int d = 0; d < N_DIGITS; d++) {
+            p[d] += q[d] / n_models;
+            if (q[d] > q[answer]) answer = d;
+        }
+        votes[answer]++;
+    }
+    *digit = 0;
+    for (int d = 1; d < N_DIGITS; d++)
+        if (votes[d] > votes[*digit] || (votes[d] == votes[*digit] && p[d] > p[*digit])) *digit = d;
+    return NNDL_OK;
+}
+
+/* The 28x28 images of `n` digits side by side, as one PNG. */
+static nndl_status save_previews(const char *path, const uint8_t *preview, int n, nndl_error *err)
+{
+    uint8_t *row = malloc((size_t)n * N_PIXELS);
+    if (!row) return error_set(err, NNDL_ERR_NOMEM, "%s: out of memory", path);
+    for (int k = 0; k < n; k++)
+        for (int y = 0; y < 28; y++)
+            memcpy(row + (size_t)y * 28 * (size_t)n + (size_t)k * 28,
+                   preview + (size_t)k * N_PIXELS + (size_t)y * 28, 28);
+    nndl_status status = nndl_image_save_png(path, row, 28 * n, 28, err);
+    free(row);
     return status;
 }
 
@@ -102,13 +150,15 @@ static cJSON *json_result(const char *path, int digit, const double p[N_DIGITS])
 
 int cmd_predict(int argc, char **argv)
 {
-    int json = 0;
+    int json = 0, split = 0;
     const char *show = NULL;
     cli_option options[] = {
         {"--json", OPT_FLAG, &json, "",
          "print a JSON array of {\"file\", \"digit\", \"probabilities\"}", 0, 0, NULL},
         {"--show", OPT_STRING, &show, "FILE",
          "write the 28x28 image the network saw as a PNG", 0, 0, NULL},
+        {"--split", OPT_FLAG, &split, "",
+         "read each of several digits side by side, left to right (\"42\")", 0, 0, NULL},
     };
     cli_command cmd = {
         "predict", "MODEL... IMAGE...",
@@ -123,8 +173,14 @@ int cmd_predict(int argc, char **argv)
         "line on standard error, the others are still read, and the exit status is 1.\n"
         "Several models (the leading arguments that are model files) vote: the digit\n"
         "most of them see, ties to the larger mean probability; the probabilities\n"
-        "printed are their mean.",
-        options, 2, 2, argc};
+        "printed are their mean.\n"
+        "A picture holding several separate marks side by side (\"42\") is read as one\n"
+        "digit with a warning on standard error; --split reads each digit, left to\n"
+        "right (marks that overlap horizontally are one digit), and prints them as one\n"
+        "number with each digit's probability: \"FILE: 42  (4: 0.97, 2: 0.88)\"; with\n"
+        "--json, {\"file\", \"number\", \"digits\": [{\"digit\", \"probabilities\"}, ...]};\n"
+        "--show then writes the digits' 28x28 images side by side.",
+        options, 3, 2, argc};
     char **pos = malloc((size_t)(argc > 0 ? argc : 1) * sizeof *pos);
     if (!pos) {
         cli_error("predict", "out of memory");
@@ -162,53 +218,77 @@ int cmd_predict(int argc, char **argv)
     }
     int n_images = n_pos - n_models, failed = 0;
     cJSON *results = json ? cJSON_CreateArray() : NULL;
-    if (json && !results) failed = 1;
+    float *inputs = malloc((size_t)MAX_SPLIT * N_PIXELS * sizeof *inputs);
+    uint8_t *preview = malloc((size_t)MAX_SPLIT * N_PIXELS);
+    if ((json && !results) || !inputs || !preview) {
+        cli_error("predict", "out of memory");
+        failed = 1;
+        n_images = 0;
+    }
     for (int k = 1; k <= n_images && (!json || results); k++) {
         const char *path = pos[n_models + k - 1];
         char *show_file = show ? show_path(show, k, n_images) : NULL;
-        float outputs[N_DIGITS];
         if (show && !show_file) {
             cli_error("predict", "%s: out of memory", path);
             failed = 1;
             continue;
         }
-        /* each model's probabilities, their mean, and the models' votes */
-        double p[N_DIGITS] = {0};
-        int votes[N_DIGITS] = {0};
-        nndl_status status = NNDL_OK;
-        for (int m = 0; m < n_models && status == NNDL_OK; m++) {
-            status = predict_one(nets[m], path, m == 0 ? show_file : NULL, outputs, &err);
-            double q[N_DIGITS];
-            probabilities(outputs, softmax[m], q);
-            int answer = 0;
-            for (int d = 0; d < N_DIGITS; d++) {
-                p[d] += q[d] / n_models;
-                if (q[d] > q[answer]) answer = d;
-            }
-            votes[answer]++;
-        }
+        int n = 0, found = 0, digits[MAX_SPLIT];
+        double p[MAX_SPLIT][N_DIGITS];
+        nndl_status status = prepare(path, split, inputs, preview, &n, &found, &err);
+        for (int d = 0; d < n && status == NNDL_OK; d++)
+            status = vote(nets, softmax, n_models, inputs + (size_t)d * N_PIXELS, p[d], &digits[d],
+                          &err);
+        if (status == NNDL_OK && show_file) status = save_previews(show_file, preview, n, &err);
         free(show_file);
         if (status != NNDL_OK) {
             cli_fail("predict", &err);
             failed = 1;
             continue;
         }
-        /* the plurality vote, ties to the larger mean probability */
-        int digit = 0;
-        for (int d = 1; d < N_DIGITS; d++)
-            if (votes[d] > votes[digit] || (votes[d] == votes[digit] && p[d] > p[digit]))
-                digit = d;
-        if (!json) {
-            print_text(path, digit, p);
-            continue;
+        if (!split && found > 1)
+            fprintf(stderr, "nndl predict: warning: %s: %d separate marks side by side, read as "
+                    "one digit (--split reads each)\n", path, found);
+        cJSON *o = NULL;
+        if (!split && !json) {
+            print_text(path, digits[0], p[0]);
+        } else if (!json) {
+            printf("%s: ", path);
+            for (int d = 0; d < n; d++) printf("%d", digits[d]);
+            for (int d = 0; d < n; d++)
+                printf("%s%d: %.2f", d ? ", " : "  (", digits[d], p[d][digits[d]]);
+            printf(")\n");
+        } else if (!split) {
+            o = json_result(path, digits[0], p[0]);
+            if (!o || !cJSON_AddItemToArray(results, o)) goto no_memory;
+        } else {
+            /* {"file", "number": "42", "digits": [{"digit", "probabilities"}, ...]} */
+            char number[MAX_SPLIT + 1];
+            for (int d = 0; d < n; d++) number[d] = (char)('0' + digits[d]);
+            number[n] = 0;
+            o = cJSON_CreateObject();
+            cJSON *each = o && cJSON_AddStringToObject(o, "file", path) &&
+                                  cJSON_AddStringToObject(o, "number", number)
+                              ? cJSON_AddArrayToObject(o, "digits")
+                              : NULL;
+            for (int d = 0; each && d < n; d++) {
+                cJSON *one = json_result(path, digits[d], p[d]);
+                cJSON_DeleteItemFromObjectCaseSensitive(one, "file");
+                if (!one || !cJSON_AddItemToArray(each, one)) {
+                    cJSON_Delete(one);
+                    each = NULL;
+                }
+            }
+            if (!each || !cJSON_AddItemToArray(results, o)) goto no_memory;
         }
-        cJSON *o = json_result(path, digit, p);
-        if (!o || !cJSON_AddItemToArray(results, o)) {
-            cJSON_Delete(o);
-            cli_error("predict", "%s: out of memory", path);
-            failed = 1;
-        }
+        continue;
+    no_memory:
+        cJSON_Delete(o);
+        cli_error("predict", "%s: out of memory", path);
+        failed = 1;
     }
+    free(inputs);
+    free(preview);
     if (results) {
         char *text = cJSON_Print(results);
         if (text) {

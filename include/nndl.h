@@ -684,6 +684,21 @@ NNDL_API nndl_status nndl_image_save_png(const char *path, const uint8_t *gray, 
 NNDL_API nndl_status nndl_image_to_mnist(const nndl_image *img, float out[784],
                                          uint8_t preview[784], nndl_error *err);
 
+/* For a picture that may hold several digits side by side ("42"): finds
+ * them and prepares each as nndl_image_to_mnist prepares a picture. The
+ * ink's 8-connected marks under 1/20 of the largest are specks (kept when
+ * near a digit, erased elsewhere); the other marks that overlap
+ * horizontally (by a quarter of the narrower one) are parts of one digit
+ * (a 5 written in two strokes), and marks apart from each other are
+ * separate digits. Sets *found to the number of digits and writes the
+ * first `max` of them, left to right, to out[784 k ...] and, if not NULL,
+ * preview[784 k ...]; *found may exceed max, and max 0 only counts (out
+ * may then be NULL). Errors as nndl_image_to_mnist; *found is set only on
+ * success. */
+NNDL_API nndl_status nndl_image_to_mnist_digits(const nndl_image *img, float *out,
+                                                uint8_t *preview, int max, int *found,
+                                                nndl_error *err);
+
 /* ---- Reports ----------------------------------------------------------- */
 
 /* Which images a network gets wrong, and as what: counts[t * n_classes + a]

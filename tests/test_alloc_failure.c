@@ -354,8 +354,10 @@ static nndl_status read_picture(nndl_error *err)
     nndl_image img;
     nndl_status st = nndl_image_load(png_path, &img, err);
     if (st != NNDL_OK) return st;
-    float in[784];
+    float in[2 * 784];
+    int found;
     st = nndl_image_to_mnist(&img, in, NULL, err);
+    if (st == NNDL_OK) st = nndl_image_to_mnist_digits(&img, in, NULL, 2, &found, err);
     nndl_image_free(&img);
     return st;
 }

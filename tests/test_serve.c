@@ -154,6 +154,8 @@ TEST(serve_predict_answers_and_errors)
     for (int i = 0; i < N_PIXELS; i++) in[i] = (float)cJSON_GetArrayItem(input, i)->valuedouble;
     CHECK(cJSON_IsNumber(digit) && digit->valueint == nndl_net_classify(net, in));
     int json_digit = digit->valueint;
+    const cJSON *found = cJSON_GetObjectItemCaseSensitive(o, "digits_found");
+    CHECK(cJSON_IsNumber(found) && found->valueint == 1 && !cJSON_GetObjectItemCaseSensitive(o, "warning"));
     cJSON_Delete(o);
     api_response_free(&r);
 
@@ -403,6 +405,31 @@ TEST(serve_predict_takes_multipart_uploads)
     r = call(&srv, "POST", "/api/predict", NULL, type, body, len);
     is_error(&r, 400, "the headers of part 1 are over 8192 bytes");
     free(p.jpeg);
+    server_close(&srv);
+}
+
+/* Two bars apart ("11"): read as one digit, with the count and a warning. */
+TEST(serve_predict_warns_about_several_digits)
+{
+    server srv;
+    server_open(&srv);
+    char body[60000];
+    size_t len = (size_t)snprintf(body, sizeof body, "{\"pixels\":[");
+    for (int i = 0; i < 100 * 100; i++) {
+        int x = i % 100, y = i / 100;
+        int ink = y > 20 && y < 80 && ((x > 20 && x < 28) || (x > 70 && x < 78));
+        len += (size_t)snprintf(body + len, sizeof body - len, "%s%d", i ? "," : "", ink);
+    }
+    len += (size_t)snprintf(body + len, sizeof body - len, "]}");
+    api_response r = call(&srv, "POST", "/api/predict", NULL, json, body, len);
+    cJSON *o = cJSON_ParseWithLength(r.body, r.length);
+    const cJSON *found = cJSON_GetObjectItemCaseSensitive(o, "digits_found");
+    const cJSON *warning = cJSON_GetObjectItemCaseSensitive(o, "warning");
+    CHECK(r.status == 200 && cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(o, "digit")));
+    CHECK(cJSON_IsNumber(found) && found->valueint == 2);
+    CHECK(cJSON_IsString(warning) && strstr(warning->valuestring, "2 separate marks"));
+    cJSON_Delete(o);
+    api_response_free(&r);
     server_close(&srv);
 }
 

@@ -172,10 +172,11 @@ function showAnswer(a) {
     img.data.set([g, g, g, 255], 4 * i);
   });
   seen.putImageData(img, 0, 0);
+  const note = a.warning || ''; // several digits drawn side by side
   if (a.maps) {
     $('hidden-title').textContent = 'Feature maps of the first convolutional layer';
     $('hidden').replaceChildren(...a.maps.map(featureMap));
-    $('message').textContent = '';
+    $('message').textContent = note;
     return;
   }
   $('hidden-title').textContent = 'Hidden neurons';
@@ -190,7 +191,7 @@ function showAnswer(a) {
     }
   }
   $('hidden').replaceChildren(...cells);
-  $('message').textContent = '';
+  $('message').textContent = note;
 }
 
 // ---- models ----

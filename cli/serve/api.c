@@ -344,7 +344,9 @@ static api_response post_predict(server *srv, const char *query_model, const cha
     }
 
     float input[N_PIXELS];
+    int found = 1; /* separate digits in the picture ("42"): it is read as one */
     nndl_status st = nndl_image_to_mnist(&img, input, NULL, &err);
+    if (st == NNDL_OK) st = nndl_image_to_mnist_digits(&img, NULL, NULL, 0, &found, &err);
     free(img.pixels);
     free(img.name);
     if (st == NNDL_ERR_NOMEM) return respond_oom();
@@ -377,6 +379,13 @@ static api_response post_predict(server *srv, const char *query_model, const cha
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "digit", digit);
     cJSON_AddItemToObject(o, "probabilities", number_array(p, N_DIGITS, 4));
+    cJSON_AddNumberToObject(o, "digits_found", found);
+    if (found > 1) {
+        char warning[160];
+        snprintf(warning, sizeof warning, "%d separate marks side by side, read as one digit; "
+                 "write one digit at a time", found);
+        cJSON_AddStringToObject(o, "warning", warning);
+    }
     cJSON_AddItemToObject(o, "input", number_array(input, N_PIXELS, 3));
     /* fully connected hidden layers as neurons; the first convolutional
      * layer as its feature maps, one picture per map */

@@ -32,6 +32,10 @@
  *     at least 1/20 of the largest blob's area are the digit; smaller blobs
  *     outside the digit's box (grown by 10% of its size) are specks - dust,
  *     noise, a stray dot - and are erased.
+ *     Several digits (nndl_image_to_mnist_digits): the large blobs are
+ *     grouped left to right, blobs overlapping horizontally by a quarter of
+ *     the narrower one being one digit (a 5 in two strokes); each group, its
+ *     small blobs near it and its faint rim, alone, goes through 5 and 6.
  *  5. Scale: the bounding box of the remaining blobs is scaled so that its
  *     longer side is 20 pixels: by area averaging when shrinking (each
  *     output pixel is the mean of the picture under it), bilinearly when
@@ -236,7 +240,7 @@ static int ink_levels(uint8_t *g, plane *out)
     return 1;
 }
 
-/* ---- 4: specks ------------------------------------------------------------- */
+/* ---- 4: marks and specks ------------------------------------------------------ */
 
 typedef struct blob {
     size_t area;
@@ -247,30 +251,43 @@ typedef struct box {
     int x0, y0, x1, y1; /* inclusive; x1 < x0 when empty */
 } box;
 
-/* Labels the 8-connected blobs of pixels >= INK_LEVEL (labels 1..), erases
- * specks and returns the box of what is left in *digit. 0 on out of memory. */
-static int remove_specks(plane *p, box *digit)
+/* The 8-connected blobs of pixels >= INK_LEVEL: label[i] is 0 for a pixel
+ * below it, k + 1 for a pixel of blobs[k]. */
+typedef struct marks {
+    uint32_t *label;
+    blob *blobs;
+    size_t n, largest; /* blobs; the largest one's area */
+} marks;
+
+static void marks_free(marks *m)
 {
-    size_t n = (size_t)p->w * (size_t)p->h;
-    uint32_t *label = alloc_zeroed(n, sizeof *label);
+    alloc_free(m->label);
+    alloc_free(m->blobs);
+}
+
+/* Labels the blobs of `p` into `m` (freed with marks_free, also after a
+ * failure). 0 on out of memory. */
+static int find_marks(const plane *p, marks *m)
+{
+    size_t n = (size_t)p->w * (size_t)p->h, cap = 0;
+    *m = (marks){alloc_zeroed(n, sizeof *m->label), NULL, 0, 0};
     size_t *stack = alloc_array(n, sizeof *stack);
-    blob *blobs = NULL;
-    size_t n_blobs = 0, cap = 0;
-    int ok = label && stack;
+    int ok = m->label && stack;
+    uint32_t *label = m->label;
     for (size_t start = 0; ok && start < n; start++) {
         if (label[start] || p->v[start] < INK_LEVEL) continue;
-        if (n_blobs == cap) {
+        if (m->n == cap) {
             size_t new_cap = cap ? 2 * cap : 64;
-            blob *grown = alloc_resize(blobs, new_cap, sizeof *blobs);
+            blob *grown = alloc_resize(m->blobs, new_cap, sizeof *m->blobs);
             if (!grown) {
                 ok = 0;
                 break;
             }
-            blobs = grown;
+            m->blobs = grown;
             cap = new_cap;
         }
-        blob *b = &blobs[n_blobs++];
-        uint32_t id = (uint32_t)n_blobs;
+        blob *b = &m->blobs[m->n++];
+        uint32_t id = (uint32_t)m->n;
         *b = (blob){0, p->w, p->h, -1, -1};
         size_t top = 0;
         stack[top++] = start;
@@ -293,49 +310,127 @@ static int remove_specks(plane *p, box *digit)
                     stack[top++] = j;
                 }
         }
+        if (b->area > m->largest) m->largest = b->area;
     }
-    if (ok) {
-        size_t largest = 0;
-        for (size_t k = 0; k < n_blobs; k++)
-            if (blobs[k].area > largest) largest = blobs[k].area;
-        /* The digit: the big blobs, and small ones near them. */
-        box major = {p->w, p->h, -1, -1};
-        for (size_t k = 0; k < n_blobs; k++)
-            if (blobs[k].area * SPECK_RATIO >= largest) {
-                if (blobs[k].x0 < major.x0) major.x0 = blobs[k].x0;
-                if (blobs[k].y0 < major.y0) major.y0 = blobs[k].y0;
-                if (blobs[k].x1 > major.x1) major.x1 = blobs[k].x1;
-                if (blobs[k].y1 > major.y1) major.y1 = blobs[k].y1;
+    alloc_free(stack);
+    return ok; /* the caller frees `m` either way */
+}
+
+/* Whether blob `b` is part of a digit rather than a possible speck. */
+static int is_major(const marks *m, const blob *b) { return b->area * SPECK_RATIO >= m->largest; }
+
+static void box_add(box *to, int x0, int y0, int x1, int y1)
+{
+    if (x0 < to->x0) to->x0 = x0;
+    if (y0 < to->y0) to->y0 = y0;
+    if (x1 > to->x1) to->x1 = x1;
+    if (y1 > to->y1) to->y1 = y1;
+}
+
+/* Whether blob `b` lies within `digit` grown by 10% of its longer side. */
+static int is_near(const blob *b, box digit)
+{
+    int side = digit.x1 - digit.x0 > digit.y1 - digit.y0 ? digit.x1 - digit.x0 : digit.y1 - digit.y0;
+    int grow = 1 + side / 10;
+    return b->x0 >= digit.x0 - grow && b->y0 >= digit.y0 - grow && b->x1 <= digit.x1 + grow &&
+           b->y1 <= digit.y1 + grow;
+}
+
+/* The whole picture as one digit: the box of the major blobs and the small
+ * ones near them, in *digit; the other small blobs (specks) are erased. */
+static void remove_specks(plane *p, const marks *m, box *digit)
+{
+    box major = {p->w, p->h, -1, -1};
+    for (size_t k = 0; k < m->n; k++)
+        if (is_major(m, &m->blobs[k]))
+            box_add(&major, m->blobs[k].x0, m->blobs[k].y0, m->blobs[k].x1, m->blobs[k].y1);
+    *digit = major;
+    for (size_t k = 0; k < m->n; k++) {
+        const blob *b = &m->blobs[k];
+        if (is_major(m, b)) continue;
+        if (is_near(b, major)) {
+            box_add(digit, b->x0, b->y0, b->x1, b->y1);
+            continue;
+        }
+        /* A speck: erase it and its faint rim (one pixel around). */
+        for (int y = b->y0 - 1; y <= b->y1 + 1; y++)
+            for (int x = b->x0 - 1; x <= b->x1 + 1; x++) {
+                if (x < 0 || y < 0 || x >= p->w || y >= p->h) continue;
+                size_t i = (size_t)y * (size_t)p->w + (size_t)x;
+                uint32_t l = m->label[i];
+                if (l == k + 1 || (l == 0 && p->v[i] < INK_LEVEL)) p->v[i] = 0;
             }
-        int side = major.x1 - major.x0 > major.y1 - major.y0 ? major.x1 - major.x0
-                                                              : major.y1 - major.y0;
-        int grow = 1 + side / 10;
-        box near = {major.x0 - grow, major.y0 - grow, major.x1 + grow, major.y1 + grow};
-        *digit = major;
-        for (size_t k = 0; k < n_blobs; k++) {
-            const blob *b = &blobs[k];
-            if (b->area * SPECK_RATIO >= largest) continue;
-            if (b->x0 >= near.x0 && b->y0 >= near.y0 && b->x1 <= near.x1 && b->y1 <= near.y1) {
-                if (b->x0 < digit->x0) digit->x0 = b->x0;
-                if (b->y0 < digit->y0) digit->y0 = b->y0;
-                if (b->x1 > digit->x1) digit->x1 = b->x1;
-                if (b->y1 > digit->y1) digit->y1 = b->y1;
+    }
+}
+
+/* ---- 4b: several digits side by side -------------------------------------------- */
+
+/* Groups the blobs into digits, left to right: group[k] is blob k's digit
+ * (0, 1, ...) or -1 for a speck, and boxes[g] digit g's box. Major blobs
+ * that overlap horizontally by at least a quarter of the narrower are one
+ * digit (a 5 written in two strokes, a 4 whose strokes do not touch); a
+ * major blob apart from the digit before it starts the next. A small blob
+ * belongs to the first digit it lies near (a dot, a piece of a broken
+ * stroke); elsewhere it is a speck. Returns the number of digits, or -1 on
+ * out of memory (*boxes is then NULL). */
+static int group_marks(const marks *m, int *group, box **boxes)
+{
+    *boxes = NULL;
+    size_t n_major = 0;
+    for (size_t k = 0; k < m->n; k++) n_major += is_major(m, &m->blobs[k]);
+    size_t *order = alloc_array(n_major ? n_major : 1, sizeof *order);
+    box *b = alloc_array(n_major ? n_major : 1, sizeof *b);
+    if (!order || !b) {
+        alloc_free(order);
+        alloc_free(b);
+        return -1;
+    }
+    /* the major blobs by their left edge (insertion sort: a picture has a
+     * few; a noisy one with thousands costs a moment, bounded by its
+     * pixels) */
+    size_t count = 0;
+    for (size_t k = 0; k < m->n; k++) {
+        group[k] = -1;
+        if (!is_major(m, &m->blobs[k])) continue;
+        size_t at = count++;
+        while (at > 0 && m->blobs[order[at - 1]].x0 > m->blobs[k].x0) {
+            order[at] = order[at - 1];
+            at--;
+        }
+        order[at] = k;
+    }
+    int n_groups = 0;
+    for (size_t j = 0; j < count; j++) {
+        const blob *bl = &m->blobs[order[j]];
+        if (n_groups > 0) {
+            box *g = &b[n_groups - 1];
+            int overlap = (bl->x1 < g->x1 ? bl->x1 : g->x1) - bl->x0 + 1;
+            int narrower = bl->x1 - bl->x0 < g->x1 - g->x0 ? bl->x1 - bl->x0 + 1 : g->x1 - g->x0 + 1;
+            if (overlap > 0 && 4 * overlap >= narrower) {
+                box_add(g, bl->x0, bl->y0, bl->x1, bl->y1);
+                group[order[j]] = n_groups - 1;
                 continue;
             }
-            /* A speck: erase it and its faint rim (one pixel around). */
-            for (int y = b->y0 - 1; y <= b->y1 + 1; y++)
-                for (int x = b->x0 - 1; x <= b->x1 + 1; x++) {
-                    if (x < 0 || y < 0 || x >= p->w || y >= p->h) continue;
-                    size_t i = (size_t)y * (size_t)p->w + (size_t)x;
-                    uint32_t l = label[i];
-                    if (l == k + 1 || (l == 0 && p->v[i] < INK_LEVEL)) p->v[i] = 0;
-                }
         }
+        b[n_groups] = (box){bl->x0, bl->y0, bl->x1, bl->y1};
+        group[order[j]] = n_groups++;
     }
-    alloc_free(label);
-    alloc_free(stack);
-    alloc_free(blobs);
-    return ok;
+    for (size_t k = 0; k < m->n; k++) {
+        if (group[k] >= 0) continue;
+        for (int g = 0; g < n_groups; g++)
+            if (is_near(&m->blobs[k], b[g])) {
+                group[k] = g;
+                break;
+            }
+    }
+    for (size_t k = 0; k < m->n; k++)
+        if (group[k] >= 0 && !is_major(m, &m->blobs[k])) {
+            const blob *bl = &m->blobs[k];
+            box_add(&b[group[k]], bl->x0, bl->y0, bl->x1, bl->y1);
+        }
+    alloc_free(order);
+    *boxes = b;
+    return n_groups;
 }
 
 /* ---- 5: scaling -------------------------------------------------------------- */
@@ -407,76 +502,159 @@ static int resample(const plane *p, double s, double ox, double oy, plane *out)
     return ok;
 }
 
+/* ---- 5 and 6: one digit into the 28x28 field ------------------------------------- */
+
+/* Scales the ink of `p` within `digit` and centers it in the field (steps 5
+ * and 6), writing out[784] and, if not NULL, preview[784]. */
+static nndl_status place_digit(const plane *p, box digit, float out[784], uint8_t preview[784],
+                               const char *name, nndl_error *err)
+{
+    /* Step 5: the box's longer side to BOX pixels, with a margin of two
+     * output pixels on each side for the anti-aliased rim. */
+    int bw = digit.x1 - digit.x0 + 1, bh = digit.y1 - digit.y0 + 1;
+    double s = (double)BOX / (bw > bh ? bw : bh);
+    int margin = (int)ceil(2 / s);
+    plane scaled = {(int)ceil((bw + 2 * margin) * s), (int)ceil((bh + 2 * margin) * s), NULL};
+    scaled.v = alloc_array((size_t)scaled.w * (size_t)scaled.h, sizeof *scaled.v);
+    if (!scaled.v || !resample(p, s, digit.x0 - margin, digit.y0 - margin, &scaled)) {
+        alloc_free(scaled.v);
+        return error_set(err, NNDL_ERR_NOMEM, "%s: out of memory", name);
+    }
+    size_t n = (size_t)scaled.w * (size_t)scaled.h;
+    double mass = 0, mx = 0, my = 0;
+    float peak = 0;
+    for (size_t i = 0; i < n; i++) {
+        float v = scaled.v[i];
+        mass += v;
+        mx += v * (double)(i % (size_t)scaled.w);
+        my += v * (double)(i / (size_t)scaled.w);
+        if (v > peak) peak = v;
+    }
+    nndl_status status = NNDL_OK;
+    if (!(mass > 0)) {
+        status = error_set(err, NNDL_ERR_ARG, "%s: no ink found (blank image)", name);
+    } else {
+        /* Step 6: whole-pixel shift putting the center of mass at CENTER. */
+        int dx = (int)lround(CENTER - mx / mass), dy = (int)lround(CENTER - my / mass);
+        float gain = peak < 1 ? 1 / peak : 1;
+        float field[FIELD * FIELD] = {0};
+        for (int y = 0; y < scaled.h; y++)
+            for (int x = 0; x < scaled.w; x++) {
+                int fx = x + dx, fy = y + dy;
+                if (fx < 0 || fy < 0 || fx >= FIELD || fy >= FIELD) continue;
+                float v = scaled.v[(size_t)y * (size_t)scaled.w + (size_t)x] * gain;
+                field[fy * FIELD + fx] = v < 0 ? 0 : v > 1 ? 1 : v;
+            }
+        memcpy(out, field, sizeof field);
+        if (preview)
+            for (int i = 0; i < FIELD * FIELD; i++) preview[i] = (uint8_t)lrintf(field[i] * 255);
+    }
+    alloc_free(scaled.v);
+    return status;
+}
+
+/* Digit g alone: copies into `only` (zero everywhere else) the pixels
+ * within `b` of the blobs of group g, and the faint ones (under INK_LEVEL:
+ * anti-aliased edges, thin joins) except those next to another group's
+ * blob or a speck, so that a neighbour's ink does not come along. */
+static void isolate(const plane *p, const marks *m, const int *group, int g, box b, plane *only)
+{
+    for (int y = b.y0; y <= b.y1; y++)
+        for (int x = b.x0; x <= b.x1; x++) {
+            size_t i = (size_t)y * (size_t)p->w + (size_t)x;
+            uint32_t l = m->label[i];
+            int mine = l ? group[l - 1] == g : 1;
+            for (int dy = -1; !l && mine && dy <= 1; dy++)
+                for (int dx = -1; mine && dx <= 1; dx++) {
+                    int nx = x + dx, ny = y + dy;
+                    if (nx < 0 || ny < 0 || nx >= p->w || ny >= p->h) continue;
+                    uint32_t nl = m->label[(size_t)ny * (size_t)p->w + (size_t)nx];
+                    mine = !nl || group[nl - 1] == g;
+                }
+            only->v[i] = mine ? p->v[i] : 0;
+        }
+}
+
+static void clear_box(plane *only, box b)
+{
+    for (int y = b.y0; y <= b.y1; y++)
+        memset(only->v + (size_t)y * (size_t)only->w + (size_t)b.x0, 0,
+               (size_t)(b.x1 - b.x0 + 1) * sizeof *only->v);
+}
+
 /* ---- The whole procedure ------------------------------------------------------ */
+
+/* Steps 1-4 for the public functions below; with max < 0 the picture is
+ * one digit (nndl_image_to_mnist), otherwise its digits are counted into
+ * *found and the first `max` prepared (nndl_image_to_mnist_digits). */
+static nndl_status to_mnist(const nndl_image *img, int max, float *out, uint8_t *preview,
+                            int *found, nndl_error *err)
+{
+    const char *name = image_name(img);
+    if (img->width < 1 || img->height < 1)
+        return error_set(err, NNDL_ERR_ARG, "%s: image has no pixels", name);
+
+    plane ink = {0, 0, NULL}, only = {0, 0, NULL};
+    marks m = {NULL, NULL, 0, 0};
+    int *group = NULL;
+    box *boxes = NULL;
+    nndl_status status = NNDL_OK;
+    uint8_t *gray = reduce(img, &ink.w, &ink.h);
+    if (gray) ink.v = alloc_array((size_t)ink.w * (size_t)ink.h, sizeof *ink.v);
+    if (!gray || !ink.v) {
+        status = error_set(err, NNDL_ERR_NOMEM, "%s: out of memory", name);
+    } else if (!ink_levels(gray, &ink)) {
+        status = error_set(err, NNDL_ERR_ARG, "%s: no ink found (blank image)", name);
+    } else if (!find_marks(&ink, &m)) {
+        status = error_set(err, NNDL_ERR_NOMEM, "%s: out of memory", name);
+    } else if (m.n == 0) {
+        status = error_set(err, NNDL_ERR_ARG, "%s: no ink found (blank image)", name);
+    }
+    if (status == NNDL_OK && max < 0) {
+        box digit;
+        remove_specks(&ink, &m, &digit);
+        status = place_digit(&ink, digit, out, preview, name, err);
+    } else if (status == NNDL_OK) {
+        int n = -1;
+        group = alloc_array(m.n, sizeof *group);
+        if (group) n = group_marks(&m, group, &boxes);
+        if (n > 0 && max > 0) {
+            only = (plane){ink.w, ink.h, alloc_zeroed((size_t)ink.w * (size_t)ink.h, sizeof *only.v)};
+            if (!only.v) n = -1;
+        }
+        if (n < 0) status = error_set(err, NNDL_ERR_NOMEM, "%s: out of memory", name);
+        for (int g = 0; status == NNDL_OK && g < n && g < max; g++) {
+            box b = boxes[g], rim = {b.x0 > 0 ? b.x0 - 1 : 0, b.y0 > 0 ? b.y0 - 1 : 0,
+                                     b.x1 < ink.w - 1 ? b.x1 + 1 : b.x1,
+                                     b.y1 < ink.h - 1 ? b.y1 + 1 : b.y1};
+            isolate(&ink, &m, group, g, rim, &only);
+            status = place_digit(&only, b, out + (size_t)g * FIELD * FIELD,
+                                 preview ? preview + (size_t)g * FIELD * FIELD : NULL, name, err);
+            clear_box(&only, rim);
+        }
+        if (status == NNDL_OK) *found = n;
+    }
+    alloc_free(gray);
+    alloc_free(ink.v);
+    alloc_free(only.v);
+    alloc_free(group);
+    alloc_free(boxes);
+    marks_free(&m);
+    return status;
+}
 
 nndl_status nndl_image_to_mnist(const nndl_image *img, float out[784], uint8_t preview[784],
                                 nndl_error *err)
 {
     if (!img || !img->pixels || !out)
         return error_set(err, NNDL_ERR_ARG, "nndl_image_to_mnist: NULL argument");
-    const char *name = image_name(img);
-    if (img->width < 1 || img->height < 1)
-        return error_set(err, NNDL_ERR_ARG, "%s: image has no pixels", name);
+    return to_mnist(img, -1, out, preview, NULL, err);
+}
 
-    plane ink = {0, 0, NULL}, scaled = {0, 0, NULL};
-    nndl_status status = NNDL_OK;
-    uint8_t *gray = reduce(img, &ink.w, &ink.h);
-    if (gray) ink.v = alloc_array((size_t)ink.w * (size_t)ink.h, sizeof *ink.v);
-    box digit = {0, 0, -1, -1};
-    if (!gray || !ink.v) {
-        status = error_set(err, NNDL_ERR_NOMEM, "%s: out of memory", name);
-    } else if (!ink_levels(gray, &ink)) {
-        status = error_set(err, NNDL_ERR_ARG, "%s: no ink found (blank image)", name);
-    } else if (!remove_specks(&ink, &digit)) {
-        status = error_set(err, NNDL_ERR_NOMEM, "%s: out of memory", name);
-    } else if (digit.x1 < digit.x0) {
-        status = error_set(err, NNDL_ERR_ARG, "%s: no ink found (blank image)", name);
-    }
-    if (status == NNDL_OK) {
-        /* Step 5: the box's longer side to BOX pixels, with a margin of two
-         * output pixels on each side for the anti-aliased rim. */
-        int bw = digit.x1 - digit.x0 + 1, bh = digit.y1 - digit.y0 + 1;
-        double s = (double)BOX / (bw > bh ? bw : bh);
-        int margin = (int)ceil(2 / s);
-        scaled.w = (int)ceil((bw + 2 * margin) * s);
-        scaled.h = (int)ceil((bh + 2 * margin) * s);
-        scaled.v = alloc_array((size_t)scaled.w * (size_t)scaled.h, sizeof *scaled.v);
-        if (!scaled.v || !resample(&ink, s, digit.x0 - margin, digit.y0 - margin, &scaled))
-            status = error_set(err, NNDL_ERR_NOMEM, "%s: out of memory", name);
-    }
-    if (status == NNDL_OK) {
-        size_t n = (size_t)scaled.w * (size_t)scaled.h;
-        double mass = 0, mx = 0, my = 0;
-        float peak = 0;
-        for (size_t i = 0; i < n; i++) {
-            float v = scaled.v[i];
-            mass += v;
-            mx += v * (double)(i % (size_t)scaled.w);
-            my += v * (double)(i / (size_t)scaled.w);
-            if (v > peak) peak = v;
-        }
-        if (!(mass > 0)) {
-            status = error_set(err, NNDL_ERR_ARG, "%s: no ink found (blank image)", name);
-        } else {
-            /* Step 6: whole-pixel shift putting the center of mass at CENTER. */
-            int dx = (int)lround(CENTER - mx / mass), dy = (int)lround(CENTER - my / mass);
-            float gain = peak < 1 ? 1 / peak : 1;
-            float field[FIELD * FIELD] = {0};
-            for (int y = 0; y < scaled.h; y++)
-                for (int x = 0; x < scaled.w; x++) {
-                    int fx = x + dx, fy = y + dy;
-                    if (fx < 0 || fy < 0 || fx >= FIELD || fy >= FIELD) continue;
-                    float v = scaled.v[(size_t)y * (size_t)scaled.w + (size_t)x] * gain;
-                    field[fy * FIELD + fx] = v < 0 ? 0 : v > 1 ? 1 : v;
-                }
-            memcpy(out, field, sizeof field);
-            if (preview)
-                for (int i = 0; i < FIELD * FIELD; i++)
-                    preview[i] = (uint8_t)lrintf(field[i] * 255);
-        }
-    }
-    alloc_free(gray);
-    alloc_free(ink.v);
-    alloc_free(scaled.v);
-    return status;
+nndl_status nndl_image_to_mnist_digits(const nndl_image *img, float *out, uint8_t *preview,
+                                       int max, int *found, nndl_error *err)
+{
+    if (!img || !img->pixels || !found || max < 0 || (max > 0 && !out))
+        return error_set(err, NNDL_ERR_ARG, "nndl_image_to_mnist_digits: bad argument");
+    return to_mnist(img, max, out, preview, found, err);
 }
