@@ -72,8 +72,9 @@ static nndl_status prepare(const char *path, int split, float *inputs, uint8_t *
     if (status != NNDL_OK) return status;
     status = nndl_image_to_mnist_digits(&img, inputs, preview, split ? MAX_SPLIT : 0, found, err);
     if (status == NNDL_OK && split && *found > MAX_SPLIT)
-        status = error_set(err, NNDL_ERR_ARG, "%s: %d separate marks; --split reads at most %d digits",
-                               path, *found, MAX_SPLIT);
+        status = error_set(err, NNDL_ERR_ARG,
+                           "%s: %d separate marks; --split reads at most %d digits", path, *found,
+                           MAX_SPLIT);
     if (status == NNDL_OK && !split) status = nndl_image_to_mnist(&img, inputs, preview, err);
     if (status == NNDL_OK) *n = split ? *found : 1;
     nndl_image_free(&img);
