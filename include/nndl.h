@@ -167,8 +167,9 @@ NNDL_API nndl_status nndl_data_load(const nndl_data_files *files, long validatio
 /* The four files of MNIST, as distributed. */
 extern NNDL_API const char *const nndl_mnist_files[4];
 
-/* Finds the directory holding MNIST: $NNDL_DATA/mnist, then ./data/mnist.
- * Writes it to `dir` (capacity `cap`). NNDL_ERR_NOT_FOUND if neither holds
+/* Finds the directory holding MNIST (gzip-compressed or unpacked):
+ * $NNDL_DATA/mnist, $NNDL_DATA, then ./data/mnist.
+ * Writes it to `dir` (capacity `cap`). NNDL_ERR_NOT_FOUND if none holds
  * all four files. */
 NNDL_API nndl_status nndl_mnist_find(char *dir, size_t cap, nndl_error *err);
 
@@ -188,7 +189,8 @@ NNDL_API nndl_status nndl_mnist_load(const char *dir, nndl_dataset **training,
                                      nndl_dataset **validation,
                                      nndl_dataset **test, nndl_error *err);
 
-/* The four MNIST files in `dir`, by their names in nndl_mnist_files. */
+/* The four MNIST files in `dir`: by their names in nndl_mnist_files, or
+ * unpacked (without .gz) as nndl_data_files_find finds them. */
 NNDL_API nndl_status nndl_mnist_files_in(const char *dir, nndl_data_files *files,
                                          nndl_error *err);
 

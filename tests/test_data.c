@@ -539,6 +539,24 @@ TEST(mnist_find_layouts)
     /* NNDL_DATA pointing at the MNIST directory itself, as CI sets it. */
     set_data_env(real_abs, keep);
     CHECK(nndl_mnist_find(dir, sizeof dir, &err) == NNDL_OK && strcmp(dir, real_abs) == 0);
+    /* Unpacked, as many downloads leave them (here: links without .gz,
+     * the reader tells gzip by its first bytes); and their MD5 sums. */
+    const char *unpacked = tmp_dir("unpacked");
+    REQUIRE(unpacked);
+    for (int i = 0; i < 4; i++) {
+        snprintf(from, sizeof from, "%s/%s", real_abs, nndl_mnist_files[i]);
+        snprintf(to, sizeof to, "%s/%.*s", unpacked, (int)strlen(nndl_mnist_files[i]) - 3,
+                 nndl_mnist_files[i]);
+        CHECK(symlink(from, to) == 0 || errno == EEXIST);
+    }
+    set_data_env(unpacked, keep);
+    CHECK(nndl_mnist_find(dir, sizeof dir, &err) == NNDL_OK && strcmp(dir, unpacked) == 0);
+    CHECK(nndl_mnist_verify(dir, &err) == NNDL_OK);
+    nndl_dataset *test_part = NULL;
+    CHECK(nndl_mnist_load(dir, NULL, NULL, &test_part, &err) == NNDL_OK &&
+          nndl_dataset_count(test_part) == 10000);
+    nndl_dataset_free(test_part);
+    set_data_env(real_abs, keep);
     /* Too small an output buffer. */
     char tiny[4] = "abc";
     CHECK(nndl_mnist_find(tiny, sizeof tiny, &err) == NNDL_ERR_ARG);

@@ -257,6 +257,19 @@ static void run(const char *args, cli_result *r)
     read_into(err, r->err, sizeof r->err);
 }
 
+/* Runs a whole shell command line, `NAME=value ... 'nndl' ARGS`. */
+static void run_env(const char *line, cli_result *r)
+{
+    char cmd[8192], out[512], err[512];
+    snprintf(out, sizeof out, "%s/other.out", test_tmpdir());
+    snprintf(err, sizeof err, "%s/other.err", test_tmpdir());
+    snprintf(cmd, sizeof cmd, "%s >'%s' 2>'%s' </dev/null", line, out, err);
+    int rc = system(cmd);
+    r->status = WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
+    read_into(out, r->out, sizeof r->out);
+    read_into(err, r->err, sizeof r->err);
+}
+
 /* Images of 12x16 pixels, 4 named classes: trained, saved, inspected,
  * evaluated; the model says what it was trained on. */
 TEST(cli_train_on_another_data_set_records_it)
@@ -401,4 +414,56 @@ TEST(cli_train_on_a_28x28_ten_class_set)
     snprintf(args, sizeof args, "inspect '%s'", model);
     run(args, &r);
     CHECK(strstr(r.out, "mirrored-mnist: 6000 training images of 28x28 pixels, 10 classes"));
+}
+
+/* Files under MNIST's names that are not MNIST (labels shifted by one):
+ * training says so; `nndl data` refuses them over their MD5 sums. */
+TEST(cli_other_files_under_mnist_names_are_told_apart)
+{
+    const char *mnist = test_mnist_dir();
+    REQUIRE(mnist);
+    nndl_dataset *train = NULL, *valid = NULL, *test = NULL;
+    nndl_error err;
+    REQUIRE(nndl_mnist_load(mnist, &train, &valid, &test, &err) == NNDL_OK);
+    const char *dir = make_dir("not-mnist");
+    static const char *const names[4] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                                         "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
+    /* training and validation together make the 60,000 of the training file */
+    const nndl_dataset *files[2][2] = {{train, valid}, {test, NULL}};
+    for (int p = 0; p < 2; p++) {
+        size_t n = 0, at = 0;
+        for (int k = 0; k < 2 && files[p][k]; k++) n += nndl_dataset_count(files[p][k]);
+        uint8_t *px = malloc(n * 784), *lb = malloc(n);
+        REQUIRE(px && lb);
+        for (int k = 0; k < 2 && files[p][k]; k++) {
+            size_t m = nndl_dataset_count(files[p][k]);
+            memcpy(px + at * 784, nndl_dataset_image(files[p][k], 0), m * 784);
+            for (size_t i = 0; i < m; i++)
+                lb[at + i] = (uint8_t)((nndl_dataset_labels(files[p][k])[i] + 1) % 10);
+            at += m;
+        }
+        char path[600];
+        snprintf(path, sizeof path, "%s/%s", dir, names[2 * p]);
+        CHECK(write_idx(path, 0, (uint32_t)n, 28, 28, px));
+        snprintf(path, sizeof path, "%s/%s", dir, names[2 * p + 1]);
+        CHECK(write_idx(path, 0, (uint32_t)n, 0, 0, lb));
+        free(px);
+        free(lb);
+    }
+    nndl_dataset_free(train);
+    nndl_dataset_free(valid);
+    nndl_dataset_free(test);
+    char args[4096];
+    cli_result r;
+    snprintf(args, sizeof args, "NNDL_DATA='%s' '%s' train --sizes 784,10 --epochs 1 "
+             "--train-size 1000 --threads 1", dir, NNDL_CLI_PATH);
+    run_env(args, &r);
+    CHECK(r.status == 0 && strstr(r.err, "warning:") &&
+          strstr(r.err, "not MNIST's training images"));
+    snprintf(args, sizeof args, "NNDL_DATA='%s' '%s' data", dir, NNDL_CLI_PATH);
+    run_env(args, &r);
+    CHECK(r.status == 1 && strstr(r.err, "MD5"));
+    /* and the real MNIST gets no warning */
+    run("train --sizes 784,10 --epochs 1 --train-size 1000 --threads 1", &r);
+    CHECK(r.status == 0 && !strstr(r.err, "warning"));
 }

@@ -103,14 +103,11 @@ static int join(char *out, const char *dir, const char *name)
 nndl_status nndl_mnist_verify(const char *dir, nndl_error *err)
 {
     if (!dir) return error_set(err, NNDL_ERR_ARG, "mnist verify: no directory given");
-    char path[PATH_CAP];
-    for (int i = 0; i < 4; i++) {
-        if (!join(path, dir, nndl_mnist_files[i]))
-            return error_set(err, NNDL_ERR_ARG, "%s: directory name too long", dir);
-        nndl_status st = check_file(path, i, err);
-        if (st) return st;
-    }
-    return NNDL_OK;
+    /* the files as they are there: gzip-compressed, or unpacked */
+    nndl_data_files files;
+    nndl_status st = nndl_mnist_files_in(dir, &files, err);
+    for (int i = 0; i < 4 && st == NNDL_OK; i++) st = check_file(files.path[i], i, err);
+    return st;
 }
 
 /* mkdir -p: creates `dir` and any missing parents. */

@@ -16,17 +16,12 @@ const char *const nndl_mnist_files[4] = {
 
 enum { PATH_CAP = 4096 };
 
-/* 1 if `dir` holds all four files as regular files. */
+/* 1 if `dir` holds all four files, gzip-compressed or unpacked. */
 static int holds_mnist(const char *dir)
 {
-    char path[PATH_CAP];
-    struct stat st;
-    for (int i = 0; i < 4; i++) {
-        int n = snprintf(path, sizeof path, "%s/%s", dir, nndl_mnist_files[i]);
-        if (n < 0 || (size_t)n >= sizeof path) return 0;
-        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return 0;
-    }
-    return 1;
+    nndl_data_files files;
+    nndl_error ignored;
+    return nndl_data_files_find(dir, &files, &ignored) == NNDL_OK;
 }
 
 nndl_status nndl_mnist_find(char *dir, size_t cap, nndl_error *err)
@@ -55,12 +50,14 @@ nndl_status nndl_mnist_find(char *dir, size_t cap, nndl_error *err)
     if (n == 3)
         return error_set(err, NNDL_ERR_NOT_FOUND,
                          "MNIST not found in %s, %s or data/mnist: run `nndl data` to "
-                         "download it, or put the four files (%s, %s, %s, %s) in data/mnist",
+                         "download it, or put the four files (%s, %s, %s, %s, or unpacked "
+                         "without .gz) in data/mnist",
                          cand[0], cand[1], nndl_mnist_files[0], nndl_mnist_files[1],
                          nndl_mnist_files[2], nndl_mnist_files[3]);
     return error_set(err, NNDL_ERR_NOT_FOUND,
                      "MNIST not found in data/mnist (and NNDL_DATA is not set): run `nndl data` "
-                     "to download it, or put the four files (%s, %s, %s, %s) in data/mnist",
+                     "to download it, or put the four files (%s, %s, %s, %s, or unpacked "
+                     "without .gz) in data/mnist",
                      nndl_mnist_files[0], nndl_mnist_files[1], nndl_mnist_files[2],
                      nndl_mnist_files[3]);
 }
@@ -68,12 +65,7 @@ nndl_status nndl_mnist_find(char *dir, size_t cap, nndl_error *err)
 nndl_status nndl_mnist_files_in(const char *dir, nndl_data_files *files, nndl_error *err)
 {
     if (!dir || !files) return error_set(err, NNDL_ERR_ARG, "mnist: no directory given");
-    for (int k = 0; k < 4; k++) {
-        int n = snprintf(files->path[k], sizeof files->path[k], "%s/%s", dir, nndl_mnist_files[k]);
-        if (n < 0 || (size_t)n >= sizeof files->path[k])
-            return error_set(err, NNDL_ERR_ARG, "%s: directory name too long", dir);
-    }
-    return NNDL_OK;
+    return nndl_data_files_find(dir, files, err);
 }
 
 nndl_status nndl_mnist_check(const nndl_data_files *files, const nndl_data_info *info,
