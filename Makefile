@@ -88,7 +88,8 @@ sanitize: deps
 	    SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	    build-sanitize/nndl build-sanitize/nndl-tests
 	@$(CLI) data >/dev/null 2>&1 || build-sanitize/nndl data
-	ASAN_OPTIONS=detect_leaks=1 build-sanitize/nndl-tests
+	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp):print_suppressions=0 \
+	    build-sanitize/nndl-tests
 
 # make tsan: the tests that run threads (the pool, the kernels on 2 threads,
 # 2-thread training, nndl serve) built with ThreadSanitizer; any report

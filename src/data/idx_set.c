@@ -44,8 +44,9 @@ static nndl_status find_in_dir(const char *dir, int k, char *out, nndl_error *er
                 return error_set(err, NNDL_ERR_ARG, "%s: directory name too long", dir);
             if (is_regular(out)) return NNDL_OK;
         }
-    return error_set(err, NNDL_ERR_NOT_FOUND, "%s: no %s file (%s or %s, with or without .gz)",
-                     dir, roles[k], stems[k][0], stems[k][1]);
+    return error_set(err, NNDL_ERR_NOT_FOUND,
+                     "%s: no %s file (%s.gz, or %s or %s unpacked)", dir, roles[k],
+                     stems[k][0], stems[k][0], stems[k][1]);
 }
 
 nndl_status nndl_data_files_find(const char *where, nndl_data_files *files, nndl_error *err)
