@@ -245,18 +245,6 @@ static void read_into(const char *path, char *buf, size_t cap)
     if (f) fclose(f);
 }
 
-static void run(const char *args, cli_result *r)
-{
-    char cmd[8192], out[512], err[512];
-    snprintf(out, sizeof out, "%s/other.out", test_tmpdir());
-    snprintf(err, sizeof err, "%s/other.err", test_tmpdir());
-    snprintf(cmd, sizeof cmd, "'%s' %s >'%s' 2>'%s' </dev/null", NNDL_CLI_PATH, args, out, err);
-    int rc = system(cmd);
-    r->status = WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
-    read_into(out, r->out, sizeof r->out);
-    read_into(err, r->err, sizeof r->err);
-}
-
 /* Runs a whole shell command line, `NAME=value ... 'nndl' ARGS`. */
 static void run_env(const char *line, cli_result *r)
 {
@@ -268,6 +256,13 @@ static void run_env(const char *line, cli_result *r)
     r->status = WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
     read_into(out, r->out, sizeof r->out);
     read_into(err, r->err, sizeof r->err);
+}
+
+static void run(const char *args, cli_result *r)
+{
+    char line[8192];
+    snprintf(line, sizeof line, "'%s' %s", NNDL_CLI_PATH, args);
+    run_env(line, r);
 }
 
 /* Images of 12x16 pixels, 4 named classes: trained, saved, inspected,
