@@ -348,13 +348,7 @@ int cmd_sweep(int argc, char **argv)
     status = 1;
     if (!train_datasets_load(&needs, "sweep", &ds)) goto done;
     for (int r = 0; r < n_runs; r++) train_settings_fit_data(&runs[r].s, &ds.source.info);
-    if (n_runs > 0) {
-        nndl_net_spec spec = train_net_spec(&runs[0].s);
-        nndl_error err;
-        nndl_net *first = nndl_net_create(&spec, &err);
-        if (first) train_warn_unused_outputs(first, &ds.source.info, "sweep");
-        nndl_net_free(first);
-    }
+    if (n_runs > 0) train_warn_unused_outputs(&runs[0].s, &ds.source.info, "sweep");
     int workers = parallel > 0 ? parallel : omp_get_num_procs();
     fprintf(stderr, "nndl sweep: %d runs, %d at a time\n", n_runs, workers);
     double started = monotonic_seconds();

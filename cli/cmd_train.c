@@ -255,7 +255,7 @@ int cmd_train(int argc, char **argv)
         status = cli_fail("train", &err);
     } else {
         nndl_net_set_threads(net, s.threads);
-        if (!resume_path) train_warn_unused_outputs(net, &ds.source.info, "train");
+        if (!resume_path) train_warn_unused_outputs(&s, &ds.source.info, "train");
         train_data d = train_datasets_view(&s, &ds);
         train_result res;
         double started = monotonic_seconds();

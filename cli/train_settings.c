@@ -251,9 +251,11 @@ void train_settings_fit_data(train_settings *s, const nndl_data_info *info)
     }
 }
 
-void train_warn_unused_outputs(const nndl_net *net, const nndl_data_info *info, const char *cmd)
+void train_warn_unused_outputs(const train_settings *s, const nndl_data_info *info,
+                               const char *cmd)
 {
-    int n_out = nndl_net_size(net, nndl_net_n_sizes(net) - 1);
+    int n_out = s->layers ? s->layer_list.v[s->layer_list.n - 1].size
+                          : s->sizes.v[s->sizes.n - 1];
     if (n_out > 1 && n_out > info->classes)
         fprintf(stderr, "nndl %s: warning: the output layer has %d neurons for %d classes; "
                         "%d of them are never the right answer\n",

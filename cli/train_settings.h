@@ -68,9 +68,10 @@ int train_settings_finish(train_settings *s, const char *cmd);
  * and last layers: the data's pixels and classes. */
 void train_settings_fit_data(train_settings *s, const nndl_data_info *info);
 
-/* A warning on stderr when `net` has more outputs than the data has
- * classes (labels 0 to classes - 1). */
-void train_warn_unused_outputs(const nndl_net *net, const nndl_data_info *info, const char *cmd);
+/* A warning on stderr when the network `s` describes has more outputs than
+ * the data has classes (labels 0 to classes - 1). */
+void train_warn_unused_outputs(const train_settings *s, const nndl_data_info *info,
+                               const char *cmd);
 
 nndl_net_spec train_net_spec(const train_settings *s);
 
