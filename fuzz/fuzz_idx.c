@@ -6,6 +6,9 @@
 #include "fuzz_file.h"
 #include "nndl.h"
 
+/* Reads land here so the compiler keeps them. */
+static volatile uint8_t sink;
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 2) return 0;
@@ -23,7 +26,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t n = nndl_dataset_count(ds);
         size_t bytes = (size_t)nndl_dataset_rows(ds) * (size_t)nndl_dataset_cols(ds);
         if (bytes == 0) __builtin_trap();
-        volatile uint8_t sink = 0;
         for (size_t i = 0; i < n; i++)
             sink ^= nndl_dataset_image(ds, i)[bytes - 1] ^ nndl_dataset_labels(ds)[i];
         nndl_dataset_free(ds);
