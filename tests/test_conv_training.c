@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "net/backprop.h"
 #include "nndl.h"
 
 /* conv:4:5,pool:2,fc:20,softmax:10 (with dropout 0.3 on the fc's inputs
@@ -72,6 +73,65 @@ TEST(conv_training_is_bit_identical_for_1_and_2_threads)
             test_fail(__FILE__, __LINE__, "run %d: threads change the weights", r);
         nndl_net_free(one);
         nndl_net_free(two);
+    }
+    nndl_dataset_free(ds);
+}
+
+/* A network of `layers` on 28x28 images, seed 3. */
+static nndl_net *net_of(nndl_layer_spec *layers, int n_layers)
+{
+    nndl_net_spec spec = nndl_net_spec_default(0, NULL);
+    spec.layers = layers;
+    spec.n_layers = n_layers;
+    spec.input = (nndl_shape){1, 28, 28};
+    spec.cost = NNDL_COST_LOG_LIKELIHOOD;
+    spec.init = NNDL_INIT_NETWORK3;
+    spec.seed = 3;
+    nndl_error err;
+    nndl_net *net = nndl_net_create(&spec, &err);
+    if (!net) test_fail(__FILE__, __LINE__, "%s", err.message);
+    return net;
+}
+
+/* BP2 and the step in one pass over a layer's weights (at batches up to
+ * MATMUL_FUSED_MAX_BATCH, for large layers) or in separate passes: the
+ * same weights, with dropout and L2, on a convolutional network and on a
+ * dense one whose first layer takes the sparse products. */
+TEST(training_fused_pass_changes_no_weight)
+{
+    nndl_dataset *ds = test_mnist_head(300, NULL);
+    REQUIRE(ds);
+    static const struct {
+        int conv, batch, dropout, threads;
+        float lambda;
+    } runs[] = {{1, 10, 0, 1, 0}, {1, 10, 1, 2, 1.0f}, {1, 7, 1, 1, 1.0f},
+                {0, 10, 1, 1, 1.0f}, {0, 9, 0, 2, 0.5f}};
+    const size_t saved = backprop_fuse_min_weights_f32;
+    for (int r = 0; r < (int)(sizeof runs / sizeof runs[0]); r++) {
+        nndl_net *nets[2];
+        for (int fused = 0; fused < 2; fused++) {
+            nndl_layer_spec conv[] = {nndl_layer_conv(4, 5, 2, NNDL_ACT_RELU),
+                                      nndl_layer_fc(40, NNDL_ACT_RELU),
+                                      nndl_layer_fc(30, NNDL_ACT_RELU),
+                                      nndl_layer_fc(10, NNDL_ACT_SOFTMAX)};
+            nndl_layer_spec dense[] = {nndl_layer_fc(50, NNDL_ACT_SIGMOID),
+                                       nndl_layer_fc(40, NNDL_ACT_SIGMOID),
+                                       nndl_layer_fc(10, NNDL_ACT_SOFTMAX)};
+            nndl_layer_spec *layers = runs[r].conv ? conv : dense;
+            int n_layers = runs[r].conv ? 4 : 3;
+            for (int l = 1; runs[r].dropout && l < n_layers; l++) /* on their inputs */
+                layers[l].dropout = 0.5f;
+            nets[fused] = net_of(layers, n_layers);
+            REQUIRE(nets[fused]);
+            /* every layer with BP2 fused, or none */
+            backprop_fuse_min_weights_f32 = fused ? 0 : (size_t)-1;
+            train(nets[fused], ds, 1, runs[r].batch, runs[r].lambda, 0, runs[r].threads);
+        }
+        backprop_fuse_min_weights_f32 = saved;
+        if (!same_params(nets[0], nets[1]))
+            test_fail(__FILE__, __LINE__, "run %d: the fused pass changes the weights", r);
+        nndl_net_free(nets[0]);
+        nndl_net_free(nets[1]);
     }
     nndl_dataset_free(ds);
 }

@@ -248,6 +248,61 @@ TEST(kernels_step_equals_gradient_then_update)
     }
 }
 
+/* The fused pass of `k` against its own backward_input, the decay loop and
+ * backward_params_step in turn, with 1 thread or 2: bit-identical. */
+static void check_fused(const matmul_kernels *k, parallel *par, int batch, int n_in, int n_out,
+                        int offset, float shrink)
+{
+    operands o;
+    REQUIRE(operands_init(&o, batch, n_in, n_out, offset));
+    size_t oi = (size_t)n_out * n_in, bi = (size_t)batch * n_in;
+    float *w = malloc(oi * sizeof(float)), *b = malloc((size_t)n_out * sizeof(float));
+    float *d_in = malloc(bi * sizeof(float));
+    REQUIRE(w && b && d_in);
+    const float step = 0.37f / (float)batch;
+    memcpy(w, o.w, oi * sizeof(float));
+    memcpy(b, o.b, (size_t)n_out * sizeof(float));
+    k->backward_input(d_in, o.delta, w, batch, n_in, n_out, NULL);
+    if (shrink != 0)
+        for (size_t i = 0; i < oi; i++) w[i] -= shrink * w[i];
+    k->backward_params_step(w, b, o.delta, o.in, step, batch, n_in, n_out, NULL);
+    k->backward_input_step(o.d_in, o.w, o.b, o.delta, o.in, step, shrink, batch, n_in, n_out,
+                           par);
+    if (memcmp(o.w, w, oi * sizeof(float)) || memcmp(o.b, b, (size_t)n_out * sizeof(float)) ||
+        memcmp(o.d_in, d_in, bi * sizeof(float)))
+        test_fail(__FILE__, __LINE__,
+                  "%s backward_input_step, batch %d, %d -> %d, offset %d, shrink %g, %s",
+                  k->name, batch, n_in, n_out, offset, (double)shrink,
+                  par ? "2 threads" : "1 thread");
+    CHECK(memcmp(o.w, o.dw, sizeof(float)) != 0 || n_in * n_out == 0); /* it did step */
+    free(w);
+    free(b);
+    free(d_in);
+    operands_free(&o);
+}
+
+TEST(kernels_fused_pass_equals_bp2_decay_then_step)
+{
+    parallel *par = parallel_create(2, NULL);
+    REQUIRE(par);
+    static const int fused_n_ins[] = {1, 7, 16, 31, 33, 640, 1000};
+    static const int fused_n_outs[] = {1, 3, 10, 100, 1000};
+    int n;
+    const matmul_kernels *const *all = matmul_kernels_all(&n);
+    for (int i = 0; i < n; i++) {
+        if (!all[i]->supported()) continue;
+        for (int batch = 1; batch <= MATMUL_FUSED_MAX_BATCH; batch++)
+            for (int ii = 0; ii < COUNT(fused_n_ins); ii++)
+                for (int oi = 0; oi < COUNT(fused_n_outs); oi++) {
+                    int offset = (batch + ii + oi) % 3 == 0 ? 0 : 1 + (batch + oi) % 15;
+                    float shrink = (batch + ii) % 2 ? 0 : 3e-5f;
+                    check_fused(all[i], (batch + oi) % 4 ? NULL : par, batch,
+                                fused_n_ins[ii], fused_n_outs[oi], offset, shrink);
+                }
+    }
+    parallel_free(par);
+}
+
 /* One product with a pool of 2 threads and without: bit-identical. The two
  * sets of operands also differ in alignment, which must not matter either. */
 static void check_threads(const matmul_kernels *k, parallel *par, int batch, int n_in,

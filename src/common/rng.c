@@ -36,6 +36,15 @@ uint64_t rng_next(rng *r)
 
 double rng_uniform(rng *r) { return (double)(rng_next(r) >> 11) * 0x1.0p-53; }
 
+void rng_bernoulli(rng *r, double p, uint8_t *out, size_t n)
+{
+    /* rng_uniform is u 2^-53 with u = next >> 11 an integer below 2^53, and
+     * u 2^-53 < p exactly when u < p 2^53 (a power-of-two scaling, exact),
+     * that is when u < ceil(p 2^53). */
+    const uint64_t below = (uint64_t)ceil(p * 0x1.0p53);
+    for (size_t i = 0; i < n; i++) out[i] = (rng_next(r) >> 11) < below;
+}
+
 uint64_t rng_below(rng *r, uint64_t bound)
 {
     /* Reject the top partial block so every residue is equally likely. */

@@ -154,6 +154,20 @@ void KERNEL(matmul_backward_input)(real *d_in, const real *delta, const real *w,
     parallel_for(par, n_in, grain < 64 ? 64 : grain, backward_input_columns, &p);
 }
 
+/* The reference of the fused pass: the three steps it stands for, in turn. */
+void KERNEL(matmul_backward_input_step)(real *d_in, real *w, real *b, const real *delta,
+                                        const real *in, real step, real shrink, int batch,
+                                        int n_in, int n_out, parallel *par)
+{
+    assert(batch <= MATMUL_FUSED_MAX_BATCH);
+    KERNEL(matmul_backward_input)(d_in, delta, w, batch, n_in, n_out, par);
+    if (shrink != 0) {
+        size_t n = (size_t)n_out * (size_t)n_in;
+        for (size_t i = 0; i < n; i++) w[i] -= shrink * w[i];
+    }
+    KERNEL(matmul_backward_params_step)(w, b, delta, in, step, batch, n_in, n_out, par);
+}
+
 /* Examples x in [x0, x1): out_xj = the sum over the nonzero in_xk, k in
  * [k0, k1), of in_xk w_jk, the i-th nonzero term into partial sum i mod 4;
  * plus b_j if there is b. */

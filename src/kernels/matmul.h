@@ -48,6 +48,24 @@ void RNAME(matmul_backward_params_step)(real *w, real *b, const real *delta, con
 void RNAME(matmul_backward_input)(real *d_in, const real *delta, const real *w,
                                   int batch, int n_in, int n_out, parallel *par);
 
+/* The largest batch matmul_backward_input_step takes: its tiles keep a
+ * vector of d_in for every example of the batch in registers. */
+#define MATMUL_FUSED_MAX_BATCH 10
+
+/* BP2 and the step of one layer in a single pass over its weights:
+ *   d_in = delta w, with the weights as they were (BP2's factor), then
+ *   w -= shrink w when shrink is not 0 (L2's decay, eq. 93), then
+ *   w -= step delta^T in, b -= step (column sums of delta) (eq. 20, 21).
+ * d_in (B, n_in), w (n_out, n_in), b (n_out), delta (B, n_out), in (B, n_in);
+ * batch at most MATMUL_FUSED_MAX_BATCH. Bit for bit what
+ * matmul_backward_input, the decay w[i] -= shrink * w[i] and
+ * matmul_backward_params_step compute in turn, but the weights are read
+ * and written once instead of five times: at mini-batch 10 the large
+ * layers of chapter 6 are bound by that traffic, not by the arithmetic. */
+void RNAME(matmul_backward_input_step)(real *d_in, real *w, real *b, const real *delta,
+                                       const real *in, real step, real shrink, int batch,
+                                       int n_in, int n_out, parallel *par);
+
 /* The two products of a first layer, whose inputs are mostly zeros (some
  * 80% of MNIST's pixels are 0), with the weights transposed so that an
  * input's weights to every neuron lie together: wt (n_in, stride) holds

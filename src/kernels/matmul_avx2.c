@@ -106,6 +106,7 @@ static inline dvec dexp2_table(dvec z, const uint64_t *table)
 #define BP_V 3
 #define BI_X 3
 #define BI_V 3
+#define FUSED_V 1 /* 10 accumulators for 10 examples, and the operands */
 #define SPARSE_ACC 8
 #define SPARSE_V 2
 

@@ -14,6 +14,7 @@ const matmul_kernels matmul_kernels_ref = {
     .backward_params = matmul_backward_params_ref_f32,
     .backward_params_step = matmul_backward_params_step_ref_f32,
     .backward_input = matmul_backward_input_ref_f32,
+    .backward_input_step = matmul_backward_input_step_ref_f32,
     .sigmoid = sigmoid_ref_f32,
     .forward_sparse = matmul_forward_sparse_ref_f32,
     .backward_params_step_sparse = matmul_backward_params_step_sparse_ref_f32,
@@ -69,6 +70,14 @@ void matmul_backward_input_f32(float *d_in, const float *delta, const float *w, 
                                int n_in, int n_out, parallel *par)
 {
     matmul_kernels_chosen()->backward_input(d_in, delta, w, batch, n_in, n_out, par);
+}
+
+void matmul_backward_input_step_f32(float *d_in, float *w, float *b, const float *delta,
+                                    const float *in, float step, float shrink, int batch,
+                                    int n_in, int n_out, parallel *par)
+{
+    matmul_kernels_chosen()->backward_input_step(d_in, w, b, delta, in, step, shrink, batch,
+                                                 n_in, n_out, par);
 }
 
 void sigmoid_f32(float *values, size_t n) { matmul_kernels_chosen()->sigmoid(values, n); }

@@ -53,6 +53,10 @@ typedef void (*matmul_backward_params_step_sparse_fn)(float *wt, float *b, const
                                                       int stride, parallel *par);
 typedef void (*matmul_backward_input_fn)(float *d_in, const float *delta, const float *w,
                                          int batch, int n_in, int n_out, parallel *par);
+typedef void (*matmul_backward_input_step_fn)(float *d_in, float *w, float *b,
+                                              const float *delta, const float *in, float step,
+                                              float shrink, int batch, int n_in, int n_out,
+                                              parallel *par);
 
 /* One implementation of the products and the sigmoid, with the semantics of matmul.h. */
 typedef struct matmul_kernels {
@@ -62,6 +66,7 @@ typedef struct matmul_kernels {
     matmul_backward_params_fn backward_params;
     matmul_backward_params_step_fn backward_params_step;
     matmul_backward_input_fn backward_input;
+    matmul_backward_input_step_fn backward_input_step;
     sigmoid_fn sigmoid; /* the activation after the forward product */
     matmul_forward_sparse_fn forward_sparse;
     matmul_backward_params_step_sparse_fn backward_params_step_sparse;
@@ -77,6 +82,9 @@ void matmul_backward_params_step_ref_f32(float *w, float *b, const float *delta,
                                          int n_out, parallel *par);
 void matmul_backward_input_ref_f32(float *d_in, const float *delta, const float *w, int batch,
                                    int n_in, int n_out, parallel *par);
+void matmul_backward_input_step_ref_f32(float *d_in, float *w, float *b, const float *delta,
+                                        const float *in, float step, float shrink, int batch,
+                                        int n_in, int n_out, parallel *par);
 void sigmoid_ref_f32(float *values, size_t n);
 void matmul_forward_sparse_ref_f32(float *out, const float *in, const float *wt, const float *b,
                                    int batch, int n_in, int k0, int k1, int n_out, int stride,

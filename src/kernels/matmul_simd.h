@@ -29,6 +29,8 @@
  *   FWD_J, FWD_X              forward tile: neurons x examples
  *   BP_J, BP_V                backward_params tile: neurons x vectors of k
  *   BI_X, BI_V                backward_input tile: examples x vectors of k
+ *   FUSED_V                   backward_input_step tile: vectors of k (by
+ *                             every example of the batch)
  *   SPARSE_V, SPARSE_ACC      sparse tiles: 4 chains or columns x SPARSE_V
  *                             vectors of outputs (SPARSE_V 1 to 4), and the
  *                             accumulators of the step's tiles
@@ -418,6 +420,112 @@ static void SIMD_NAME(matmul_backward_input)(float *d_in, const float *delta, co
     parallel_for(par, n_in, grain, backward_input_columns, &p);
 }
 
+/* ---- backward_input_step: BP2 and the step in one pass ----------------- */
+
+/* Columns [k, k + nv W) of w (the last vector only `last` lanes), for all
+ * nx examples: row by row, each weight vector is loaded once, feeds
+ * d_in_xk += delta_xj w_jk for every example (j = 0, 1, ... in order, as
+ * backward_input_tile sums), and its gradient, summed from zero over x in
+ * order (as backward_params_tile), then steps it: w - shrink w, then
+ * w - step g, each rounded twice as the separate loops round them. */
+SIMD_ALWAYS_INLINE void backward_input_step_tile(const simd_product *p, float shrink, int k,
+                                                 int nx, int nv, int last)
+{
+    const int n = p->n_in;
+    const vec s = vset1(p->step), sh = vset1(shrink);
+    vec acc[MATMUL_FUSED_MAX_BATCH][FUSED_V];
+    for (int e = 0; e < nx; e++)
+        for (int v = 0; v < nv; v++) acc[e][v] = vzero();
+    for (int j = 0; j < p->n_out; j++) {
+        float *wj = p->out + (size_t)j * n + k;
+        vec wv[FUSED_V], g[FUSED_V];
+        for (int v = 0; v < nv - 1; v++) wv[v] = vload(wj + v * W);
+        wv[nv - 1] = last == W ? vload(wj + (nv - 1) * W) : vload_n(wj + (nv - 1) * W, last);
+        for (int v = 0; v < nv; v++) g[v] = vzero();
+        for (int e = 0; e < nx; e++) {
+            const vec d = vset1(p->delta[(size_t)e * p->n_out + j]);
+            const float *in = p->in + (size_t)e * n + k;
+            for (int v = 0; v < nv; v++) {
+                acc[e][v] = vfma(d, wv[v], acc[e][v]); /* BP2 */
+                vec iv = v < nv - 1 || last == W ? vload(in + v * W) : vload_n(in + v * W, last);
+                g[v] = vfma(d, iv, g[v]); /* BP4 */
+            }
+        }
+        for (int v = 0; v < nv; v++) {
+            if (shrink != 0) wv[v] = vsub(wv[v], vmul(sh, wv[v])); /* eq. 93 */
+            wv[v] = vsub(wv[v], vmul(s, g[v]));                     /* eq. 20 */
+        }
+        for (int v = 0; v < nv - 1; v++) vstore(wj + v * W, wv[v]);
+        if (last == W) vstore(wj + (nv - 1) * W, wv[nv - 1]);
+        else vstore_n(wj + (nv - 1) * W, wv[nv - 1], last);
+    }
+    for (int e = 0; e < nx; e++) {
+        float *row = p->db /* d_in here */ + (size_t)e * n + k;
+        for (int v = 0; v < nv - 1; v++) vstore(row + v * W, acc[e][v]);
+        if (last == W) vstore(row + (nv - 1) * W, acc[e][nv - 1]);
+        else vstore_n(row + (nv - 1) * W, acc[e][nv - 1], last);
+    }
+}
+
+/* One copy per batch size, so that the accumulators live in registers. */
+static void backward_input_step_tile_any(const simd_product *p, float shrink, int k, int nv,
+                                         int last)
+{
+#define FS_TILE(X)                                                                  \
+    case X:                                                                         \
+        if (nv == FUSED_V && last == W)                                             \
+            backward_input_step_tile(p, shrink, k, X, FUSED_V, W);                  \
+        else backward_input_step_tile(p, shrink, k, X, 1, last);                    \
+        break;
+    switch (p->batch) {
+        FS_TILE(1) FS_TILE(2) FS_TILE(3) FS_TILE(4) FS_TILE(5)
+        FS_TILE(6) FS_TILE(7) FS_TILE(8) FS_TILE(9) FS_TILE(10)
+    }
+#undef FS_TILE
+}
+_Static_assert(MATMUL_FUSED_MAX_BATCH == 10, "backward_input_step_tile_any's cases");
+
+typedef struct fused_product {
+    simd_product p;
+    float shrink;
+} fused_product;
+
+/* Columns k in [k0, k1) of w and d_in. */
+static void backward_input_step_columns(void *ctx, int k0, int k1)
+{
+    const fused_product *f = ctx;
+    const simd_product *p = &f->p;
+    /* A partial first vector aligns the loads and stores of w */
+    int k = k0 + lanes_to_alignment(p->out + k0, k1 - k0);
+    if (k > k0) backward_input_step_tile_any(p, f->shrink, k0, 1, k - k0);
+    for (; k + FUSED_V * W <= k1; k += FUSED_V * W)
+        backward_input_step_tile_any(p, f->shrink, k, FUSED_V, W);
+    for (; k < k1; k += W)
+        backward_input_step_tile_any(p, f->shrink, k, 1, k1 - k < W ? k1 - k : W);
+}
+
+/* d_in (B, n_in), w (n_out, n_in), b (n_out), delta (B, n_out), in (B, n_in) */
+static void SIMD_NAME(matmul_backward_input_step)(float *d_in, float *w, float *b,
+                                                  const float *delta, const float *in,
+                                                  float step, float shrink, int batch,
+                                                  int n_in, int n_out, parallel *par)
+{
+    assert(batch >= 1 && batch <= MATMUL_FUSED_MAX_BATCH);
+    /* out is w, as in the step form of backward_params; db carries d_in */
+    fused_product f = {{.out = w, .db = d_in, .delta = delta, .in = in, .step = step,
+                        .batch = batch, .n_in = n_in, .n_out = n_out},
+                       shrink};
+    int grain = matmul_grain(par, n_in, 2L * batch * n_out, 64);
+    parallel_for(par, n_in, grain, backward_input_step_columns, &f);
+    /* eq. 21: the biases, in the order of backward_params_rows_any */
+    for (int j = 0; j < n_out; j++) {
+        float sum = 0;
+        for (int x = 0; x < batch; x++) sum += delta[(size_t)x * n_out + j];
+        float change = step * sum;
+        b[j] -= change;
+    }
+}
+
 /* ---- the sparse products of a first layer (matmul.h) ------------------- */
 
 enum { SPARSE_CHAINS = 4 };
@@ -694,6 +802,7 @@ const matmul_kernels SIMD_TABLE = {
     .backward_params = SIMD_NAME(matmul_backward_params),
     .backward_params_step = SIMD_NAME(matmul_backward_params_step),
     .backward_input = SIMD_NAME(matmul_backward_input),
+    .backward_input_step = SIMD_NAME(matmul_backward_input_step),
     .sigmoid = SIMD_NAME(sigmoid),
     .forward_sparse = SIMD_NAME(matmul_forward_sparse),
     .backward_params_step_sparse = SIMD_NAME(matmul_backward_params_step_sparse),

@@ -85,7 +85,13 @@ void RNAME(dropout_draw_masks)(batch_buffers *b, const nndl_net *net, int batch,
         const double p = b->drop[l];
         const real keep_scale = (real)(1 / (1 - p));
         size_t n = (size_t)batch * net->sizes[l];
-        for (size_t i = 0; i < n; i++) b->mask[l][i] = rng_uniform(r) < p ? 0 : keep_scale;
+        /* drawn a chunk at a time: one call, and a loop without branches */
+        uint8_t dropped[1024];
+        for (size_t i0 = 0; i0 < n; i0 += sizeof dropped) {
+            size_t count = n - i0 < sizeof dropped ? n - i0 : sizeof dropped;
+            rng_bernoulli(r, p, dropped, count);
+            for (size_t i = 0; i < count; i++) b->mask[l][i0 + i] = dropped[i] ? 0 : keep_scale;
+        }
     }
 }
 
@@ -139,28 +145,32 @@ void RNAME(feedforward_training)(const nndl_net *net, const real *params,
     forward(net, params, b, 0, batch, par, 1);
 }
 
-/* BP1, then BP2 from the output layer down, for examples [x0, x1): the
- * errors delta^L .. delta^1 of those examples, which like their
- * activations depend on nothing else. */
-static void errors(const nndl_net *net, const real *params, batch_buffers *b,
-                   const uint8_t *labels, int x0, int x1)
+/* BP2's last two factors for examples [x0, x1), once (w^l)^T delta^l is in
+ * delta^{l-1}: a dropped neuron passes no error back, then (.) sigma'(z^{l-1}). */
+static void finish_errors(const nndl_net *net, batch_buffers *b, int l, int x0, int x1)
 {
-    const int L = net->n_layers, n = x1 - x0;
-    /* BP1: delta^L = grad_a C (.) sigma'(z^L) */
-    size_t out = (size_t)x0 * net->sizes[L];
-    RNAME(cost_output_delta)(net->cost, net->layers[L - 1].act, b->delta[L] + out,
-                             b->a[L] + out, labels + x0, n, net->sizes[L]);
-    for (int l = L; l > 1; l--) { /* the input layer has no error to compute */
+    size_t first = (size_t)x0 * net->sizes[l - 1], count = (size_t)(x1 - x0) * net->sizes[l - 1];
+    real *below = b->delta[l - 1] + first;
+    if (b->mask[l - 1])
+        for (size_t i = 0; i < count; i++) below[i] *= b->mask[l - 1][first + i];
+    RNAME(activation_backward)(net->layers[l - 2].act, below, b->a[l - 1] + first, count);
+}
+
+/* BP2 through layers top, top - 1, ..., bottom + 1 for examples [x0, x1):
+ * the errors delta^{top-1} .. delta^bottom of those examples, which like
+ * their activations depend on nothing else. */
+static void errors_down(const nndl_net *net, const real *params, batch_buffers *b, int top,
+                        int bottom, int x0, int x1)
+{
+    const int n = x1 - x0;
+    for (int l = top; l > bottom && l > 1; l--) { /* the input layer has no error */
         const layer *ly = &net->layers[l - 1];
-        size_t first = (size_t)x0 * net->sizes[l - 1], count = (size_t)n * net->sizes[l - 1];
-        real *below = b->delta[l - 1] + first;
         /* BP2: delta^{l-1} = ((w^l)^T delta^l) (.) sigma'(z^{l-1}) */
         RNAME(layer_table)[ly->kind]->backward_input(
-            ly, params, b->delta[l] + (size_t)x0 * net->sizes[l], below, workspace_at(b, x0),
+            ly, params, b->delta[l] + (size_t)x0 * net->sizes[l],
+            b->delta[l - 1] + (size_t)x0 * net->sizes[l - 1], workspace_at(b, x0),
             memo_at(b, net, l - 1, x0), n, NULL);
-        if (b->mask[l - 1]) /* a dropped neuron passes no error back */
-            for (size_t i = 0; i < count; i++) below[i] *= b->mask[l - 1][first + i];
-        RNAME(activation_backward)(net->layers[l - 2].act, below, b->a[l - 1] + first, count);
+        finish_errors(net, b, l, x0, x1);
     }
 }
 
@@ -169,22 +179,41 @@ typedef struct pass_job {
     const real *params;
     batch_buffers *b;
     const uint8_t *labels;
+    int forward;     /* forward and BP1 first */
+    int top, bottom; /* then errors_down(top, bottom) */
 } pass_job;
 
-/* Examples [x0, x1): forward with dropout, then their errors. */
+/* Examples [x0, x1): forward with dropout and BP1, then BP2 as the job says. */
 static void pass_rows(void *ctx, int x0, int x1)
 {
     const pass_job *job = ctx;
-    forward(job->net, job->params, job->b, x0, x1, NULL, 1);
-    errors(job->net, job->params, job->b, job->labels, x0, x1);
+    const nndl_net *net = job->net;
+    if (job->forward) {
+        const int L = net->n_layers;
+        forward(net, job->params, job->b, x0, x1, NULL, 1);
+        /* BP1: delta^L = grad_a C (.) sigma'(z^L) */
+        size_t out = (size_t)x0 * net->sizes[L];
+        RNAME(cost_output_delta)(net->cost, net->layers[L - 1].act, job->b->delta[L] + out,
+                                 job->b->a[L] + out, job->labels + x0, x1 - x0,
+                                 net->sizes[L]);
+    }
+    errors_down(net, job->params, job->b, job->top, job->bottom, x0, x1);
 }
 
-/* The forward pass and BP1-BP2 for the whole batch, each thread taking
- * whole examples: one hand-over between threads instead of one per
- * product, and every example's activations and errors stay in the cache
- * of the thread that made them. */
+/* Multiply-adds per example of BP2 through layers top .. bottom + 1. */
+static long errors_work(const nndl_net *net, int top, int bottom)
+{
+    long work = 0;
+    for (int l = top; l > bottom && l > 1; l--) work += (long)net->layers[l - 1].macs;
+    return work;
+}
+
+/* The forward pass, BP1 and BP2 down to delta^bottom for the whole batch,
+ * each thread taking whole examples: one hand-over between threads instead
+ * of one per product, and every example's activations and errors stay in
+ * the cache of the thread that made them. */
 static void forward_and_errors(const nndl_net *net, const real *params, batch_buffers *b,
-                               const uint8_t *labels, int batch, parallel *par)
+                               const uint8_t *labels, int batch, int bottom, parallel *par)
 {
     if (b->w1t) RNAME(sparse_input_parts)(net, b, batch, par); /* layer 1's sums */
     /* Multiply-adds per example, forward and BP2, counting layer 1's sparse
@@ -192,12 +221,22 @@ static void forward_and_errors(const nndl_net *net, const real *params, batch_bu
      * summed already: when they were split over the threads, the pass is
      * too. ([784,100,10] at batch 100: the pass took 11.4 us a batch on one
      * thread, and splitting it made an epoch 0.0355 -> 0.0325 s.) */
-    long work = 0;
+    long work = errors_work(net, net->n_layers, bottom);
     for (int l = 0; l < net->n_layers; l++) {
         long product = (long)net->layers[l].macs;
-        work += l == 0 ? (b->w1t ? product / 4 : product) : 2 * product;
+        work += l == 0 && b->w1t ? product / 4 : product;
     }
-    pass_job job = {net, params, b, labels};
+    pass_job job = {net, params, b, labels, 1, net->n_layers, bottom};
+    parallel_for(par, batch, parallel_split(par, batch, work, MIN_PARALLEL_WORK), pass_rows,
+                 &job);
+}
+
+/* BP2 through layers top .. bottom + 1 for the whole batch, split by examples. */
+static void errors_batch(const nndl_net *net, const real *params, batch_buffers *b, int batch,
+                         int top, int bottom, parallel *par)
+{
+    pass_job job = {net, params, b, NULL, 0, top, bottom};
+    long work = errors_work(net, top, bottom);
     parallel_for(par, batch, parallel_split(par, batch, work, MIN_PARALLEL_WORK), pass_rows,
                  &job);
 }
@@ -223,6 +262,7 @@ void RNAME(weights_from)(const nndl_net *net, batch_buffers *b, int batch, real 
         const layer_ops *ops = RNAME(layer_table)[ly->kind];
         const real *in = RNAME(layer_input)(b, l - 1);
         if (!ops->backward_params) continue; /* a kind without parameters */
+        if (!grad && b->stepped[l]) continue; /* stepped with its BP2 */
         /* BP3, BP4: dC/db^l = delta^l, dC/dw^l = delta^l (a^{l-1})^T */
         if (grad)
             ops->backward_params(ly, grad, b->delta[l], in, b->ws, b->memo[l - 1], batch, par);
@@ -236,7 +276,7 @@ void RNAME(backprop_batch)(const nndl_net *net, const real *params,
                            batch_buffers *b, const uint8_t *labels, int batch,
                            real *grad, parallel *par)
 {
-    forward_and_errors(net, params, b, labels, batch, par);
+    forward_and_errors(net, params, b, labels, batch, 1, par);
     weights(net, b, batch, grad, NULL, 0, par);
 }
 
@@ -266,15 +306,24 @@ static void decay_array(real *w, size_t n, real shrink, parallel *par)
     for (size_t i = whole; i < n; i++) w[i] -= shrink * w[i];
 }
 
+/* Whether the tensor at `offset` is the weights of a layer stepped already. */
+static int tensor_stepped(const nndl_net *net, const batch_buffers *b, size_t offset)
+{
+    for (int l = 1; l <= net->n_layers; l++)
+        if (b->stepped[l] && net->layers[l - 1].n_weights && net->layers[l - 1].weights == offset)
+            return 1;
+    return 0;
+}
+
 /* Every weight the regularization decays (not the biases) shrunk by
  * shrink w; layer 1's weights where the passes read them, in b->w1t when
- * it is set. */
+ * it is set. Layers stepped already decayed with their step. */
 static void decay_weights(const nndl_net *net, real *params, batch_buffers *b, real shrink,
                           parallel *par)
 {
     for (int t = 0; t < net->n_tensors; t++) {
         const param_tensor *tensor = &net->tensors[t];
-        if (!tensor->decay) continue;
+        if (!tensor->decay || tensor_stepped(net, b, tensor->offset)) continue;
         if (b->w1t && tensor->offset == net->layers[0].weights)
             decay_array(b->w1t, (size_t)net->sizes[0] * b->w1t_stride, shrink, par);
         else
@@ -282,14 +331,59 @@ static void decay_weights(const nndl_net *net, real *params, batch_buffers *b, r
     }
 }
 
+size_t RNAME(backprop_fuse_min_weights) = 32768;
+
+/* Whether layer l takes BP2 and its step in one pass over its weights: at
+ * a small batch, a layer whose weights (from 128 KB) do not stay in the
+ * core's caches between the passes spends its time reading them (the
+ * fully connected layers of chapter 6's networks). Layer 1 has no BP2. */
+static int fused_layer(const nndl_net *net, int l, int batch)
+{
+    const layer *ly = &net->layers[l - 1];
+    return l >= 2 && batch <= MATMUL_FUSED_MAX_BATCH &&
+           ly->n_weights >= RNAME(backprop_fuse_min_weights) &&
+           RNAME(layer_table)[ly->kind]->backward_input_step;
+}
+
+/* Whether regularization decays layer l's weights. */
+static int layer_decays(const nndl_net *net, int l)
+{
+    const layer *ly = &net->layers[l - 1];
+    for (int t = 0; t < net->n_tensors; t++)
+        if (net->tensors[t].offset == ly->weights && ly->n_weights)
+            return net->tensors[t].decay;
+    return 0;
+}
+
 void RNAME(backprop_step_batch)(const nndl_net *net, real *params, batch_buffers *b,
                                 const uint8_t *labels, int batch, real step, real shrink,
                                 parallel *par)
 {
-    /* every error before any step: BP2 reads the weights the step changes */
-    forward_and_errors(net, params, b, labels, batch, par);
+    int top = net->n_layers;
+    while (top >= 2 && !fused_layer(net, top, batch)) top--;
+    /* every error before a layer's step: BP2 reads the weights the step
+     * changes. Down to the first fused layer, split by examples. */
+    forward_and_errors(net, params, b, labels, batch, top >= 2 ? top : 1, par);
+    for (int l = top; l >= 2;) {
+        if (fused_layer(net, l, batch)) {
+            const layer *ly = &net->layers[l - 1];
+            RNAME(layer_table)[ly->kind]->backward_input_step(
+                ly, params, b->delta[l], RNAME(layer_input)(b, l - 1), b->delta[l - 1], step,
+                layer_decays(net, l) ? shrink : 0, batch, par);
+            finish_errors(net, b, l, 0, batch);
+            b->stepped[l] = 1;
+            l--;
+            continue;
+        }
+        int bottom = l - 1; /* BP2 through the layers down to the next fused one */
+        while (bottom >= 2 && !fused_layer(net, bottom, batch)) bottom--;
+        if (bottom < 1) bottom = 1;
+        errors_batch(net, params, b, batch, l, bottom, par);
+        l = bottom;
+    }
     /* L2 (eq. 93): w -> w - (eta lambda / n) w, then the step takes off
      * (eta/m) dC/dw as without it */
     if (shrink != 0) decay_weights(net, params, b, shrink, par);
     weights(net, b, batch, NULL, params, step, par);
+    for (int l = 0; l <= net->n_layers; l++) b->stepped[l] = 0;
 }

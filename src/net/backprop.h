@@ -55,6 +55,9 @@ struct RNAME(batch_buffers) {
      * epoch with the parts side by side in the rows of a[0], 0.044-0.049 s
      * apart.) */
     real *w1t_in[2];
+    /* stepped[l]: layer l has taken this batch's step already (BP2 and the
+     * step in one pass, backprop_step_batch); weights_from skips it. */
+    int stepped[NNDL_MAX_LAYERS];
 };
 
 /* Allocates buffers for `capacity` examples, with room for dropout masks
@@ -117,15 +120,22 @@ void RNAME(backprop_batch)(const nndl_net *net, const real *params,
                            real *grad, parallel *par);
 
 /* The same, then the plain step of eq. 20 and 21, p -> p - step dC/dp
- * with step = eta/m, applied inside each layer's BP3/BP4 product once
- * every error is known; the gradient is never stored. With shrink != 0
- * (L2 regularization, eq. 93: shrink = eta lambda / n) every weight that
- * regularization decays first loses shrink times itself, after the errors
- * and before the step. Without b->w1t and with shrink 0 the
+ * with step = eta/m, applied inside each layer's BP3/BP4 product once the
+ * errors that layer's weights pass down are known (large layers at small
+ * batches: in the same pass as BP2, see backprop_fuse_min_weights); the
+ * gradient is never stored. With shrink != 0 (L2 regularization, eq. 93:
+ * shrink = eta lambda / n) every weight that regularization decays first
+ * loses shrink times itself, after its layer's BP2 and before the step. Without b->w1t and with shrink 0 the
  * parameters end bit-identical to backprop_batch onto a zero gradient
  * followed by that step; with b->w1t, layer 1's weights are read and
  * stepped in b->w1t, and its forward sums differ from the dense ones by
  * rounding. */
+/* Layers with at least this many weights take BP2 and their step in one
+ * pass (matmul_backward_input_step) at batches of at most
+ * MATMUL_FUSED_MAX_BATCH. The results are the same either way; tests set
+ * it to compare the two. */
+extern size_t RNAME(backprop_fuse_min_weights);
+
 void RNAME(backprop_step_batch)(const nndl_net *net, real *params, batch_buffers *b,
                                 const uint8_t *labels, int batch, real step, real shrink,
                                 parallel *par);

@@ -112,11 +112,21 @@ static void dense_backward_input(const layer *l, const real *params, const real 
                                  l->n_out, par);
 }
 
+static void dense_backward_input_step(const layer *l, real *params, const real *delta,
+                                      const real *in, real *d_in, real step, real shrink,
+                                      int batch, parallel *par)
+{
+    /* BP2 with the weights as they are; then eq. 93's decay and eq. 20, 21 */
+    RNAME(matmul_backward_input_step)(d_in, params + l->weights, params + l->biases, delta, in,
+                                      step, shrink, batch, l->n_in, l->n_out, par);
+}
+
 const layer_ops RNAME(dense_ops) = {
     .forward = dense_forward,
     .backward_params = dense_backward_params,
     .backward_params_step = dense_backward_params_step,
     .backward_input = dense_backward_input,
+    .backward_input_step = dense_backward_input_step,
     .forward_sparse_part = dense_forward_sparse_part,
     .forward_sparse_finish = dense_forward_sparse_finish,
     .backward_params_step_sparse = dense_backward_params_step_sparse,

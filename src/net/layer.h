@@ -46,6 +46,14 @@ typedef struct layer_ops {
     /* d_in = dC/da of the layer below: the (w^T delta) part of BP2. */
     void (*backward_input)(const layer *l, const real *params, const real *delta, real *d_in,
                            real *ws, const int32_t *memo, int batch, parallel *par);
+    /* backward_input, then w -= shrink w (L2's decay; 0 for none), then
+     * backward_params_step, in one pass over the weights
+     * (matmul_backward_input_step): bit-identical to the three in turn.
+     * For batches of at most MATMUL_FUSED_MAX_BATCH; NULL where a kind has
+     * no such form. */
+    void (*backward_input_step)(const layer *l, real *params, const real *delta,
+                                const real *in, real *d_in, real step, real shrink, int batch,
+                                parallel *par);
     /* The forward product and the step of a first layer, whose input is
      * mostly zeros, with its weights transposed in wt (n_in, stride) and
      * its other parameters in params; they skip the zero inputs and work
