@@ -781,35 +781,45 @@ processes load the memory system). Spreading those requests over the
 batch's arithmetic is the next thing to try.
 
 The convolutional networks, profiled the same way (`--layers` as in the
-table above, `--train-size 20000 --epochs 1 --threads 1`; by hand,
-2026-12-05, with another process busy on the other core):
+table above, `--train-size 10000 --epochs 1 --eval none --threads 1`; by
+hand, 2026-12-06, on a quiet machine; the rest of each profile is the
+kernel's page handling and the loading of MNIST):
 
 | Function | Work | two-conv | final |
 |---|---|---:|---:|
-| `forward_tile_any` | forward products: the second convolution (im2col rows of 500 by 40 filters) and the fully connected layers | 16% | 21% |
-| `backward_params_step_rows` | BP3, BP4 and the step, same layers | 15% | 16% |
-| `backward_input_tile_any` | BP2 of the same layers (into the first convolution's output) | 14% | 17% |
-| `direct_block`, `direct_dw_block`, `direct_gradient`, `direct_transpose` | the first convolution (one input channel), done directly: forward, BP4, its errors laid out like z | 24% | 11% |
-| `max_pool_forward` | both poolings | 7% | 4% |
-| `__memmove` | im2col of the second convolution (forward, and again for BP4) | 4% | 2% |
-| `decay_range` | L2's shrinking of every weight once a batch (`--lambda`) | — | 7% |
-| `rng_uniform`, `dropout_draw_masks` | a dropout mask for each of the 2,640 inputs of the three top layers, for each example | — | 10% |
+| `forward_tile_any` | forward products: the second convolution (im2col rows of 500 by 40 filters) and the fully connected layers | 13% | 20% |
+| `backward_input_step_tile_any` | BP2, L2's decay and the step of the fully connected layers of 64,000 weights or more, in one pass over their weights | 1% | 22% |
+| `backward_params_step_rows` | BP3, BP4 and the step of the other layers with products (the second convolution, the output layer) | 12% | 7% |
+| `backward_input_tile_any` | BP2 of the same layers (into the first convolution's output) | 10% | 6% |
+| `direct_block`, `direct_dw_block`, `direct_gradient`, `direct_transpose` | the first convolution (one input channel), done directly: forward, BP4, its errors laid out like z | 20% | 11% |
+| `max_pool_forward` | both poolings | 6% | 3% |
+| `__memmove` | im2col of the second convolution (forward, and again for BP4) | 6% | 4% |
+| `rng_bernoulli` | a dropout mask for each of the 2,640 inputs of the three top layers, for each example | — | 5% |
 
 Counted as dense multiply-adds the first convolution is an eighth of the
-two-conv network's work but a quarter of its time: with one input channel
+two-conv network's work but a fifth of its time: with one input channel
 its im2col rows are 25 floats, too short for the products, so it slides
 each filter over the flattened image instead (vectors of 16 positions, 4
 filters at a time), computing the 4 unused columns past each output row,
 and its BP4 is a dot product over all positions although pooling leaves
 errors at a quarter of them. In the final network the fully connected top
-(640 x 1,000, 1,000 x 1,000 and 1,000 x 10 weights: 6.6 MB) is read by
-the forward product, read again by BP2 and read and written by the step,
-for every mini-batch of 10: some 26 MB a batch, which is more than the
-caches of one core hold, so those products run at the rate memory
-delivers weights rather than at the sgemm rate. Two threads split each
-product by neurons but the passes over the examples by examples; on
-cores that share no cache (the placement seen in these runs) the second
-thread gained nothing on this network.
+(640 x 1,000, 1,000 x 1,000 and 1,000 x 10 weights: 6.6 MB) was read by
+the forward product, read again by BP2, read and written by L2's decay
+and again by the step, for every mini-batch of 10; BP2, the decay and the
+step now share one pass (`matmul_backward_input_step`: each vector of
+weights is loaded once, feeds every example's BP2 sum and its own
+gradient, and is stored stepped, bit for bit what the separate passes
+give). That pass runs at some two thirds of the sgemm rate, but the epoch
+only went from 11.25 to 10.83 s: the 6.6 MB mostly stayed in the shared
+cache between the passes, so they cost less than their bytes suggested.
+Dropout's masks, drawn from the same numbers without a branch on each
+(`rng_bernoulli`), went from 10% to 5%. What remains is spread thin: no
+function holds more than a fifth of the time, and the layers that run
+below the sgemm rate (the first convolution, the second's BP2 and BP4,
+pooling, im2col) hold half of it. Two threads split each product by
+neurons but the passes over the examples by examples; on cores that share
+no cache (the placement seen in these runs) the second thread gained
+nothing on this network.
 
 perf's `-g` call graphs are incomplete here (nndl is built with -O3,
 without frame pointers), so the table is self time per function; the
