@@ -177,11 +177,44 @@ int checkpoint_settings(const char *path, train_settings *s, cJSON **note, const
          train_settings_finish(s, cmd);
     free(argv);
     if (!ok) cli_error(cmd, "%s: the checkpoint's settings do not parse", path);
+    const cJSON *shape = cJSON_GetObjectItemCaseSensitive(*note, "data_shape");
+    if (ok && shape) { /* checked by checkpoint_note_check */
+        const cJSON *classes = cJSON_GetObjectItemCaseSensitive(shape, "classes");
+        nndl_data_info info = {
+            .rows = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(shape, "rows")),
+            .cols = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(shape, "cols")),
+            .classes = classes ? (int)cJSON_GetNumberValue(classes) : 0};
+        if (s->sizes_from_data && !classes) {
+            cli_error(cmd, "%s: the checkpoint's note is damaged: \"data_shape\" has no "
+                      "\"classes\"", path);
+            ok = 0;
+        } else {
+            train_settings_fit_data(s, &info);
+        }
+    }
     if (ok) ok = holds_its_network(path, s, cmd);
     if (!ok) {
         cJSON_Delete(*note);
         *note = NULL;
     }
+    return ok;
+}
+
+/* Whether the weights and trainer state of checkpoint `path` restore into
+ * the network its settings describe; 0 after printing why not. Checked
+ * before the data is loaded, so that a damaged checkpoint is refused at
+ * once rather than seconds later. */
+static int checkpoint_restores(const char *path, const train_settings *s, const char *cmd)
+{
+    nndl_error err;
+    nndl_net_spec spec = train_net_spec(s);
+    nndl_sgd_config config = train_sgd_config(s);
+    nndl_net *net = nndl_net_create(&spec, &err);
+    nndl_trainer *t = net ? nndl_trainer_create(net, &config, &err) : NULL;
+    int ok = t && nndl_checkpoint_restore(path, net, t, NULL, &err) == NNDL_OK;
+    if (!ok) cli_fail(cmd, &err);
+    nndl_trainer_free(t);
+    nndl_net_free(net);
     return ok;
 }
 
@@ -208,6 +241,10 @@ int cmd_train(int argc, char **argv)
         int epochs = s.epochs, threads = s.threads;
         if (!resume_options_only(argc, argv)) return 2;
         if (!checkpoint_settings(resume_path, &s, &note, "train")) return 1;
+        if (!checkpoint_restores(resume_path, &s, "train")) {
+            cJSON_Delete(note);
+            return 1;
+        }
         int done = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(note, "epochs_done"));
         args = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(note, "args"), 1);
         /* --epochs given now is the new total, kept for later resumptions */

@@ -243,13 +243,19 @@ int checkpoint_note_check(const cJSON *note, const char *path, const char *cmd)
     const cJSON *rs = cJSON_GetObjectItemCaseSensitive(note, "result");
     const cJSON *po = cJSON_GetObjectItemCaseSensitive(note, "plateau");
     const cJSON *stopped = cJSON_GetObjectItemCaseSensitive(note, "stopped");
+    const cJSON *shape = cJSON_GetObjectItemCaseSensitive(note, "data_shape");
     if (!note_field(note, "epochs_done", 1, 1000000, 1, 1, path, cmd)) return 0;
     double done = number(note, "epochs_done", 1);
-    if (!cJSON_IsObject(rs) || (stopped && !cJSON_IsBool(stopped)) || (po && !cJSON_IsObject(po))) {
-        cli_error(cmd, "%s: the checkpoint's note is damaged (\"result\", \"stopped\" or "
-                  "\"plateau\" is of the wrong type)", path);
+    if (!cJSON_IsObject(rs) || (stopped && !cJSON_IsBool(stopped)) ||
+        (po && !cJSON_IsObject(po)) || (shape && !cJSON_IsObject(shape))) {
+        cli_error(cmd, "%s: the checkpoint's note is damaged (\"result\", \"stopped\", "
+                  "\"plateau\" or \"data_shape\" is of the wrong type)", path);
         return 0;
     }
+    if (shape && !(note_field(shape, "rows", 1, NNDL_MAX_IMAGE_SIDE, 1, 1, path, cmd) &&
+                   note_field(shape, "cols", 1, NNDL_MAX_IMAGE_SIDE, 1, 1, path, cmd) &&
+                   note_field(shape, "classes", 1, 256, 1, 0, path, cmd)))
+        return 0;
     /* counts of images; epochs before `done`; a float learning rate */
     const double images = NNDL_MAX_IMAGES, eta_max = 3.4028234663852886e38;
     int ok = note_field(rs, "total", 0, images, 1, 0, path, cmd) &&
@@ -296,6 +302,13 @@ static char *checkpoint_note(const run_state *r, const train_checkpoints *ck, in
         cJSON_AddNumberToObject(po, "since_change", p->since_change);
     }
     if (history_bytes >= 0) cJSON_AddNumberToObject(o, "history_bytes", (double)history_bytes);
+    /* the shape the data gave the network, which the arguments alone do
+     * not tell when they name other data (--data) */
+    const train_settings *s = r->s;
+    cJSON *shape = cJSON_AddObjectToObject(o, "data_shape");
+    cJSON_AddNumberToObject(shape, "rows", s->input.height);
+    cJSON_AddNumberToObject(shape, "cols", s->input.width);
+    if (s->sizes_from_data) cJSON_AddNumberToObject(shape, "classes", s->sizes.v[s->sizes.n - 1]);
     char *text = o ? cJSON_PrintUnformatted(o) : NULL;
     cJSON_Delete(o);
     return text;

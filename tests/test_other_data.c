@@ -339,6 +339,51 @@ TEST(cli_train_on_another_data_set_records_it)
     CHECK(r.status == 0 && strstr(r.out, "(300 of them for validation)"));
 }
 
+/* A checkpoint of a run on 12x16 images, whose shape the arguments alone
+ * do not give: inspected, and resumed to the same weights as a run that
+ * was never stopped (a convolutional network, and default sizes). */
+TEST(cli_checkpoint_of_another_data_set_resumes)
+{
+    const char *dir = make_dir("bars-ck");
+    REQUIRE(write_bars(dir, 300, 60, 12, 16, 4, 0));
+    static const char *const nets[] = {"--layers conv:4:5,pool:2,fc:30,softmax:4", ""};
+    for (int i = 0; i < 2; i++) {
+        char args[4096], ck[600], whole[600], resumed[600];
+        snprintf(ck, sizeof ck, "%s/bars-%d.ck", test_tmpdir(), i);
+        snprintf(whole, sizeof whole, "%s/bars-whole-%d.nndl", test_tmpdir(), i);
+        snprintf(resumed, sizeof resumed, "%s/bars-resumed-%d.nndl", test_tmpdir(), i);
+        cli_result r;
+        snprintf(args, sizeof args, "train --data '%s' %s --epochs 2 --threads 1 --save '%s'",
+                 dir, nets[i], whole);
+        run(args, &r);
+        REQUIRE(r.status == 0);
+        snprintf(args, sizeof args,
+                 "train --data '%s' %s --epochs 1 --threads 1 --checkpoint '%s' --save '%s'",
+                 dir, nets[i], ck, resumed);
+        run(args, &r);
+        REQUIRE(r.status == 0);
+        snprintf(args, sizeof args, "inspect '%s'", ck);
+        run(args, &r);
+        if (r.status != 0 || !strstr(r.out, "checkpoint"))
+            test_fail(__FILE__, __LINE__, "net %d: inspect: %d, %s", i, r.status, r.err);
+        snprintf(args, sizeof args, "train --resume '%s' --epochs 2", ck);
+        run(args, &r);
+        if (r.status != 0) test_fail(__FILE__, __LINE__, "net %d: --resume: %s", i, r.err);
+        /* the same weights: the two models' evaluations agree to the count */
+        char a[64] = "", b[64] = "";
+        snprintf(args, sizeof args, "eval '%s' --data '%s'", whole, dir);
+        run(args, &r);
+        CHECK(r.status == 0);
+        snprintf(a, sizeof a, "%.60s", r.out);
+        snprintf(args, sizeof args, "eval '%s' --data '%s'", resumed, dir);
+        run(args, &r);
+        CHECK(r.status == 0);
+        snprintf(b, sizeof b, "%.60s", r.out);
+        if (strcmp(a, b) != 0)
+            test_fail(__FILE__, __LINE__, "net %d: \"%s\" against \"%s\"", i, a, b);
+    }
+}
+
 TEST(cli_other_data_errors_are_one_line)
 {
     const char *dir = make_dir("bars-bad");
