@@ -96,6 +96,7 @@ sanitize: deps
 # fails it. Tests of OpenMP code are left out: TSan cannot see inside
 # libgomp and reports its synchronisation as races.
 TSAN_TESTS := parallel_ kernels_are_bit_identical kernels_sparse_products_are_bit_identical \
+              kernels_fused_pass \
               training_is_bit_identical serve_
 tsan: deps
 	@$(MAKE) --no-print-directory $(PARALLEL) BUILD=build-tsan OPT="-O1" SANITIZE="-fsanitize=thread" \
