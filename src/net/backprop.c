@@ -333,10 +333,11 @@ static void decay_weights(const nndl_net *net, real *params, batch_buffers *b, r
 
 size_t RNAME(backprop_fuse_min_weights) = 32768;
 
-/* Whether layer l takes BP2 and its step in one pass over its weights: at
- * a small batch, a layer whose weights (from 128 KB) do not stay in the
- * core's caches between the passes spends its time reading them (the
- * fully connected layers of chapter 6's networks). Layer 1 has no BP2. */
+/* Whether layer l takes BP2, L2's decay and its step in one pass over its
+ * weights rather than three: at small batches, for the large layers (the
+ * fully connected ones of chapter 6's networks), where reading and writing
+ * the weights is much of the work. The layers of chapters 1-3 keep their
+ * separate passes. Layer 1 has no BP2. */
 static int fused_layer(const nndl_net *net, int l, int batch)
 {
     const layer *ly = &net->layers[l - 1];
@@ -377,7 +378,6 @@ void RNAME(backprop_step_batch)(const nndl_net *net, real *params, batch_buffers
         }
         int bottom = l - 1; /* BP2 through the layers down to the next fused one */
         while (bottom >= 2 && !fused_layer(net, bottom, batch)) bottom--;
-        if (bottom < 1) bottom = 1;
         errors_batch(net, params, b, batch, l, bottom, par);
         l = bottom;
     }
