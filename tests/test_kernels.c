@@ -264,7 +264,10 @@ static void check_fused(const matmul_kernels *k, parallel *par, int batch, int n
     memcpy(b, o.b, (size_t)n_out * sizeof(float));
     k->backward_input(d_in, o.delta, w, batch, n_in, n_out, NULL);
     if (shrink != 0)
-        for (size_t i = 0; i < oi; i++) w[i] -= shrink * w[i];
+        for (size_t i = 0; i < oi; i++) {
+            float change = shrink * w[i]; /* rounded apart: no compiler fuses statements */
+            w[i] -= change;
+        }
     k->backward_params_step(w, b, o.delta, o.in, step, batch, n_in, n_out, NULL);
     k->backward_input_step(o.d_in, o.w, o.b, o.delta, o.in, step, shrink, batch, n_in, n_out,
                            par);

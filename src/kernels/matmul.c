@@ -163,7 +163,10 @@ void KERNEL(matmul_backward_input_step)(real *d_in, real *w, real *b, const real
     KERNEL(matmul_backward_input)(d_in, delta, w, batch, n_in, n_out, par);
     if (shrink != 0) {
         size_t n = (size_t)n_out * (size_t)n_in;
-        for (size_t i = 0; i < n; i++) w[i] -= shrink * w[i];
+        for (size_t i = 0; i < n; i++) {
+            real change = shrink * w[i]; /* rounded apart, as the vector kernels do */
+            w[i] -= change;
+        }
     }
     KERNEL(matmul_backward_params_step)(w, b, delta, in, step, batch, n_in, n_out, par);
 }

@@ -290,8 +290,12 @@ enum { DECAY_CHUNK = 16384 };
 static void decay_range(void *ctx, int c0, int c1)
 {
     const decay_job *j = ctx;
-    for (size_t i = (size_t)c0 * DECAY_CHUNK; i < (size_t)c1 * DECAY_CHUNK; i++)
-        j->w[i] -= j->shrink * j->w[i];
+    /* two statements, so that no compiler fuses the multiply and the
+     * subtraction (clang would): the fused pass of matmul.h rounds both */
+    for (size_t i = (size_t)c0 * DECAY_CHUNK; i < (size_t)c1 * DECAY_CHUNK; i++) {
+        real change = j->shrink * j->w[i];
+        j->w[i] -= change;
+    }
 }
 
 /* w -= shrink w over w[0..n), split over the threads in fixed chunks.
@@ -303,7 +307,10 @@ static void decay_array(real *w, size_t n, real shrink, parallel *par)
     int chunks = (int)(whole / DECAY_CHUNK);
     parallel_for(par, chunks, parallel_split(par, chunks, DECAY_CHUNK, 4 * DECAY_CHUNK),
                  decay_range, &job);
-    for (size_t i = whole; i < n; i++) w[i] -= shrink * w[i];
+    for (size_t i = whole; i < n; i++) {
+        real change = shrink * w[i]; /* rounded apart, as in decay_range */
+        w[i] -= change;
+    }
 }
 
 /* Whether the tensor at `offset` is the weights of a layer stepped already. */
