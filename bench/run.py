@@ -77,10 +77,10 @@ CONV_RECIPES = [
      ["--eta", "0.03", "--lambda", "1"], "final"),  # network3.py's lmbda 0.1 at m = 10
 ]
 # The final network with the 250,000 expanded images in memory (held as
-# bytes), an epoch of the first 2,000 of them, and the test set: what
-# training it costs in memory besides the arithmetic.
+# bytes): one whole epoch of them and the test set's evaluation, what
+# training it costs in memory (about a minute).
 FINAL_EXPANDED = ["train", "--layers", CONV_RECIPES[1][1], *CONV_RECIPES[1][2], "--expanded",
-                  "--train-size", "2000", "--epochs", "1", "--threads", "1"]
+                  "--epochs", "1", "--threads", "1"]
 CONV_EXAMPLES = 10000
 CONV_EPOCHS = 3
 CONV_TORCH_EXAMPLES = 5000
