@@ -48,13 +48,11 @@ int train_datasets_load(const train_settings *s, const char *cmd, train_datasets
         return 0;
     }
     if (s->train_size && (size_t)s->train_size < nndl_dataset_count(ds->training)) {
-        nndl_dataset *rest = nndl_dataset_split_off(ds->training, (size_t)s->train_size, &err);
-        if (!rest) {
+        if (nndl_dataset_truncate(ds->training, (size_t)s->train_size, &err) != NNDL_OK) {
             cli_fail(cmd, &err);
             train_datasets_free(ds);
             return 0;
         }
-        nndl_dataset_free(rest);
     }
     if (s->data) data_source_summary(src, cmd, stderr);
     return 1;

@@ -106,6 +106,10 @@ NNDL_API uint8_t *nndl_dataset_labels_mut(nndl_dataset *ds);
 NNDL_API nndl_dataset *nndl_dataset_split_off(nndl_dataset *ds, size_t first,
                                               nndl_error *err);
 
+/* Keeps the first `count` images of `ds` and frees the rest, in place:
+ * no copy (`--train-size`). count at most the images ds holds. */
+NNDL_API nndl_status nndl_dataset_truncate(nndl_dataset *ds, size_t count, nndl_error *err);
+
 /* Reads a pair of IDX files (gzip-compressed or plain): images with magic
  * 2051 and labels with magic 2049. Every header field, the file lengths
  * and the count agreement are checked; labels may be any byte (a class

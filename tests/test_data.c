@@ -157,6 +157,31 @@ TEST(dataset_split_off)
     nndl_dataset_free(ds);
 }
 
+/* --train-size's cut: the first images and labels stay, in place. */
+TEST(dataset_truncate)
+{
+    nndl_error err;
+    nndl_dataset *ds = nndl_dataset_create(10, 3, 2, &err);
+    REQUIRE(ds);
+    for (int i = 0; i < 10; i++) {
+        for (int j = 0; j < 6; j++) nndl_dataset_image_mut(ds, (size_t)i)[j] = (uint8_t)(10 * i + j);
+        nndl_dataset_labels_mut(ds)[i] = (uint8_t)(9 - i);
+    }
+    CHECK(nndl_dataset_truncate(ds, 4, &err) == NNDL_OK);
+    CHECK(nndl_dataset_count(ds) == 4 && nndl_dataset_rows(ds) == 3);
+    for (int i = 0; i < 4; i++) {
+        CHECK(nndl_dataset_labels(ds)[i] == 9 - i);
+        CHECK(nndl_dataset_image(ds, (size_t)i)[5] == 10 * i + 5);
+    }
+    CHECK(nndl_dataset_image(ds, 4) == NULL);
+    CHECK(nndl_dataset_truncate(ds, 5, &err) == NNDL_ERR_ARG); /* more than it holds */
+    CHECK(nndl_dataset_count(ds) == 4);
+    CHECK(nndl_dataset_truncate(ds, 4, &err) == NNDL_OK && nndl_dataset_count(ds) == 4);
+    CHECK(nndl_dataset_truncate(ds, 0, &err) == NNDL_OK && nndl_dataset_count(ds) == 0);
+    CHECK(nndl_dataset_truncate(NULL, 0, &err) == NNDL_ERR_ARG);
+    nndl_dataset_free(ds);
+}
+
 /* ---- IDX files ---------------------------------------------------------- */
 
 static void check_good_pair(int gz)

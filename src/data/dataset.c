@@ -76,6 +76,21 @@ uint8_t *nndl_dataset_image_mut(nndl_dataset *ds, size_t i)
 const uint8_t *nndl_dataset_labels(const nndl_dataset *ds) { return ds ? ds->labels : NULL; }
 uint8_t *nndl_dataset_labels_mut(nndl_dataset *ds) { return ds ? ds->labels : NULL; }
 
+nndl_status nndl_dataset_truncate(nndl_dataset *ds, size_t count, nndl_error *err)
+{
+    if (!ds) return error_set(err, NNDL_ERR_ARG, "dataset truncate: no dataset");
+    if (count > ds->count)
+        return error_set(err, NNDL_ERR_ARG, "dataset truncate: %zu images asked of %zu", count,
+                         ds->count);
+    /* If shrinking fails, the larger block is still valid: keep it. */
+    uint8_t *p = alloc_resize(ds->pixels, count, dataset_image_bytes(ds));
+    if (p) ds->pixels = p;
+    p = alloc_resize(ds->labels, count, 1);
+    if (p) ds->labels = p;
+    ds->count = count;
+    return NNDL_OK;
+}
+
 nndl_dataset *nndl_dataset_split_off(nndl_dataset *ds, size_t first, nndl_error *err)
 {
     if (!ds) {
