@@ -8,16 +8,12 @@
 #include "net/backprop.h"
 #include "nndl.h"
 
-/* conv:4:5,pool:2,fc:20,softmax:10 (with dropout 0.3 on the fc's inputs
- * when `dropout`) on 28x28, seed 3. */
-static nndl_net *small_conv_net(nndl_activation act, int dropout)
+/* A network of `layers` on 28x28 images, seed 3. */
+static nndl_net *net_of(nndl_layer_spec *layers, int n_layers)
 {
-    nndl_layer_spec layers[] = {nndl_layer_conv(4, 5, 2, act), nndl_layer_fc(20, act),
-                                nndl_layer_fc(10, NNDL_ACT_SIGMOID)};
-    if (dropout) layers[1].dropout = 0.3f;
     nndl_net_spec spec = nndl_net_spec_default(0, NULL);
     spec.layers = layers;
-    spec.n_layers = 3;
+    spec.n_layers = n_layers;
     spec.input = (nndl_shape){1, 28, 28};
     spec.cost = NNDL_COST_LOG_LIKELIHOOD;
     spec.init = NNDL_INIT_NETWORK3;
@@ -26,6 +22,16 @@ static nndl_net *small_conv_net(nndl_activation act, int dropout)
     nndl_net *net = nndl_net_create(&spec, &err);
     if (!net) test_fail(__FILE__, __LINE__, "%s", err.message);
     return net;
+}
+
+/* conv:4:5,pool:2,fc:20,softmax:10 (with dropout 0.3 on the fc's inputs
+ * when `dropout`) on 28x28, seed 3. */
+static nndl_net *small_conv_net(nndl_activation act, int dropout)
+{
+    nndl_layer_spec layers[] = {nndl_layer_conv(4, 5, 2, act), nndl_layer_fc(20, act),
+                                nndl_layer_fc(10, NNDL_ACT_SIGMOID)};
+    if (dropout) layers[1].dropout = 0.3f;
+    return net_of(layers, 3);
 }
 
 static int train(nndl_net *net, const nndl_dataset *ds, int epochs, int batch, float lambda,
@@ -75,22 +81,6 @@ TEST(conv_training_is_bit_identical_for_1_and_2_threads)
         nndl_net_free(two);
     }
     nndl_dataset_free(ds);
-}
-
-/* A network of `layers` on 28x28 images, seed 3. */
-static nndl_net *net_of(nndl_layer_spec *layers, int n_layers)
-{
-    nndl_net_spec spec = nndl_net_spec_default(0, NULL);
-    spec.layers = layers;
-    spec.n_layers = n_layers;
-    spec.input = (nndl_shape){1, 28, 28};
-    spec.cost = NNDL_COST_LOG_LIKELIHOOD;
-    spec.init = NNDL_INIT_NETWORK3;
-    spec.seed = 3;
-    nndl_error err;
-    nndl_net *net = nndl_net_create(&spec, &err);
-    if (!net) test_fail(__FILE__, __LINE__, "%s", err.message);
-    return net;
 }
 
 /* BP2 and the step in one pass over a layer's weights (at batches up to
