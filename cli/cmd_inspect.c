@@ -430,20 +430,12 @@ static nndl_net *load_checkpoint(const char *path, char **meta)
     train_settings s;
     cJSON *note = NULL;
     if (!checkpoint_settings(path, &s, &note, "inspect")) return NULL;
-    nndl_error err;
-    nndl_net_spec spec = train_net_spec(&s);
-    nndl_sgd_config config = train_sgd_config(&s);
-    nndl_net *net = nndl_net_create(&spec, &err);
-    nndl_trainer *t = net ? nndl_trainer_create(net, &config, &err) : NULL;
-    if (!t || nndl_checkpoint_restore(path, net, t, NULL, &err) != NNDL_OK) {
-        cli_fail("inspect", &err);
-        nndl_trainer_free(t);
-        nndl_net_free(net);
+    float eta;
+    nndl_net *net = checkpoint_network(path, &s, &eta, "inspect");
+    if (!net) {
         cJSON_Delete(note);
         return NULL;
     }
-    float eta = nndl_trainer_eta(t);
-    nndl_trainer_free(t);
     int done = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(note, "epochs_done"));
     cJSON *m = cJSON_CreateObject();
     cJSON_AddNumberToObject(m, "epochs_run", done);

@@ -200,22 +200,23 @@ int checkpoint_settings(const char *path, train_settings *s, cJSON **note, const
     return ok;
 }
 
-/* Whether the weights and trainer state of checkpoint `path` restore into
- * the network its settings describe; 0 after printing why not. Checked
- * before the data is loaded, so that a damaged checkpoint is refused at
- * once rather than seconds later. */
-static int checkpoint_restores(const char *path, const train_settings *s, const char *cmd)
+nndl_net *checkpoint_network(const char *path, const train_settings *s, float *eta,
+                             const char *cmd)
 {
     nndl_error err;
     nndl_net_spec spec = train_net_spec(s);
     nndl_sgd_config config = train_sgd_config(s);
     nndl_net *net = nndl_net_create(&spec, &err);
     nndl_trainer *t = net ? nndl_trainer_create(net, &config, &err) : NULL;
-    int ok = t && nndl_checkpoint_restore(path, net, t, NULL, &err) == NNDL_OK;
-    if (!ok) cli_fail(cmd, &err);
+    if (!t || nndl_checkpoint_restore(path, net, t, NULL, &err) != NNDL_OK) {
+        cli_fail(cmd, &err);
+        nndl_trainer_free(t);
+        nndl_net_free(net);
+        return NULL;
+    }
+    if (eta) *eta = nndl_trainer_eta(t);
     nndl_trainer_free(t);
-    nndl_net_free(net);
-    return ok;
+    return net;
 }
 
 int cmd_train(int argc, char **argv)
@@ -241,10 +242,14 @@ int cmd_train(int argc, char **argv)
         int epochs = s.epochs, threads = s.threads;
         if (!resume_options_only(argc, argv)) return 2;
         if (!checkpoint_settings(resume_path, &s, &note, "train")) return 1;
-        if (!checkpoint_restores(resume_path, &s, "train")) {
+        /* restored once before the data is loaded, so that a damaged
+         * checkpoint is refused at once rather than seconds later */
+        nndl_net *check = checkpoint_network(resume_path, &s, NULL, "train");
+        if (!check) {
             cJSON_Delete(note);
             return 1;
         }
+        nndl_net_free(check);
         int done = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(note, "epochs_done"));
         args = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(note, "args"), 1);
         /* --epochs given now is the new total, kept for later resumptions */

@@ -53,6 +53,13 @@ typedef struct train_checkpoints {
  * caller frees it with cJSON_Delete). 0 after printing an error as `cmd`. */
 int checkpoint_settings(const char *path, train_settings *s, cJSON **note, const char *cmd);
 
+/* The network checkpoint `path` holds, rebuilt from the settings `s` that
+ * checkpoint_settings read, with its weights and trainer state restored
+ * (which checks them); *eta, when not NULL, the learning rate the run had
+ * reached. NULL after printing an error as `cmd`. */
+nndl_net *checkpoint_network(const char *path, const train_settings *s, float *eta,
+                             const char *cmd);
+
 /* Whether every field of a checkpoint's note is of its type and within its
  * range (epochs_done from 1, counts of correct images up to the total, a
  * positive learning rate, ...); 1, or 0 after printing which is not. */
