@@ -93,6 +93,84 @@ TEST(conv_shapes_and_tensors_follow_network3)
     nndl_net_free(net);
 }
 
+/* One input channel takes the direct path, which pools straight from its
+ * own layout and sends the errors back by the winners without the pooling
+ * layer's code. Against that code on the same layer unpooled: the same
+ * maxima, the same winners (ties included: small integers make many) and
+ * the same gradient, bit for bit. */
+static nndl_net *one_channel_net(int maps, int kernel, int pool, nndl_shape input)
+{
+    nndl_layer_spec layers[] = {nndl_layer_conv(maps, kernel, pool, NNDL_ACT_LINEAR),
+                                nndl_layer_fc(2, NNDL_ACT_SIGMOID)};
+    nndl_net_spec spec = nndl_net_spec_default(0, NULL);
+    spec.layers = layers;
+    spec.n_layers = 2;
+    spec.input = input;
+    nndl_error err;
+    nndl_net *net = nndl_net_create(&spec, &err);
+    if (!net) test_fail(__FILE__, __LINE__, "%s", err.message);
+    return net;
+}
+
+static void check_direct_pool(int maps, int kernel, int pool, nndl_shape input, int batch)
+{
+    nndl_net *pooled_net = one_channel_net(maps, kernel, pool, input),
+             *plain_net = one_channel_net(maps, kernel, 1, input);
+    if (!pooled_net || !plain_net) goto done;
+    const layer *pl = &pooled_net->layers[0], *l = &plain_net->layers[0];
+    const layer_ops *ops = layer_table_f32[LAYER_CONV];
+    const size_t n_in = (size_t)batch * l->n_in, n_z = (size_t)batch * l->n_out,
+                 n_out = (size_t)batch * pl->n_out, n_p = l->n_params;
+    float *in = malloc(n_in * sizeof *in), *params = malloc(n_p * sizeof *params),
+          *z = malloc(n_z * sizeof *z), *want = malloc(n_out * sizeof *want),
+          *got = malloc(n_out * sizeof *got), *delta = malloc(n_out * sizeof *delta),
+          *dz = malloc(n_z * sizeof *dz), *g_want = calloc(n_p, sizeof *g_want),
+          *g_got = calloc(n_p, sizeof *g_got),
+          *ws = malloc((size_t)batch * (l->workspace + pl->workspace) * sizeof *ws);
+    int32_t *won_want = malloc(n_out * sizeof *won_want), *won = malloc(n_out * sizeof *won);
+    if (!in || !params || !z || !want || !got || !delta || !dz || !g_want || !g_got || !ws ||
+        !won_want || !won) {
+        test_fail(__FILE__, __LINE__, "out of memory");
+        goto free_all;
+    }
+    rng r;
+    rng_seed(&r, (uint64_t)maps * 7 + (uint64_t)pool, RNG_STREAM_TEST_DATA);
+    for (size_t i = 0; i < n_in; i++) in[i] = (float)rng_below(&r, 3);
+    for (size_t i = 0; i < n_p; i++) params[i] = (float)rng_below(&r, 3) - 1;
+    /* zero biases: max(z) + b and max(z + b) may differ at ties rounding makes */
+    for (size_t i = l->biases; i < n_p; i++) params[i] = 0;
+    for (size_t i = 0; i < n_out; i++) delta[i] = (float)(rng_uniform(&r) * 2 - 1);
+
+    ops->forward(l, params, in, z, ws, NULL, batch, NULL);
+    max_pool_forward_f32(want, won_want, z, (nndl_shape){maps, l->out.height, l->out.width},
+                         pool, batch);
+    ops->forward(pl, params, in, got, ws, won, batch, NULL);
+    CHECK(memcmp(got, want, n_out * sizeof *got) == 0);
+    CHECK(memcmp(won, won_want, n_out * sizeof *won) == 0);
+
+    max_pool_backward_f32(dz, delta, won_want, (nndl_shape){maps, l->out.height, l->out.width},
+                          pool, batch);
+    ops->backward_params(l, g_want, dz, in, ws, NULL, batch, NULL);
+    ops->backward_params(pl, g_got, delta, in, ws, won, batch, NULL);
+    /* BP4 bit for bit; BP3 sums the same errors in another order */
+    CHECK(memcmp(g_got, g_want, l->n_weights * sizeof *g_got) == 0);
+    for (size_t i = l->biases; i < n_p; i++) CHECK_NEAR(g_got[i], g_want[i], 1e-5);
+free_all:
+    free(in), free(params), free(z), free(want), free(got), free(delta), free(dz);
+    free(g_want), free(g_got), free(ws), free(won_want), free(won);
+done:
+    nndl_net_free(pooled_net);
+    nndl_net_free(plain_net);
+}
+
+TEST(conv_one_channel_pools_as_the_pooling_code_does)
+{
+    check_direct_pool(20, 5, 2, (nndl_shape){1, 28, 28}, 3); /* network3.py's first layer */
+    check_direct_pool(6, 3, 2, (nndl_shape){1, 13, 12}, 2);  /* odd side: a row left out */
+    check_direct_pool(5, 2, 3, (nndl_shape){1, 12, 15}, 2);  /* maps not a block of four */
+    check_direct_pool(1, 1, 4, (nndl_shape){1, 9, 8}, 1);
+}
+
 TEST(conv_max_pool_sends_ties_to_the_first)
 {
     /* one channel of 4x4, pooled 2x2: a tie of four, a tie of two, no tie

@@ -188,7 +188,8 @@ enum {
     DIRECT_LANES = (int)(64 / sizeof(real)), /* positions per vector */
     DIRECT_BLOCK = 2 * DIRECT_LANES,         /* positions per forward block */
     DIRECT_MAPS = 4,                         /* filters per block */
-    DIRECT_TAPS = 5                          /* taps per gradient block */
+    DIRECT_TAPS = 5,                         /* taps per gradient block */
+    DIRECT_WINDOW_MAPS = 64                  /* maps per step of direct_errors */
 };
 
 static int direct_conv(const layer *l) { return l->in.channels == 1; }
@@ -315,6 +316,30 @@ static void direct_forward(const layer *l, const real *params, const real *in, r
     RNAME(activation_forward)(l->act, out, batch, l->n_out);
 }
 
+/* places[m] = where, in a map's row of zw, the winner won[m] of map
+ * first + m of one window is: at plus its row in the window times W plus
+ * its column. won[m] - first - m is (dy o.width + dx) maps, dy and dx
+ * below p: each found by p - 1 comparisons, without branches (a winner's
+ * place is random) and without dividing. */
+static inline void window_places(int *places, const int32_t *won, int n, int first, int at,
+                                 int p, int row, int maps, int W)
+{
+    for (int m = 0; m < n; m++) {
+        int rest = won[m] - first - m, place = at;
+        for (int step = 1; step < p; step++) {
+            int below = rest >= row;
+            rest -= below * row;
+            place += below * W;
+        }
+        for (int step = 1; step < p; step++) {
+            int right = rest >= maps;
+            rest -= right * maps;
+            place += right;
+        }
+        places[m] = place;
+    }
+}
+
 /* dzw (maps, span): dC/dz of one example laid out like zw, zeros where no
  * output is: at each pool's winner its output's error (BP2 through the
  * maximum), or every position's error without pooling. */
@@ -324,10 +349,27 @@ static void direct_errors(const layer *l, const real *delta, const int32_t *winn
     const int maps = l->spec.size, W = l->in.width, span = direct_span(l);
     memset(dzw, 0, sizeof *dzw * (size_t)maps * span);
     if (l->spec.pool > 1) {
-        for (int i = 0; i < l->n_out; i++) {
-            int32_t at = winners[i], pos = at / maps, f = at % maps;
-            dzw[(size_t)f * span + (pos / o.width) * W + pos % o.width] += delta[i];
-        }
+        /* Each window's winners' places for its maps at once (dividing
+         * the winners' indices instead cost more than the rest of the
+         * gradient), then their errors. */
+        const nndl_shape pooled = l->out;
+        const int p = l->spec.pool, row = o.width * maps;
+        for (int py = 0, i = 0; py < pooled.height; py++)
+            for (int px = 0; px < pooled.width; px++, i += maps) {
+                const int corner = (py * p * o.width + px * p) * maps;
+                for (int f0 = 0; f0 < maps; f0 += DIRECT_WINDOW_MAPS) {
+                    const int n = maps - f0 < DIRECT_WINDOW_MAPS ? maps - f0 : DIRECT_WINDOW_MAPS;
+                    int places[DIRECT_WINDOW_MAPS];
+                    const int32_t *won = winners + i + f0;
+                    const int first = corner + f0, at = py * p * W + px * p;
+                    if (p == 2) /* the book's: the steps unrolled, the maps vectorized */
+                        window_places(places, won, n, first, at, 2, row, maps, W);
+                    else
+                        window_places(places, won, n, first, at, p, row, maps, W);
+                    for (int m = 0; m < n; m++)
+                        dzw[(size_t)(f0 + m) * span + places[m]] += delta[i + f0 + m];
+                }
+            }
     } else {
         for (int pos = 0; pos < o.height * o.width; pos++)
             for (int f = 0; f < maps; f++)
