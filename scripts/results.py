@@ -225,6 +225,10 @@ def run_resumable(recipe_id, options, seed):
             if os.path.exists(f):
                 os.remove(f)
         state = {"options": options, "wall": 0.0}
+        # written before the run, so that a stopped run is continued from
+        # its checkpoint next time, not taken for another recipe's
+        with open(sidecar, "w") as f:
+            json.dump(state, f)
     if not os.path.exists(model):
         if os.path.exists(checkpoint):
             cmd = [NNDL, "train", "--resume", checkpoint, "--threads", "1"]
@@ -240,12 +244,15 @@ def run_resumable(recipe_id, options, seed):
         if proc.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} failed: {proc.stderr.strip()}")
     records = [e for e in map(json.loads, open(history)) if e.get("epoch", -1) >= 0]
-    return {"seed": seed, "wall": state["wall"], "model": os.path.relpath(model, ROOT),
+    training = sum(e["seconds"] for e in records)
+    # an attempt stopped from outside records no wall time; its epochs do
+    return {"seed": seed, "wall": max(state["wall"], training),
+            "model": os.path.relpath(model, ROOT),
             "accuracy": [e["evaluation_accuracy"] for e in records],
             "validation": [e["validation_accuracy"] for e in records],
             "eta": [e["eta"] for e in records],
             "seconds": statistics.mean(e["seconds"] for e in records),
-            "training_seconds": sum(e["seconds"] for e in records)}
+            "training_seconds": training}
 
 
 def run_ensemble(models):
