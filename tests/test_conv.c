@@ -93,9 +93,9 @@ TEST(conv_shapes_and_tensors_follow_network3)
     nndl_net_free(net);
 }
 
-/* One input channel takes the direct path, which pools straight from its
- * own layout and sends the errors back by the winners without the pooling
- * layer's code. Against that code on the same layer unpooled: the same
+/* One input channel takes the direct path, which pools 2 x 2 straight from
+ * its own layout and sends the errors back by the winners without the
+ * pooling layer's code. Against that code on the same layer unpooled: the same
  * maxima, the same winners (ties included: small integers make many) and
  * the same gradient, bit for bit. */
 static nndl_net *one_channel_net(int maps, int kernel, int pool, nndl_shape input)
@@ -169,6 +169,7 @@ TEST(conv_one_channel_pools_as_the_pooling_code_does)
     check_direct_pool(6, 3, 2, (nndl_shape){1, 13, 12}, 2);  /* odd side: a row left out */
     check_direct_pool(5, 2, 3, (nndl_shape){1, 12, 15}, 2);  /* maps not a block of four */
     check_direct_pool(1, 1, 4, (nndl_shape){1, 9, 8}, 1);
+    check_direct_pool(3, 3, 2, (nndl_shape){1, 7, 40}, 2);   /* rows too long for a vector */
 }
 
 TEST(conv_max_pool_sends_ties_to_the_first)

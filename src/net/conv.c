@@ -292,6 +292,64 @@ static void direct_transpose(const layer *l, const real *zw, real *z)
         }
 }
 
+/* 2 x 2 pooling (the book's) of output rows of at most DIRECT_ROW
+ * positions is done on zw's rows, where a row pair's windows lie side by
+ * side: their four values are gathered into vectors of neighbouring windows
+ * (the loops below have fixed lengths, for the compiler to vectorize), and
+ * only the maxima are moved into the products' layout. The same
+ * comparisons in the same order as max_pool_forward after
+ * direct_transpose: the same maxima and winners, the first of equal
+ * values staying. */
+enum { DIRECT_ROW = 2 * DIRECT_LANES }; /* a vector of windows */
+
+static int direct_pools_in_rows(const layer *l)
+{
+    return l->spec.pool == 2 && conv_shape(l).width <= DIRECT_ROW;
+}
+
+/* Lanes of direct_vec as integers: what its comparisons give, and its
+ * selects (bitwise, as C has no ?: over vectors). */
+#ifdef NNDL_REAL_DOUBLE
+typedef int64_t direct_lane;
+#else
+typedef int32_t direct_lane;
+#endif
+typedef direct_lane direct_mask __attribute__((vector_size(64)));
+#define direct_select(m, a, b) \
+    ((direct_vec)(((m) & (direct_mask)(a)) | (~(m) & (direct_mask)(b))))
+
+static void direct_pool_rows(const layer *l, const real *zw, real *out, int32_t *winners)
+{
+    const nndl_shape o = conv_shape(l), pooled = l->out;
+    const int maps = l->spec.size, W = l->in.width, span = direct_span(l);
+    for (int f = 0; f < maps; f++)
+        for (int py = 0; py < pooled.height; py++) {
+            const real *top = zw + (size_t)f * span + (size_t)2 * py * W, *bottom = top + W;
+            real v[4][DIRECT_LANES] = {{0}};
+            for (int px = 0; px < pooled.width; px++) {
+                v[0][px] = top[2 * px], v[1][px] = top[2 * px + 1];
+                v[2][px] = bottom[2 * px], v[3][px] = bottom[2 * px + 1];
+            }
+            /* each window's winner's place in its row pair: 0, 1, o.width
+             * or o.width + 1 */
+            const direct_lane step[4] = {0, 1, o.width, o.width + 1};
+            direct_vec best = vec_at(v[0]);
+            direct_mask won = {0};
+            for (int k = 1; k < 4; k++) {
+                direct_vec value = vec_at(v[k]);
+                direct_mask larger = value > best;
+                best = direct_select(larger, value, best);
+                won = (larger & step[k]) | (~larger & won);
+            }
+            const int32_t corner = 2 * py * o.width;
+            for (int px = 0; px < pooled.width; px++) {
+                size_t i = ((size_t)py * pooled.width + px) * maps + f;
+                out[i] = best[px];
+                winners[i] = (corner + 2 * px + (int32_t)won[px]) * maps + f;
+            }
+        }
+}
+
 static void direct_forward(const layer *l, const real *params, const real *in, real *out,
                            real *ws, int32_t *memo, int batch)
 {
@@ -302,7 +360,9 @@ static void direct_forward(const layer *l, const real *params, const real *in, r
     for (int x = 0; x < batch; x++) {
         direct_sums(l, params + l->weights, direct_image(l, in + (size_t)x * l->n_in, pad), zw);
         real *dst = out + (size_t)x * l->n_out;
-        if (l->spec.pool > 1) {
+        if (direct_pools_in_rows(l)) {
+            direct_pool_rows(l, zw, dst, memo + (size_t)x * l->n_out);
+        } else if (l->spec.pool > 1) {
             /* the bias after the maximum: the same (see the top of the file) */
             direct_transpose(l, zw, z);
             RNAME(max_pool_forward)(dst, memo + (size_t)x * l->n_out, z, conv_shape(l),
