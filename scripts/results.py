@@ -497,13 +497,20 @@ def speeds_section(entry):
 
 
 def main():
+    global RUNS, STORE
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", default="",
                         help="run only rows whose id starts with this (or one of these, "
                              "comma-separated)")
     parser.add_argument("--list", action="store_true", help="print the row ids and stop")
     parser.add_argument("--out", default=os.path.join(ROOT, "docs", "RESULTS.md"))
+    parser.add_argument("--store", default=STORE,
+                        help="where what each run measured is kept (default docs/results.json)")
+    parser.add_argument("--runs", default=RUNS,
+                        help="where the long rows keep their checkpoints, histories and "
+                             "models (default runs/results)")
     args = parser.parse_args()
+    RUNS, STORE = os.path.abspath(args.runs), os.path.abspath(args.store)
     if args.list:
         for r in RECIPES:
             print(r[0])

@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""make test, part 3: scripts/results.py's long rows continue where they stopped.
+
+scripts/results.py runs chapter 6's rows for hours through checkpoints. Here
+it runs one of them (ch6-fc, three seeds) with a stand-in for build/nndl that
+trains instantly: the first time, each run started writes a third of its
+epochs and a checkpoint and waits, and the script is killed with its runs,
+as when a session ends; the same command given again must continue every
+run that left a checkpoint (`train --resume`) and start the others, and end
+with every epoch once.
+Prints one line per test, then "N passed, M failed".
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EPOCHS = 60  # ch6-fc's --epochs
+
+# The stand-in for nndl: `train` with a fresh recipe writes the settings line
+# and epochs 0..19 to --history and the checkpoint, then waits (the first
+# time) or writes the rest and the model; `train --resume` writes the rest
+# and the model. Every call is logged.
+FAKE_NNDL = r'''#!/usr/bin/env python3
+import json, os, sys, time
+args = sys.argv[1:]
+work = os.environ["FAKE_NNDL_WORK"]
+with open(os.path.join(work, "calls.log"), "a") as log:
+    log.write(" ".join(args) + "\n")
+if args[0] != "train":
+    sys.exit(0)
+def line(epoch):
+    return json.dumps({"epoch": epoch, "eta": 0.1, "seconds": 0.5,
+                       "evaluation_accuracy": 0.97 + epoch / 1e4,
+                       "validation_accuracy": 0.97 + epoch / 1e4}) + "\n"
+if "--resume" in args:
+    state = json.load(open(args[args.index("--resume") + 1]))
+    with open(state["history"], "a") as h:
+        for e in range(state["done"], state["epochs"]):
+            h.write(line(e))
+    open(state["model"], "w").write("model\n")
+    sys.exit(0)
+opt = lambda name: args[args.index(name) + 1]
+history, checkpoint, model = opt("--history"), opt("--checkpoint"), opt("--save")
+epochs, seed = int(opt("--epochs")), opt("--seed")
+with open(history, "w") as h:
+    h.write(json.dumps({"nndl": "test", "settings": {}}) + "\n")
+    for e in range(epochs // 3):
+        h.write(line(e))
+json.dump({"history": history, "model": model, "done": epochs // 3, "epochs": epochs},
+          open(checkpoint, "w"))
+if os.environ.get("FAKE_NNDL_HANG"):
+    time.sleep(600)  # a long run: the test kills it and the script
+with open(history, "a") as h:
+    for e in range(epochs // 3, epochs):
+        h.write(line(e))
+open(model, "w").write("model\n")
+'''
+
+results = {"passed": 0, "failed": 0}
+
+
+def check(name, ok, detail=""):
+    results["passed" if ok else "failed"] += 1
+    print(("ok   " if ok else "FAIL ") + name + ("" if ok else ": " + detail))
+
+
+def script(work, runs, store, out, **env):
+    return subprocess.Popen([sys.executable, os.path.join(ROOT, "scripts", "results.py"),
+                             "--only", "ch6-fc", "--runs", runs, "--store", store, "--out", out],
+                            env=dict(os.environ, NNDL_BIN=os.path.join(work, "nndl"),
+                                     FAKE_NNDL_WORK=work, **env),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                            start_new_session=True)
+
+
+def checkpoints_in(runs):
+    if not os.path.isdir(runs):
+        return []
+    return sorted(f for f in os.listdir(runs) if f.endswith(".ckpt"))
+
+
+def main():
+    with tempfile.TemporaryDirectory() as work:
+        fake = os.path.join(work, "nndl")
+        with open(fake, "w") as f:
+            f.write(FAKE_NNDL)
+        os.chmod(fake, 0o755)
+        runs, store, out = (os.path.join(work, n) for n in ("runs", "results.json", "R.md"))
+
+        # the first time: killed, runs and all, once each run started has
+        # its checkpoint (as many as the script runs at once)
+        first = script(work, runs, store, out, FAKE_NNDL_HANG="1")
+        running = min(3, os.cpu_count() or 2)
+        deadline = time.monotonic() + 60
+        while len(checkpoints_in(runs)) < running and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.2)  # let the checkpoints be written whole
+        os.killpg(first.pid, signal.SIGKILL)
+        first.communicate()
+        checkpoints = checkpoints_in(runs)
+        check("results_script_leaves_checkpoints", len(checkpoints) == running,
+              f"{checkpoints} after a minute")
+
+        second = script(work, runs, store, out)
+        try:
+            _, err = second.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            os.killpg(second.pid, signal.SIGKILL)
+            _, err = second.communicate()
+        check("results_script_finishes_when_run_again", second.returncode == 0,
+              f"exit {second.returncode}: {err.strip()[-300:]}")
+        calls = open(os.path.join(work, "calls.log")).read().splitlines()
+        resumed = sorted(c.split()[2] for c in calls if c.startswith("train --resume"))
+        check("results_script_resumes_every_checkpoint",
+              resumed == sorted(os.path.join(runs, c) for c in checkpoints),
+              f"resumed {resumed}, checkpoints {checkpoints}")
+        every_epoch = True
+        for seed in (1, 2, 3):
+            path = os.path.join(runs, f"ch6-fc-seed{seed}.jsonl")
+            epochs = [json.loads(l).get("epoch") for l in open(path)][1:]
+            every_epoch &= epochs == list(range(EPOCHS))
+        check("results_script_keeps_every_epoch_once", every_epoch)
+        stored = json.load(open(store)).get("ch6-fc", {}).get("runs", [])
+        check("results_script_stores_the_row", [r["seed"] for r in stored] == [1, 2, 3]
+              and all(len(r["accuracy"]) == EPOCHS for r in stored), json.dumps(stored)[:300])
+    print(f"{results['passed']} passed, {results['failed']} failed")
+    return 1 if results["failed"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
