@@ -294,9 +294,9 @@ static void direct_transpose(const layer *l, const real *zw, real *z)
 
 /* 2 x 2 pooling (the book's) of output rows of at most DIRECT_ROW
  * positions is done on zw's rows, where a row pair's windows lie side by
- * side: their four values are gathered into vectors of neighbouring windows
- * (the loops below have fixed lengths, for the compiler to vectorize), and
- * only the maxima are moved into the products' layout. The same
+ * side: their four values are gathered into four vectors of neighbouring
+ * windows and compared as vectors, and only the maxima are moved into the
+ * products' layout (before, all of z was, then pooled there). The same
  * comparisons in the same order as max_pool_forward after
  * direct_transpose: the same maxima and winners, the first of equal
  * values staying. */
