@@ -805,45 +805,64 @@ processes load the memory system). Spreading those requests over the
 batch's arithmetic is the next thing to try.
 
 The convolutional networks, profiled the same way (`--layers` as in the
-table above, `--train-size 10000 --epochs 1 --eval none --threads 1`; by
+table above, `--train-size 10000 --epochs 3 --eval none --threads 1`; by
 hand, 2026-12-06, on a quiet machine; the rest of each profile is the
-kernel's page handling and the loading of MNIST):
+kernel's page handling, the loading of MNIST and functions under 1%):
 
 | Function | Work | two-conv | final |
 |---|---|---:|---:|
-| `forward_tile_any` | forward products: the second convolution (im2col rows of 500 by 40 filters) and the fully connected layers | 13% | 20% |
-| `backward_input_step_tile_any` | BP2, L2's decay and the step of the fully connected layers of 64,000 weights or more, in one pass over their weights | 1% | 22% |
-| `backward_params_step_rows` | BP3, BP4 and the step of the other layers with products (the second convolution, the output layer) | 12% | 7% |
-| `backward_input_tile_any` | BP2 of the same layers (into the first convolution's output) | 10% | 6% |
-| `direct_block`, `direct_dw_block`, `direct_gradient`, `direct_transpose` | the first convolution (one input channel), done directly: forward, BP4, its errors laid out like z | 20% | 11% |
-| `max_pool_forward` | both poolings | 6% | 3% |
-| `__memmove` | im2col of the second convolution (forward, and again for BP4) | 6% | 4% |
-| `rng_bernoulli` | a dropout mask for each of the 2,640 inputs of the three top layers, for each example | — | 5% |
+| `forward_tile_any` | forward products: the second convolution (im2col rows of 500 by 40 filters) and the fully connected layers | 19% | 26% |
+| `backward_input_step_tile_any` | BP2, L2's decay and the step of the fully connected layers of 64,000 weights or more, in one pass over their weights | 2% | 27% |
+| `backward_params_step_rows` | BP3, BP4 and the step of the other layers with products (the second convolution, the output layer) | 16% | 9% |
+| `backward_input_tile_any` | BP2 of the same layers (into the second convolution's im2col rows) | 14% | 8% |
+| `direct_block`, `direct_pool_rows`, `direct_dw_block`, `direct_errors`, `direct_gradient` | the first convolution (one input channel), done directly: forward, its 2x2 pooling, its errors at the winners, BP4 | 25% | 12% |
+| `__memmove`, `im2col`, `conv_backward_input` | im2col of the second convolution (forward, and again for BP4), and col2im of its BP2 | 7% | 4% |
+| `max_pool_forward`, `max_pool_backward` | the second pooling | 1% | 1% |
+| `avx512_sigmoid` | the sigmoid after each product | 2% | — |
+| `rng_bernoulli` | a dropout mask for each of the 2,640 inputs of the three top layers, for each example | — | 6% |
 
 Counted as dense multiply-adds the first convolution is an eighth of the
-two-conv network's work but a fifth of its time: with one input channel
-its im2col rows are 25 floats, too short for the products, so it slides
-each filter over the flattened image instead (vectors of 16 positions, 4
-filters at a time), computing the 4 unused columns past each output row,
-and its BP4 is a dot product over all positions although pooling leaves
-errors at a quarter of them. In the final network the fully connected top
-(640 x 1,000, 1,000 x 1,000 and 1,000 x 10 weights: 6.6 MB) was read by
-the forward product, read again by BP2, read and written by L2's decay
-and again by the step, for every mini-batch of 10; BP2, the decay and the
-step now share one pass (`matmul_backward_input_step`: each vector of
-weights is loaded once, feeds every example's BP2 sum and its own
-gradient, and is stored stepped, bit for bit what the separate passes
-give). That pass runs at some two thirds of the sgemm rate, but the epoch
-only went from 11.25 to 10.83 s: the 6.6 MB mostly stayed in the shared
-cache between the passes, so they cost less than their bytes suggested.
+two-conv network's work but a quarter of its time. With one input
+channel its im2col rows are 25 floats, too short for the products, so it
+slides each filter over the flattened image instead (vectors of 16
+positions, 4 filters at a time), computing the 4 unused columns past each
+output row. Its 2x2 pooling works on those rows as they come out
+(`direct_pool_rows`: 16 windows at a time, maxima and winners chosen
+without branches, only the maxima moved into the layer's layout), and its
+errors go back to the winners without an integer division per window
+(`direct_errors`): that took pooling and the change of layout from some
+9.5% to 6.5% of the two-conv profile, and each network's epoch 4-7%
+faster, with the same bits. Its BP4 is still a dot product over all
+positions, although pooling leaves errors at a quarter of them.
+
+In the final network the fully connected top (640 x 1,000, 1,000 x 1,000
+and 1,000 x 10 weights: 6.6 MB) is half of the work and half of the
+time. It was read by the forward product, read again by BP2, read and
+written by L2's decay and again by the step, for every mini-batch of 10;
+BP2, the decay and the step now share one pass
+(`matmul_backward_input_step`: each vector of weights is loaded once,
+feeds every example's BP2 sum and its own gradient, and is stored
+stepped, bit for bit what the separate passes give). That took the epoch
+from 11.25 to 10.83 s only: the 6.6 MB mostly stayed in the shared cache
+between the passes. At mini-batch 10 each weight loaded feeds 10
+multiply-adds, so these two passes are bound by the cache's bandwidth,
+not by arithmetic: they run at about the rate of the whole network. The
+order of SGD forbids the next step's forward product from sharing the
+backward pass (its inputs come from convolutions stepped after it).
 Dropout's masks, drawn from the same numbers without a branch on each
-(`rng_bernoulli`), went from 10% to 5%. What remains is spread thin: no
-function holds more than a fifth of the time, and the layers that run
-below the sgemm rate (the first convolution, the second's BP2 and BP4,
-pooling, im2col) hold half of it. Two threads split each product by
-neurons but the passes over the examples by examples; on cores that share
-no cache (the placement seen in these runs) the second thread gained
-nothing on this network.
+(`rng_bernoulli`), went from 10% to 6%.
+
+Why the targets of 60% of the sgemm rate are not met (54.6% and 59.8% in
+this run): the second convolution's products are 83% of the two-conv
+network's work and run at some two thirds of the sgemm rate; its
+products have 40 columns (the filters), 2.5 vectors of 16, and at
+mini-batch 10 only 640 rows. The first convolution, im2col and col2im,
+and pooling, a third of the time, run far below it. Reaching 60% on the
+two-conv network would need the first convolution at the rate of the
+products, or BP4 only at the winners. Two threads split each product by
+neurons but the passes over the examples by examples; on cores that
+share no cache (the placement seen in these runs) the second thread
+makes the final network slower: train it with `--threads 1` there.
 
 perf's `-g` call graphs are incomplete here (nndl is built with -O3,
 without frame pointers), so the table is self time per function; the
