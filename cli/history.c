@@ -43,9 +43,16 @@ cJSON *history_settings_json(const train_settings *s)
     cJSON_AddStringToObject(o, "cost", nndl_cost_name((nndl_cost)s->cost));
     cJSON_AddStringToObject(o, "init", nndl_init_name((nndl_init)s->init));
     cJSON *acts = cJSON_AddArrayToObject(o, "hidden_activations");
-    int hidden = s->layers ? layer_list_hidden(&s->layer_list) : s->sizes.n - 2;
-    for (int l = 0; l < hidden; l++)
-        cJSON_AddItemToArray(acts, cJSON_CreateString(nndl_activation_name(s->hidden_acts[l])));
+    if (s->layers) { /* each layer's own, named in --layers or filled from --activation */
+        const layer_list *l = &s->layer_list;
+        for (int i = 0; i + 1 < l->n; i++)
+            if (l->v[i].kind != NNDL_LAYER_POOL)
+                cJSON_AddItemToArray(acts, cJSON_CreateString(nndl_activation_name(l->v[i].act)));
+    } else {
+        for (int l = 0; l < s->sizes.n - 2; l++)
+            cJSON_AddItemToArray(acts,
+                                 cJSON_CreateString(nndl_activation_name(s->hidden_acts[l])));
+    }
     cJSON_AddNumberToObject(o, "lambda", float_value(s->lambda));
     cJSON_AddNumberToObject(o, "l1", float_value(s->l1));
     cJSON_AddNumberToObject(o, "momentum", float_value(s->momentum));

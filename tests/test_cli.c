@@ -338,6 +338,22 @@ TEST(cli_monitor_and_history)
           strstr(line2, "\"evaluation_accuracy\":") && strstr(line2, "\"training_accuracy\":"));
 }
 
+TEST(cli_history_names_each_layers_activation)
+{
+    /* the activations of --layers, not --activation's default for dense nets */
+    char history[512], args[1024];
+    snprintf(history, sizeof history, "%s/layers.jsonl", test_tmpdir());
+    snprintf(args, sizeof args,
+             "train --layers conv:4:5:relu,pool:2,fc:20,softmax:10 --activation tanh --epochs 1 "
+             "--train-size 100 --eval none --history '%s'", history);
+    cli_result r;
+    run(args, &r);
+    REQUIRE(r.status == 0);
+    char text[8192];
+    read_file(history, text, sizeof text);
+    CHECK(strstr(text, "\"hidden_activations\":[\"relu\",\"tanh\"],") != NULL);
+}
+
 TEST(cli_early_stopping_keeps_the_best_epoch)
 {
     char model[512], args[1024];
