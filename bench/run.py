@@ -819,7 +819,7 @@ kernel's page handling, the loading of MNIST and functions under 1%):
 | `__memmove`, `im2col`, `conv_backward_input` | im2col of the second convolution (forward, and again for BP4), and col2im of its BP2 | 7% | 4% |
 | `max_pool_forward`, `max_pool_backward` | the second pooling | 1% | 1% |
 | `avx512_sigmoid` | the sigmoid after each product | 2% | — |
-| `rng_bernoulli` | a dropout mask for each of the 2,640 inputs of the three top layers, for each example | — | 6% |
+| `rng_bernoulli` | a dropout mask for each of the 2,640 inputs of the three top layers, for each example | — | 1.5% (6% before four draws from each number) |
 
 Counted as dense multiply-adds the first convolution is an eighth of the
 two-conv network's work but a quarter of its time. With one input
@@ -849,8 +849,10 @@ multiply-adds, so these two passes are bound by the cache's bandwidth,
 not by arithmetic: they run at about the rate of the whole network. The
 order of SGD forbids the next step's forward product from sharing the
 backward pass (its inputs come from convolutions stepped after it).
-Dropout's masks, drawn from the same numbers without a branch on each
-(`rng_bernoulli`), went from 10% to 6%.
+Dropout's masks, drawn without a branch on each (`rng_bernoulli`), went
+from 10% to 6%, and to 1.5% (perf, under load, 2026-12-06) when each
+64-bit number gave four draws of 16 bits instead of one of 53: p counts to
+the nearest multiple of 2^-16, and 0.5 exactly.
 
 Why the targets of 60% of the sgemm rate are not met (54.6% and 59.8% in
 this run): the second convolution's products are 83% of the two-conv

@@ -1,4 +1,5 @@
 /* The network object, its random generator and the forward pass. */
+#include <math.h>
 #include <string.h>
 
 #include "check.h"
@@ -32,39 +33,40 @@ TEST(rng_reference_values)
     CHECK(rng_next(&r) == 1215971899390074240ull);
 }
 
-/* Dropout's draws: exactly the comparisons rng_uniform(r) < p would give,
- * from the same numbers, including p at the edges and just off a
- * representable uniform value (where a rounding of p 2^53 would show). */
-TEST(rng_bernoulli_is_rng_uniform_below_p)
+/* Dropout's draws: the 16-bit slices of the generator's numbers, low bits
+ * first, compared with p 2^16 rounded; a partial last number's slices
+ * are used from the low bits up and the rest dropped. */
+TEST(rng_bernoulli_compares_16_bit_slices_with_p)
 {
-    const double ps[] = {0, 1, 0.5, 0.3, 0.2, 1e-17, 0x1.0p-53, 3 * 0x1.0p-54,
+    const double ps[] = {0, 1, 0.5, 0.3, 0.2, 1e-17, 0x1.0p-16, 0x1.0p-17 * 0.9,
                          0.999999999, 0.1 + 0x1.0p-60};
+    const size_t counts[] = {4000, 4001, 4003, 3, 1};
     for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) {
-        rng a, b;
-        rng_seed(&a, 11, RNG_STREAM_DROPOUT);
-        b = a;
-        uint8_t out[4000];
-        rng_bernoulli(&a, ps[i], out, sizeof out);
-        int ones = 0;
-        for (size_t k = 0; k < sizeof out; k++) {
-            ones += out[k];
-            if (out[k] != (rng_uniform(&b) < ps[i]))
-                test_fail(__FILE__, __LINE__, "p = %a, draw %zu differs", ps[i], k);
+        for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
+            rng a, b;
+            rng_seed(&a, 11, RNG_STREAM_DROPOUT);
+            b = a;
+            uint8_t out[4003];
+            size_t n = counts[c];
+            rng_bernoulli(&a, ps[i], out, n);
+            const double below = floor(ps[i] * 65536 + 0.5);
+            int ones = 0;
+            uint64_t x = 0;
+            for (size_t k = 0; k < n; k++) {
+                if (k % 4 == 0) x = rng_next(&b);
+                ones += out[k];
+                if (out[k] != ((double)((x >> (16 * (k % 4))) & 0xffff) < below))
+                    test_fail(__FILE__, __LINE__, "p = %a, draw %zu of %zu differs", ps[i], k, n);
+            }
+            CHECK(memcmp(a.s, b.s, sizeof a.s) == 0); /* ceil(n / 4) numbers used */
+            if (n == 4000) {
+                if (ps[i] == 0.5) CHECK(ones > 1800 && ones < 2200);
+                if (ps[i] == 0.3) CHECK(ones > 1050 && ones < 1350);
+                if (ps[i] <= 0x1.0p-17) CHECK(ones == 0);
+                if (ps[i] >= 0.999999999) CHECK(ones == 4000);
+            }
         }
-        CHECK(a.s[0] == b.s[0] && a.s[3] == b.s[3]); /* as many numbers used */
-        if (ps[i] == 0.5) CHECK(ones > 1800 && ones < 2200);
     }
-    /* a state where u = next >> 11 is a known value: u 2^-53 < p must hold
-     * for p just above it and fail for p equal to it */
-    rng r = {{1, 2, 3, 4}};
-    uint64_t u = 11520ull >> 11; /* the first output of this state */
-    uint8_t bit;
-    rng s = r;
-    rng_bernoulli(&s, (double)u * 0x1.0p-53, &bit, 1);
-    CHECK(bit == 0);
-    s = r;
-    rng_bernoulli(&s, (double)(u + 1) * 0x1.0p-53, &bit, 1);
-    CHECK(bit == 1);
 }
 
 TEST(rng_normal_has_unit_moments)

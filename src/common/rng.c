@@ -38,11 +38,19 @@ double rng_uniform(rng *r) { return (double)(rng_next(r) >> 11) * 0x1.0p-53; }
 
 void rng_bernoulli(rng *r, double p, uint8_t *out, size_t n)
 {
-    /* rng_uniform is u 2^-53 with u = next >> 11 an integer below 2^53, and
-     * u 2^-53 < p exactly when u < p 2^53 (a power-of-two scaling, exact),
-     * that is when u < ceil(p 2^53). */
-    const uint64_t below = (uint64_t)ceil(p * 0x1.0p53);
-    for (size_t i = 0; i < n; i++) out[i] = (rng_next(r) >> 11) < below;
+    /* each 16-bit slice u of a number, low bits first, is uniform on
+     * [0, 2^16): P(u < below) = below 2^-16 */
+    const uint32_t below = (uint32_t)lround(p * 0x1.0p16);
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        uint64_t x = rng_next(r);
+        out[i] = (uint16_t)x < below;
+        out[i + 1] = (uint16_t)(x >> 16) < below;
+        out[i + 2] = (uint16_t)(x >> 32) < below;
+        out[i + 3] = (uint16_t)(x >> 48) < below;
+    }
+    if (i < n)
+        for (uint64_t x = rng_next(r); i < n; i++, x >>= 16) out[i] = (uint16_t)x < below;
 }
 
 uint64_t rng_below(rng *r, uint64_t bound)

@@ -33,10 +33,12 @@ int rng_state_valid(const rng *r);
 uint64_t rng_next(rng *r);
 /* Uniform in [0, 1) with 53 random bits. */
 double rng_uniform(rng *r);
-/* out[i] = 1 where rng_uniform(r) < p would be true, else 0, for n draws in
- * turn: the same numbers as n calls of rng_uniform, compared without
- * converting to double or branching (dropout's masks, which for the chapter
- * 6 networks draw 26,400 times a mini-batch). 0 <= p <= 1. */
+/* n draws of 1 with probability p, else 0, for dropout's masks (26,400 a
+ * mini-batch for the chapter 6 networks): four draws from each number, its
+ * 16-bit slices from the low bits up, each compared without branching to
+ * p 2^16 rounded to the nearest integer. So p counts to the nearest
+ * multiple of 2^-16 (0.5 and the other multiples exactly), and a call uses
+ * ceil(n / 4) numbers. 0 <= p <= 1. */
 void rng_bernoulli(rng *r, double p, uint8_t *out, size_t n);
 /* Uniform integer in [0, bound), without modulo bias; bound > 0. */
 uint64_t rng_below(rng *r, uint64_t bound);
