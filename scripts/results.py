@@ -692,7 +692,11 @@ in, then eta 0.03 and L2 regularization. network3.py's `lmbda=0.1` is
 of mini-batches per epoch to each mini-batch's cost, nndl adds
 lambda/(2n) ||w||^2 per image (equation 85), and with mini-batches of 10
 both come to the same step. Dropout is network3.py's: `dropout=0.5` on a
-layer drops that layer's inputs.
+layer drops that layer's inputs. The rows with dropout (the final network
+and past the book) were trained before dropout's masks took four draws
+from each random number (2026-12-06): the same commands now draw other
+masks from the same distribution, so a rerun gives other numbers within
+the spread, not the same bits.
 
 Each run evaluates the test set after every epoch and the validation set
 too (`--early-stop` at the number of epochs, which never stops early but
