@@ -864,7 +864,10 @@ two-conv network would need the first convolution at the rate of the
 products, or BP4 only at the winners. Two threads split each product by
 neurons but the passes over the examples by examples; on cores that
 share no cache (the placement seen in these runs) the second thread
-makes the final network slower: train it with `--threads 1` there.
+makes the final network slower. With the default `--threads 0` each
+epoch now tries its first mini-batches both ways and trains the rest on
+one thread when that was faster (`src/train/thread_choice.c`); the
+benchmarks name their thread counts, which are used as given.
 
 perf's `-g` call graphs are incomplete here (nndl is built with -O3,
 without frame pointers), so the table is self time per function; the

@@ -166,6 +166,7 @@ int history_write(FILE *f, const char *path, const epoch_record *r, const char *
     cJSON_AddNumberToObject(o, "epoch", r->epoch);
     cJSON_AddNumberToObject(o, "eta", float_value((float)r->eta));
     cJSON_AddNumberToObject(o, "seconds", r->seconds);
+    if (r->threads > 0) cJSON_AddNumberToObject(o, "threads", r->threads);
     if (r->evaluation_data) cJSON_AddStringToObject(o, "evaluation_data", r->evaluation_data);
     if (r->evaluation_correct >= 0) {
         cJSON_AddNumberToObject(o, "evaluation_correct", (double)r->evaluation_correct);

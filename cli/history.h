@@ -1,7 +1,8 @@
 /* --history FILE: a JSON-lines record of a training run. The first line is
  * {"nndl": VERSION, "run": LABEL, "settings": {...}} ("run" only when the
  * run has a label, as in sweeps); then one object per epoch with the
- * keys that were measured: epoch, eta, seconds, evaluation_data,
+ * keys that were measured: epoch, eta, seconds, threads (those that
+ * trained the epoch: see nndl_net_set_threads), evaluation_data,
  * evaluation_correct, evaluation_total, evaluation_accuracy,
  * evaluation_cost, training_correct, training_total, training_accuracy,
  * training_cost, validation_accuracy, and with --monitor gradient-norms
@@ -34,6 +35,7 @@ FILE *history_resume(const char *path, long bytes, const char *cmd);
 typedef struct epoch_record {
     int epoch;
     double eta, seconds;
+    int threads; /* 0: not recorded */
     const char *evaluation_data;
     long evaluation_correct, evaluation_total;
     double evaluation_cost;

@@ -166,6 +166,7 @@ static int run_epoch(run_state *r, int epoch, train_result *res, int progress, i
     double t0 = monotonic_seconds();
     nndl_status st = nndl_trainer_epoch(r->trainer, training, progress_update, &bar, &err);
     rec.seconds = monotonic_seconds() - t0;
+    rec.threads = nndl_trainer_threads(r->trainer);
     progress_finish(&bar);
     res->seconds_per_epoch += rec.seconds;
     if (st == NNDL_ERR_DIVERGED) {

@@ -66,8 +66,9 @@ void train_options(train_settings *s, cli_option *o)
          "halve eta after N epochs without improvement; stop at eta/F", 0, 0, NULL},
         {"--seed", OPT_U64, &s->seed, "N", "seed for weights, shuffling, dropout (default 1)",
          0, 0, NULL},
-        {"--threads", OPT_INT, &s->threads, "N", "threads (default 0: all cores)", 0, 1024,
-         NULL},
+        {"--threads", OPT_INT, &s->threads, "N",
+         "threads (default 0: all cores, or one in an epoch whose first batches ran faster "
+         "on one)", 0, 1024, NULL},
         {"--eval", OPT_CHOICE, &s->eval, "", "data for the accuracy after each epoch "
          "(default test)", 0, 0, eval_choices},
         {"--train-size", OPT_INT, &s->train_size, "N",

@@ -373,7 +373,11 @@ NNDL_API size_t nndl_net_param_count(const nndl_net *net);
 NNDL_API float *nndl_net_params(nndl_net *net);
 NNDL_API const float *nndl_net_params_const(const nndl_net *net);
 
-/* Threads used inside each mini-batch: 0 (the default) means all cores. */
+/* Threads used inside each mini-batch: 0 (the default) means all cores,
+ * and then each training epoch also tries its first mini-batches on one
+ * thread and trains the rest on one if that was faster (at mini-batch 10 a
+ * second core that shares no cache can slow training down; the results are
+ * the same bits). A count given is used as it is. */
 NNDL_API void nndl_net_set_threads(nndl_net *net, int threads);
 
 /* Feeds `count` inputs (each sizes[0] floats, one after another; an input
@@ -478,6 +482,9 @@ NNDL_API nndl_status nndl_trainer_epoch(nndl_trainer *trainer,
 /* Changes the learning rate, for schedules. */
 NNDL_API void nndl_trainer_set_eta(nndl_trainer *trainer, float eta);
 NNDL_API float nndl_trainer_eta(const nndl_trainer *trainer);
+/* The threads that trained most of the last epoch's mini-batches (see
+ * nndl_net_set_threads); 0 before the first epoch. */
+NNDL_API int nndl_trainer_threads(const nndl_trainer *trainer);
 
 /* ---- Gradients and the speed of learning (chapter 5) ------------------- */
 

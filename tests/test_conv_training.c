@@ -1,6 +1,7 @@
 /* Training convolutional networks: one step against the same step written
  * out by hand, bit-identical weights for any number of threads and across
  * a checkpoint, a vote of several networks, and an epoch on real MNIST. */
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,6 +81,41 @@ TEST(conv_training_is_bit_identical_for_1_and_2_threads)
         nndl_net_free(one);
         nndl_net_free(two);
     }
+    nndl_dataset_free(ds);
+}
+
+/* With the default thread count each epoch trains its first 96 batches in
+ * turns on two threads and on one, then the rest the faster way: the same
+ * weights as one thread throughout, for a convolutional network with
+ * dropout and momentum and a dense one whose first layer takes the sparse
+ * products. */
+TEST(training_with_threads_chosen_each_epoch_is_bit_identical)
+{
+    nndl_dataset *ds = test_mnist_head(4000, NULL); /* 400 batches: probed */
+    REQUIRE(ds);
+    const int omp_threads = omp_get_max_threads();
+    omp_set_num_threads(2); /* "all cores" is two here, whatever the machine */
+    int sizes[] = {784, 30, 10};
+    for (int r = 0; r < 2; r++) {
+        nndl_net *one, *chosen;
+        if (r == 0) {
+            one = small_conv_net(NNDL_ACT_RELU, 1);
+            chosen = small_conv_net(NNDL_ACT_RELU, 1);
+        } else {
+            nndl_net_spec spec = nndl_net_spec_default(3, sizes);
+            spec.seed = 3;
+            one = nndl_net_create(&spec, NULL);
+            chosen = nndl_net_create(&spec, NULL);
+        }
+        REQUIRE(one && chosen);
+        REQUIRE(train(one, ds, 2, 10, r ? 0 : 1.0f, r ? 0 : 0.5f, 1));
+        REQUIRE(train(chosen, ds, 2, 10, r ? 0 : 1.0f, r ? 0 : 0.5f, 0));
+        if (!same_params(one, chosen))
+            test_fail(__FILE__, __LINE__, "run %d: choosing the threads changes the weights", r);
+        nndl_net_free(one);
+        nndl_net_free(chosen);
+    }
+    omp_set_num_threads(omp_threads);
     nndl_dataset_free(ds);
 }
 

@@ -7,6 +7,7 @@
 
 #include "check.h"
 #include "kernels/parallel.h"
+#include "train/thread_choice.h"
 
 enum { MAX_ITEMS = 3 }; /* the larger job's */
 
@@ -74,4 +75,40 @@ TEST(parallel_runs_each_item_of_each_job_once)
     parallel_free(par);
     if (atomic_load(&worker_items) == 0) /* a busy machine: nothing was tested */
         printf("    (the worker thread never ran an item)\n");
+}
+
+/* The choice between the pool and one thread (train/thread_choice.h): runs
+ * of 16 batches each way, three times, then the choice; no probe when the
+ * count of threads was given, or for an epoch of under 384 batches. */
+TEST(thread_choice_probes_both_ways_then_keeps_one)
+{
+    nndl_error err;
+    parallel *pool = parallel_create(2, &err);
+    REQUIRE(pool);
+    thread_choice c;
+    thread_choice_begin(&c, pool, 1, 5000);
+    for (size_t b = 0; b < 96; b++) {
+        parallel *p = thread_choice_for(&c, b);
+        if (p != (b / 16 % 2 ? NULL : pool))
+            test_fail(__FILE__, __LINE__, "batch %zu of the probe on the wrong side", b);
+        thread_choice_end(&c, b);
+    }
+    parallel *chosen = thread_choice_for(&c, 96);
+    CHECK(chosen == pool || chosen == NULL);
+    for (size_t b = 96; b < 5000; b++) {
+        if (thread_choice_for(&c, b) != chosen)
+            test_fail(__FILE__, __LINE__, "batch %zu changed sides after the probe", b);
+        thread_choice_end(&c, b);
+    }
+    CHECK(thread_choice_threads(&c) == (chosen ? 2 : 1));
+
+    thread_choice_begin(&c, pool, 0, 5000); /* --threads 2: as given */
+    for (size_t b = 0; b < 200; b++) CHECK(thread_choice_for(&c, b) == pool);
+    thread_choice_begin(&c, pool, 1, 383); /* too short to probe */
+    for (size_t b = 0; b < 383; b++) CHECK(thread_choice_for(&c, b) == pool);
+    CHECK(thread_choice_threads(&c) == 2);
+    thread_choice_begin(&c, NULL, 1, 5000); /* one core */
+    for (size_t b = 0; b < 200; b++) CHECK(thread_choice_for(&c, b) == NULL);
+    CHECK(thread_choice_threads(&c) == 1);
+    parallel_free(pool);
 }

@@ -11,6 +11,7 @@
 #include "net/network.h"
 #include "train/minibatch.h"
 #include "train/regularization.h"
+#include "train/thread_choice.h"
 #include "train/trainer_state.h"
 
 struct nndl_trainer {
@@ -28,6 +29,7 @@ struct nndl_trainer {
     uint8_t *labels;       /* labels of one mini-batch */
     uint32_t *order;       /* this epoch's order of the training examples */
     size_t order_capacity;
+    int threads_used;      /* the threads of the last epoch (thread_choice.h) */
 };
 
 nndl_sgd_config nndl_sgd_config_default(int batch_size, float eta)
@@ -110,6 +112,7 @@ void nndl_trainer_free(nndl_trainer *t)
 
 void nndl_trainer_set_eta(nndl_trainer *t, float eta) { t->config.eta = eta; }
 float nndl_trainer_eta(const nndl_trainer *t) { return t->config.eta; }
+int nndl_trainer_threads(const nndl_trainer *t) { return t->threads_used; }
 
 /* The training examples in a fresh random order. Starting each epoch from
  * 0, 1, 2, ... makes the order depend on the generator's state alone. */
@@ -205,7 +208,9 @@ nndl_status nndl_trainer_epoch(nndl_trainer *t, const nndl_dataset *training,
     if ((st = shuffle_order(t, n, err)) != NNDL_OK) return st;
 
     const int m = t->config.batch_size;
-    parallel *par = net_parallel(net);
+    thread_choice threads;
+    thread_choice_begin(&threads, net_parallel(net), net->threads == 0,
+                        (n + (size_t)m - 1) / (size_t)m);
     /* eq. 93: each step takes (eta lambda / n) w off each weight */
     const float shrink = (float)((double)t->config.eta * t->config.lambda / (double)n);
     /* The plain step trains layer 1 in the transposed copy, whose products
@@ -215,6 +220,8 @@ nndl_status nndl_trainer_epoch(nndl_trainer *t, const nndl_dataset *training,
     for (size_t first = 0; first < n; first += (size_t)m) {
         /* The last mini-batch holds the remainder, as in network.py. */
         int size = n - first < (size_t)m ? (int)(n - first) : m;
+        const size_t batch = first / (size_t)m;
+        parallel *par = thread_choice_for(&threads, batch);
         /* by pixel parts, and over the threads only when layer 1's parts
          * are: the pixels then stay with the thread that reads them */
         if (t->buffers.w1t)
@@ -235,8 +242,10 @@ nndl_status nndl_trainer_epoch(nndl_trainer *t, const nndl_dataset *training,
             backprop_batch_f32(net, net->params, &t->buffers, t->labels, size, t->grad, par);
             gradient_step(t, size, n, par);
         }
+        thread_choice_end(&threads, batch);
         if (progress) progress(first + (size_t)size, n, user);
     }
+    t->threads_used = thread_choice_threads(&threads);
     if (t->buffers.w1t) batch_buffers_store_w1t_f32(&t->buffers, net, net->params);
     if (!all_finite(net->params, net->n_params))
         return error_set(err, NNDL_ERR_DIVERGED, "weights became NaN or infinite");
