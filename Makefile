@@ -97,7 +97,7 @@ sanitize: deps
 # libgomp and reports its synchronisation as races.
 TSAN_TESTS := parallel_ kernels_are_bit_identical kernels_sparse_products_are_bit_identical \
               kernels_fused_pass \
-              training_is_bit_identical serve_
+              training_is_bit_identical training_with_threads_chosen thread_choice serve_
 tsan: deps
 	@$(MAKE) --no-print-directory $(PARALLEL) BUILD=build-tsan OPT="-O1" SANITIZE="-fsanitize=thread" \
 	    build-tsan/nndl build-tsan/nndl-tests
