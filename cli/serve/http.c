@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "serve.h"
 
@@ -47,13 +48,6 @@ struct http_server {
     int watching;
 };
 
-static double now_seconds(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 /* libmicrohttpd's notice of a connection opening or closing (it closes the
  * socket only after the notice, so the watcher never touches a socket
  * number that has been reused). */
@@ -71,7 +65,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
         }
         t->fd = info->connect_fd;
         t->in_head = 1;
-        t->head_since = now_seconds();
+        t->head_since = monotonic_seconds();
         pthread_mutex_lock(&h->lock);
         t->next = h->connections;
         if (t->next) t->next->prev = t;
@@ -102,7 +96,7 @@ static void set_in_head(http_server *h, struct MHD_Connection *c, int in_head)
     if (!t) return;
     pthread_mutex_lock(&h->lock);
     t->in_head = in_head;
-    t->head_since = now_seconds();
+    t->head_since = monotonic_seconds();
     pthread_mutex_unlock(&h->lock);
 }
 
@@ -112,7 +106,7 @@ static void *watch(void *arg)
     http_server *h = arg;
     pthread_mutex_lock(&h->lock);
     while (!h->stopping) {
-        double now = now_seconds();
+        double now = monotonic_seconds();
         int busy = h->n_connections > SERVE_MAX_CONNECTIONS - SERVE_SPARE_CONNECTIONS;
         double limit = busy ? SERVE_BUSY_HEAD_SECONDS : h->head_seconds;
         for (tracked *t = h->connections; t; t = t->next) {

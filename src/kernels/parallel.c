@@ -4,9 +4,9 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
-#include <time.h>
 
 #include "common/alloc.h"
+#include "common/clock.h"
 #include "common/error.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -174,22 +174,15 @@ int parallel_split(const parallel *p, int n, long item_work, long min_total)
     return (n + threads - 1) / threads;
 }
 
-static double seconds_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* Waits for the chunks workers have begun; returns 1 if one was late. */
 static int wait_for_workers(parallel *p, int n_chunks)
 {
     if (atomic_load_explicit(&p->done, memory_order_acquire) >= n_chunks) return 0;
-    double started = seconds_now();
+    double started = monotonic_seconds();
     int spins = 0;
     while (atomic_load_explicit(&p->done, memory_order_acquire) < n_chunks) {
         cpu_relax();
-        if ((++spins & 255) == 0 && seconds_now() - started > LATE_SECONDS) {
+        if ((++spins & 255) == 0 && monotonic_seconds() - started > LATE_SECONDS) {
             /* the late worker may want this very core: yield it */
             while (atomic_load_explicit(&p->done, memory_order_acquire) < n_chunks) sched_yield();
             return 1;

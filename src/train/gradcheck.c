@@ -4,9 +4,9 @@
 #define NNDL_REAL_DOUBLE
 #include <math.h>
 #include <string.h>
-#include <time.h>
 
 #include "common/alloc.h"
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/rng.h"
 #include "kernels/matmul.h"
@@ -29,13 +29,6 @@ static const double FLOOR = 1e-4;
  * by far less than this, so inputs keeping every |z| above it are smooth. */
 static const double RELU_MARGIN = 0.01;
 enum { MAX_DRAWS = 1000 };
-
-static double seconds_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 typedef struct problem {
     const nndl_net *net;
@@ -211,9 +204,9 @@ nndl_status nndl_gradcheck(const nndl_net_spec *spec, const nndl_gradcheck_optio
     double t_backprop = INFINITY;
     for (int run = 0; run < 5; run++) {
         memset(grad, 0, n * sizeof *grad);
-        double t0 = seconds_now();
+        double t0 = monotonic_seconds();
         backprop_batch_f64(net, params, &p.b, p.labels, batch, grad, NULL);
-        t_backprop = fmin(t_backprop, seconds_now() - t0);
+        t_backprop = fmin(t_backprop, monotonic_seconds() - t0);
     }
     for (size_t i = 0; i < n; i++) grad[i] /= batch; /* C is the mean over x */
     regularization_gradient_f64(net, params, grad, options->lambda, options->lambda_l1,
@@ -221,9 +214,9 @@ nndl_status nndl_gradcheck(const nndl_net_spec *spec, const nndl_gradcheck_optio
 
     nndl_gradcheck_result r = {0};
     r.n_params = n;
-    double t0 = seconds_now();
+    double t0 = monotonic_seconds();
     compare(&p, params, grad, n, &r);
-    r.numeric_seconds = seconds_now() - t0;
+    r.numeric_seconds = monotonic_seconds() - t0;
     r.backprop_seconds = t_backprop;
     *result = r;
 done:

@@ -1,19 +1,12 @@
 #include "train/thread_choice.h"
 
-#include <time.h>
+#include "common/clock.h"
 
 enum {
     PROBE_RUN = 16,   /* batches in a row one way */
     PROBE_TURNS = 3,  /* runs each way */
     PROBE_SHARE = 4   /* an epoch of fewer than this many probes' batches is not probed */
 };
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 void thread_choice_begin(thread_choice *c, parallel *pool, int automatic, size_t batches)
 {
@@ -31,14 +24,14 @@ static int probe_side(size_t batch) { return (int)(batch / PROBE_RUN % 2); }
 parallel *thread_choice_for(thread_choice *c, size_t batch)
 {
     if (batch >= c->probe_batches) return c->chosen;
-    c->started = now_seconds();
+    c->started = monotonic_seconds();
     return probe_side(batch) ? NULL : c->pool;
 }
 
 void thread_choice_end(thread_choice *c, size_t batch)
 {
     if (batch >= c->probe_batches) return;
-    c->seconds[probe_side(batch)] += now_seconds() - c->started;
+    c->seconds[probe_side(batch)] += monotonic_seconds() - c->started;
     if (batch + 1 == c->probe_batches) c->chosen = c->seconds[1] < c->seconds[0] ? NULL : c->pool;
 }
 
