@@ -26,6 +26,8 @@
 
 #include "kernels/matmul.h"
 #include "kernels/matmul_kernels.h"
+#include "net/layer.h"
+#include "net/network.h"
 #include "nndl.h"
 #include "timing.h"
 
@@ -36,15 +38,25 @@ extern void openblas_set_num_threads(int);
 enum { RUNS = 7 };
 static const double RUN_SECONDS = 0.005;
 
+enum { CONV_BATCH = 10 }; /* the mini-batch of the convolutions' rows */
+
 typedef struct shape {
     int n_in, n_out, batch;
+    const char *what; /* NULL: a dense layer */
 } shape;
 
 /* The layers of [784,30,10] b10, [784,100,10] b10 and b100,
- * [784,100,100,100,10] b10. */
+ * [784,100,100,100,10] b10; then chapter 6's at mini-batch 10. A
+ * convolution is its im2col product: a row per output position of each
+ * example (24 x 24 and 8 x 8), a patch of k k C inputs per row, a column
+ * per map (src/net/conv.c). */
 static const shape SHAPES[] = {
-    {784, 30, 10}, {784, 100, 10}, {784, 100, 100}, {30, 10, 10},
-    {100, 10, 10}, {100, 10, 100}, {100, 100, 10},
+    {784, 30, 10, NULL},   {784, 100, 10, NULL}, {784, 100, 100, NULL}, {30, 10, 10, NULL},
+    {100, 10, 10, NULL},   {100, 10, 100, NULL}, {100, 100, 10, NULL},
+    {25, 20, 5760, "conv 1, 5 x 5 x 1 -> 20 maps: 5,760 rows of 25 (nndl trains it directly)"},
+    {500, 40, 640, "conv 2, 5 x 5 x 20 -> 40 maps: 640 rows of 500"},
+    {640, 100, 10, NULL},  {640, 1000, 10, NULL}, {1000, 1000, 10, NULL},
+    {1000, 10, 10, NULL},
 };
 
 /* Everything one shape's products read and write. */
@@ -166,13 +178,13 @@ static void call(operands *o, int impl, int op)
     else xsmm_call(o, op);
 }
 
-/* Median seconds per call. */
-static double time_op(operands *o, int impl, int op)
+/* Median seconds per call of fn(ctx). */
+static double time_calls(void (*fn)(void *), void *ctx)
 {
     int calls = 1;
     for (;;) { /* calls enough for RUN_SECONDS */
         double t0 = now();
-        for (int i = 0; i < calls; i++) call(o, impl, op);
+        for (int i = 0; i < calls; i++) fn(ctx);
         double t = now() - t0;
         if (t >= RUN_SECONDS || calls >= 1 << 24) break;
         calls = t > 0 ? (int)(calls * RUN_SECONDS / t * 1.2) + 1 : calls * 8;
@@ -180,10 +192,27 @@ static double time_op(operands *o, int impl, int op)
     double runs[RUNS];
     for (int r = 0; r < RUNS; r++) {
         double t0 = now();
-        for (int i = 0; i < calls; i++) call(o, impl, op);
+        for (int i = 0; i < calls; i++) fn(ctx);
         runs[r] = (now() - t0) / calls;
     }
     return median(runs, RUNS);
+}
+
+typedef struct op_call {
+    operands *o;
+    int impl, op;
+} op_call;
+
+static void call_op(void *ctx)
+{
+    op_call *c = ctx;
+    call(c->o, c->impl, c->op);
+}
+
+static double time_op(operands *o, int impl, int op)
+{
+    op_call c = {o, impl, op};
+    return time_calls(call_op, &c);
 }
 
 /* MNIST images, as training gathers them: pixels / 255. */
@@ -253,6 +282,62 @@ static double forward_difference(operands *o, int impl)
     return worst;
 }
 
+/* The first convolution as nndl trains it (src/net/conv.c, one input
+ * channel: the filters slid over each image, no im2col): the layer's
+ * forward pass with its 2 x 2 pooling and ReLU, and its BP3, BP4 and step
+ * from errors at the pool's outputs, over a mini-batch of MNIST images. */
+typedef struct direct_conv {
+    const layer *l;
+    float *params, *in, *out, *delta, *ws;
+    int32_t *memo;
+} direct_conv;
+
+static void direct_forward_call(void *ctx)
+{
+    direct_conv *d = ctx;
+    layer_table_f32[NNDL_LAYER_CONV]->forward(d->l, d->params, d->in, d->out, d->ws, d->memo,
+                                              CONV_BATCH, NULL);
+}
+
+static void direct_step_call(void *ctx)
+{
+    direct_conv *d = ctx;
+    layer_table_f32[NNDL_LAYER_CONV]->backward_params_step(d->l, d->params, d->delta, d->in,
+                                                           STEP_SIZE, d->ws, d->memo,
+                                                           CONV_BATCH, NULL);
+}
+
+static int time_direct_conv1(const nndl_dataset *train, double *forward, double *step)
+{
+    nndl_layer_spec layers[2] = {nndl_layer_conv(20, 5, 2, NNDL_ACT_RELU),
+                                 nndl_layer_fc(10, NNDL_ACT_SIGMOID)};
+    nndl_net_spec spec = nndl_net_spec_default(0, NULL);
+    spec.n_layers = 2, spec.layers = layers, spec.input = (nndl_shape){1, 28, 28};
+    nndl_error err;
+    nndl_net *net = nndl_net_create(&spec, &err);
+    if (!net) {
+        fprintf(stderr, "kernels: %s\n", err.message);
+        return 1;
+    }
+    const layer *l = &net->layers[0];
+    direct_conv d = {l, net->params, floats((size_t)CONV_BATCH * 784),
+                     floats((size_t)CONV_BATCH * l->n_out), floats((size_t)CONV_BATCH * l->n_out),
+                     floats(l->workspace * CONV_BATCH),
+                     malloc(sizeof(int32_t) * (l->memo * CONV_BATCH + 1))};
+    if (!d.memo) {
+        fprintf(stderr, "kernels: out of memory\n");
+        exit(1);
+    }
+    images_as_inputs(d.in, train, CONV_BATCH, 0);
+    for (size_t i = 0; i < (size_t)CONV_BATCH * l->n_out; i++) d.delta[i] = uniform();
+    direct_forward_call(&d); /* the pool's winners, for the step */
+    *forward = time_calls(direct_forward_call, &d);
+    *step = time_calls(direct_step_call, &d);
+    free(d.in), free(d.out), free(d.delta), free(d.ws), free(d.memo);
+    nndl_net_free(net);
+    return 0;
+}
+
 int main(void)
 {
     nndl_error err;
@@ -285,11 +370,18 @@ int main(void)
             }
         }
         for (int op = 0; op < N_OPS; op++) {
-            if (op == BP2 && s->n_in == 784) continue; /* the input layer has no error */
+            /* the input layer has no error */
+            if (op == BP2 && (s->n_in == 784 || s->n_in == 25)) continue;
             double t[N_IMPLS];
             for (int impl = 0; impl < N_IMPLS; impl++) t[impl] = time_op(&o, impl, op);
-            printf("| %d -> %d%s | %d | %s%s | %.2f | %.2f | %.2f%s | %.1fx | %.1fx |\n",
-                   s->n_in, s->n_out, s->n_in == 784 ? " (MNIST images)" : "", s->batch,
+            char name[160];
+            if (s->what)
+                snprintf(name, sizeof name, "%s", s->what);
+            else
+                snprintf(name, sizeof name, "%d -> %d%s", s->n_in, s->n_out,
+                         s->n_in == 784 ? " (MNIST images)" : "");
+            printf("| %s | %d | %s%s | %.2f | %.2f | %.2f%s | %.1fx | %.1fx |\n", name,
+                   s->what ? CONV_BATCH : s->batch,
                    OP_NAMES[op], s->n_in == 784 && op != BP2 ? " (nndl: sparse)" : "",
                    t[NNDL] * 1e6, t[OPENBLAS] * 1e6, t[LIBXSMM] * 1e6,
                    o.xsmm[op] ? "" : " (no JIT kernel)", t[OPENBLAS] / t[NNDL],
@@ -297,6 +389,13 @@ int main(void)
         }
         operands_free(&o);
     }
+    double forward, step;
+    if (time_direct_conv1(train, &forward, &step) == 0)
+        printf("\nThe first convolution as nndl trains it (directly, mini-batch %d): forward "
+               "with its pooling and ReLU %.2f us, BP3, BP4 and the step from the errors at "
+               "the pool's outputs %.2f us.\n", CONV_BATCH, forward * 1e6, step * 1e6);
+    else
+        status = 1;
     libxsmm_finalize();
     nndl_dataset_free(train);
     return status;

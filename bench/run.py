@@ -731,12 +731,26 @@ with, OpenBLAS). forward: `out = in w^T`; step: `w -= s delta^T in`
 (nndl also steps the biases); BP2: `d_in = delta w`. For layer 1, whose
 inputs are MNIST images (the first training images), nndl's rows are its
 sparse products, in two parts of the pixels as training runs them, and the
-libraries compute the dense product. Each time is the median of 7 runs of
+libraries compute the dense product. Chapter 6's layers are those of the
+final network (and the two-conv network's 640 -> 100) at mini-batch 10; a
+convolution is its im2col product, a row per output position of each of
+the 10 images and a column per feature map, as nndl runs the second one.
+Each time is the median of 7 runs of
 enough calls for some 5 ms, in microseconds per call; the last two columns
 are the library's time over nndl's (above 1: nndl is faster). The program
 first checks each library's forward product against nndl's.
 
 {kernels}
+
+The libraries' times for a convolution are the product alone: im2col, the
+pooling and the activation come on top. The fully connected layers of
+1,000 at mini-batch 10 are where nndl's products gain most over OpenBLAS
+(the forward product and BP2, which read each weight once for all 10
+examples); the second convolution's products run at about the libraries'
+speed. The first convolution's rows of 25 are too short for nndl's
+products, which is why it is done directly; the line under the table
+times that direct path, pooling and ReLU included, against the libraries'
+bare products above it.
 
 Layer 1, most of a step's arithmetic (98% of [784,30,10]'s multiply-adds,
 79% of [784,100,100,100,10]'s), goes through nndl's sparse products, which
