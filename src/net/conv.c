@@ -318,6 +318,26 @@ typedef direct_lane direct_mask __attribute__((vector_size(64)));
 #define direct_select(m, a, b) \
     ((direct_vec)(((m) & (direct_mask)(a)) | (~(m) & (direct_mask)(b))))
 
+/* The left and the right columns of a row's windows: the even and the
+ * odd of the 2 DIRECT_LANES reals from p. A lane past the row's windows
+ * holds whatever follows, compared and never stored. */
+#ifdef NNDL_REAL_DOUBLE
+#define DIRECT_EVEN 0, 2, 4, 6, 8, 10, 12, 14
+#define DIRECT_ODD 1, 3, 5, 7, 9, 11, 13, 15
+#else
+#define DIRECT_EVEN 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30
+#define DIRECT_ODD 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31
+#endif
+static inline void direct_columns(const real *p, direct_vec *left, direct_vec *right)
+{
+    direct_vec a = vec_at(p), b = vec_at(p + DIRECT_LANES);
+    *left = __builtin_shufflevector(a, b, DIRECT_EVEN);
+    *right = __builtin_shufflevector(a, b, DIRECT_ODD);
+}
+
+/* zw's rows are read 2 DIRECT_LANES reals at a time: the last map's last
+ * rows read up to that many past zw, into the padded image that follows
+ * it in the workspace (direct_forward). */
 static void direct_pool_rows(const layer *l, const real *zw, real *out, int32_t *winners)
 {
     const nndl_shape o = conv_shape(l), pooled = l->out;
@@ -325,18 +345,16 @@ static void direct_pool_rows(const layer *l, const real *zw, real *out, int32_t 
     for (int f = 0; f < maps; f++)
         for (int py = 0; py < pooled.height; py++) {
             const real *top = zw + (size_t)f * span + (size_t)2 * py * W, *bottom = top + W;
-            real v[4][DIRECT_LANES] = {{0}};
-            for (int px = 0; px < pooled.width; px++) {
-                v[0][px] = top[2 * px], v[1][px] = top[2 * px + 1];
-                v[2][px] = bottom[2 * px], v[3][px] = bottom[2 * px + 1];
-            }
+            direct_vec v[4];
+            direct_columns(top, &v[0], &v[1]);
+            direct_columns(bottom, &v[2], &v[3]);
             /* each window's winner's place in its row pair: 0, 1, o.width
              * or o.width + 1 */
             const direct_lane step[4] = {0, 1, o.width, o.width + 1};
-            direct_vec best = vec_at(v[0]);
+            direct_vec best = v[0];
             direct_mask won = {0};
             for (int k = 1; k < 4; k++) {
-                direct_vec value = vec_at(v[k]);
+                direct_vec value = v[k];
                 direct_mask larger = value > best;
                 best = direct_select(larger, value, best);
                 won = (larger & step[k]) | (~larger & won);
