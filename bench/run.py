@@ -496,7 +496,16 @@ def render(res, thread_counts):
         nndl_epochs=NNDL_EPOCHS, numpy_epochs=NUMPY_EPOCHS, torch_epochs=TORCH_EPOCHS,
         book_examples=BOOK_EXAMPLES, book_scale=50000 / BOOK_EXAMPLES, eta=ETA,
         serve=serve_load.table(res["serve"]), serve_seconds=serve_load.SECONDS,
-        serve_connections=serve_load.CONNECTIONS, conv=conv)
+        serve_connections=serve_load.CONNECTIONS, conv=conv,
+        conv_shares=conv_shares(res, t1, sg[t1]))
+
+
+def conv_shares(res, t1, rate):
+    """Each convolutional network's share of the sgemm rate on t1 threads."""
+    def share(layers, net):
+        return conv_flops(layers) / res["conv"][(net, t1)]["nndl"]["seconds"] / 1e9 / rate
+    return ", ".join(f"{net} {100 * share(layers, net):.1f}%"
+                     for _, layers, _, net in CONV_RECIPES)
 
 
 def render_conv(res, thread_counts, sg):
@@ -868,8 +877,8 @@ from 10% to 6%, and to 1.5% (perf, under load, 2026-12-06) when each
 64-bit number gave four draws of 16 bits instead of one of 53: p counts to
 the nearest multiple of 2^-16, and 0.5 exactly.
 
-Why the targets of 60% of the sgemm rate are not met (54.6% and 59.8% in
-this run): the second convolution's products are 83% of the two-conv
+Against the targets of 60% of the sgemm rate ({conv_shares} in this
+run): the second convolution's products are 83% of the two-conv
 network's work and run at some two thirds of the sgemm rate; its
 products have 40 columns (the filters), 2.5 vectors of 16, and at
 mini-batch 10 only 640 rows. The first convolution, im2col and col2im,
