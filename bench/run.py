@@ -829,34 +829,42 @@ batch's arithmetic is the next thing to try.
 
 The convolutional networks, profiled the same way (`--layers` as in the
 table above, `--train-size 10000 --epochs 3 --eval none --threads 1`; by
-hand, 2026-12-06, on a quiet machine; the rest of each profile is the
-kernel's page handling, the loading of MNIST and functions under 1%):
+hand, 2026-12-07, beside two training runs and a fuzzer, which change the
+times but little the shares; the rest of each profile is the kernel's
+page handling, the loading of MNIST and functions under 1%):
 
 | Function | Work | two-conv | final |
 |---|---|---:|---:|
-| `forward_tile_any` | forward products: the second convolution (im2col rows of 500 by 40 filters) and the fully connected layers | 19% | 26% |
-| `backward_input_step_tile_any` | BP2, L2's decay and the step of the fully connected layers of 64,000 weights or more, in one pass over their weights | 2% | 27% |
-| `backward_params_step_rows` | BP3, BP4 and the step of the other layers with products (the second convolution, the output layer) | 16% | 9% |
-| `backward_input_tile_any` | BP2 of the same layers (into the second convolution's im2col rows) | 14% | 8% |
-| `direct_block`, `direct_pool_rows`, `direct_dw_block`, `direct_errors`, `direct_gradient` | the first convolution (one input channel), done directly: forward, its 2x2 pooling, its errors at the winners, BP4 | 25% | 12% |
-| `__memmove`, `im2col`, `conv_backward_input` | im2col of the second convolution (forward, and again for BP4), and col2im of its BP2 | 7% | 4% |
-| `max_pool_forward`, `max_pool_backward` | the second pooling | 1% | 1% |
+| `forward_tile_any` | forward products: the second convolution (im2col rows of 500 by 40 filters) and the fully connected layers | 22% | 28% |
+| `backward_input_step_tile_any` | BP2, L2's decay and the step of the fully connected layers of 64,000 weights or more, in one pass over their weights | 2% | 29% |
+| `backward_params_step_rows` | BP3, BP4 and the step of the other layers with products (the second convolution, the output layer) | 19% | 10% |
+| `backward_input_tile_any` | BP2 of the same layers (into the second convolution's im2col rows) | 16% | 8% |
+| `direct_block`, `direct_pool_rows`, `direct_dw_blocks`, `direct_errors`, `direct_gradient` | the first convolution (one input channel), done directly: forward, its 2x2 pooling, its errors at the winners, BP4 | 16% (25% before 2026-12-07) | 8% (12%) |
+| `__memmove`, `im2col`, `conv_backward_input` | im2col of the second convolution (forward, and again for BP4), and col2im of its BP2 | 8% | 5% |
+| `max_pool_forward`, `max_pool_backward` | the second pooling | 2% | 1% |
 | `avx512_sigmoid` | the sigmoid after each product | 2% | — |
-| `rng_bernoulli` | a dropout mask for each of the 2,640 inputs of the three top layers, for each example | — | 1.5% (6% before four draws from each number) |
+| `rng_bernoulli` | a dropout mask for each of the 2,640 inputs of the three top layers, for each example | — | 2% (6% before four draws from each number) |
 
 Counted as dense multiply-adds the first convolution is an eighth of the
-two-conv network's work but a quarter of its time. With one input
+two-conv network's work and now a sixth of its time. With one input
 channel its im2col rows are 25 floats, too short for the products, so it
 slides each filter over the flattened image instead (vectors of 16
 positions, 4 filters at a time), computing the 4 unused columns past each
 output row. Its 2x2 pooling works on those rows as they come out
-(`direct_pool_rows`: 16 windows at a time, maxima and winners chosen
+(`direct_pool_rows`: 16 windows at a time, each row's left and right
+columns of windows taken apart by two shuffles, maxima and winners chosen
 without branches, only the maxima moved into the layer's layout), and its
 errors go back to the winners without an integer division per window
-(`direct_errors`): that took pooling and the change of layout from some
-9.5% to 6.5% of the two-conv profile, and each network's epoch 4-7%
-faster, with the same bits. Its BP4 is still a dot product over all
-positions, although pooling leaves errors at a quarter of them.
+(`direct_errors`). GCC had folded the loads of the image's vectors into
+every multiply-add that used them, loading each again for every filter
+(12 loads for 8 multiply-adds, in `perf annotate`); an empty `asm` that
+keeps each vector in a register made the forward pass 1.45 times as fast,
+and with BP4's whole blocks compiled without their bounds tests, the
+two-conv network's training took some 9% less CPU time, with the same
+bits. `build/bench/kernels` times this direct path against
+the libraries' im2col product of the same layer (the line under its
+table above). Its BP4 is still a dot product over all positions,
+although pooling leaves errors at a quarter of them.
 
 In the final network the fully connected top (640 x 1,000, 1,000 x 1,000
 and 1,000 x 10 weights: 6.6 MB) is half of the work and half of the
@@ -879,12 +887,14 @@ the nearest multiple of 2^-16, and 0.5 exactly.
 
 Against the targets of 60% of the sgemm rate ({conv_shares} in this
 run): the second convolution's products are 83% of the two-conv
-network's work and run at some two thirds of the sgemm rate; its
+network's work and run at some four fifths of the sgemm rate in
+`build/bench/kernels` (near OpenBLAS and libxsmm there); its
 products have 40 columns (the filters), 2.5 vectors of 16, and at
 mini-batch 10 only 640 rows. The first convolution, im2col and col2im,
-and pooling, a third of the time, run far below it. Reaching 60% on the
-two-conv network would need the first convolution at the rate of the
-products, or BP4 only at the winners. Two threads split each product by
+and pooling, a quarter of the time, run far below it. The final
+network's fully connected top reads 6.6 MB of weights twice per
+mini-batch of 10 and is bound by the cache's bandwidth (above). Two
+threads split each product by
 neurons but the passes over the examples by examples; on cores that
 share no cache (the placement seen in these runs) the second thread
 makes the final network slower. With the default `--threads 0` each
