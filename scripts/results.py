@@ -455,7 +455,7 @@ def schedule_line(rid, runs):
 def beyond_section(store):
     """Past the book, attempt by attempt: its rows, its votes compared on
     validation, and the chosen vote's test accuracy."""
-    out = []
+    out, chosen_before = [], {}
     for n, attempt in enumerate(ATTEMPTS, 1):
         rows = [r for r in BEYOND if r[0] in attempt["rows"]]
         prefix = os.path.commonprefix([attempt["id"], *attempt["rows"]])
@@ -483,7 +483,12 @@ def beyond_section(store):
         v = entry["test_vote"]
         chosen = ("Chosen on validation: the vote of " + entry["chosen"]
                   if len(entry["candidates"]) > 1 else "The vote of " + entry["chosen"])
-        out += ["", f"{chosen}. On the test set, once: **{100 * v:.2f}%** "
+        earlier = chosen_before.get(tuple(entry["models"]))
+        chosen_before.setdefault(tuple(entry["models"]), n)
+        # a vote an earlier attempt chose has had its test: the same number
+        tested = (f", the vote attempt {earlier} chose, so no new test; its test set "
+                  "accuracy, as there" if earlier else ". On the test set, once")
+        out += ["", f"{chosen}{tested}: **{100 * v:.2f}%** "
                 f"({round((1 - v) * 10000)} of 10,000 wrong; its members "
                 f"{percent(entry['test_members'])}):", "",
                 "```sh", "nndl eval " + " ".join(entry["models"]), "```", "",
