@@ -887,7 +887,7 @@ the nearest multiple of 2^-16, and 0.5 exactly.
 
 Against the targets of 60% of the sgemm rate ({conv_shares} in this
 run): the second convolution's products are 83% of the two-conv
-network's work and run at some four fifths of the sgemm rate in
+network's work and run at about three quarters of the sgemm rate in
 `build/bench/kernels` (near OpenBLAS and libxsmm there); its
 products have 40 columns (the filters), 2.5 vectors of 16, and at
 mini-batch 10 only 640 rows. The first convolution, im2col and col2im,
