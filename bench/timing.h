@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <time.h>
 
-/* Seconds on the monotonic clock. */
+/* Seconds on the monotonic clock: src/common/clock.h's monotonic_seconds,
+ * written again because bench/infer is built as a user of the library
+ * would build it, with include/nndl.h and without src/ on its path. */
 static inline double now(void)
 {
     struct timespec ts;
