@@ -181,10 +181,23 @@ static void forward_tile_any(const simd_product *p, int j, int x, int nj, int nx
 #undef FWD_CASE
 }
 
-/* Neurons j in [j0, j1) for every example. */
+/* Neurons j in [j0, j1) for every example. The larger operand is streamed
+ * once and the smaller one kept in cache: the weights, in the outer loop,
+ * for the fully connected layers (a mini-batch of 10 examples by 1,000
+ * neurons); the examples for a convolution's patches (640 rows by 40 maps
+ * at a mini-batch of 10, the patches 1.3 MB, the weights 80 kB), which
+ * were read from L3 once for each pair of neurons. The order of the tiles
+ * changes no result. */
 static void forward_rows(void *ctx, int j0, int j1)
 {
     const simd_product *p = ctx;
+    if (p->batch > j1 - j0) {
+        for (int x = 0; x < p->batch; x += FWD_X)
+            for (int j = j0; j < j1; j += FWD_J)
+                forward_tile_any(p, j, x, j1 - j < FWD_J ? j1 - j : FWD_J,
+                                 p->batch - x < FWD_X ? p->batch - x : FWD_X);
+        return;
+    }
     for (int j = j0; j < j1; j += FWD_J) {
         int nj = j1 - j < FWD_J ? j1 - j : FWD_J;
         for (int x = 0; x < p->batch; x += FWD_X)

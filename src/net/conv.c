@@ -183,13 +183,37 @@ static real *ws_z(const layer *l, real *ws, int batch)
  *   dC/dw_f[dy, dx] = sum over q of dz_f[q] in[q + dy W + dx],
  * a dot product per weight, vectorized over q; BP3 sums dz_f. */
 
-typedef real direct_vec __attribute__((vector_size(64), aligned(sizeof(real)), may_alias));
+/* The machine's vector width. A GCC vector wider than the machine's
+ * registers lives in memory: with 64-byte vectors on AVX2 every multiply-add
+ * of direct_block was a load, two half operations and a store, and the
+ * first convolution took 40% of the final network's training. So are the
+ * register blocks: AVX-512 has 32 vector registers, AVX2 and SSE 16. */
+#if defined(__AVX512F__)
+#define DIRECT_BYTES 64
+#define DIRECT_REGISTERS 32
+#elif defined(__AVX__)
+#define DIRECT_BYTES 32
+#define DIRECT_REGISTERS 16
+#else
+#define DIRECT_BYTES 16
+#define DIRECT_REGISTERS 16
+#endif
+#ifdef NNDL_REAL_DOUBLE
+#define DIRECT_LANE_COUNT (DIRECT_BYTES / 8)
+#else
+#define DIRECT_LANE_COUNT (DIRECT_BYTES / 4)
+#endif
+
+typedef real direct_vec
+    __attribute__((vector_size(DIRECT_BYTES), aligned(sizeof(real)), may_alias));
 enum {
-    DIRECT_LANES = (int)(64 / sizeof(real)), /* positions per vector */
-    DIRECT_BLOCK = 2 * DIRECT_LANES,         /* positions per forward block */
-    DIRECT_MAPS = 4,                         /* filters per block */
-    DIRECT_TAPS = 5,                         /* taps per gradient block */
-    DIRECT_WINDOW_MAPS = 64                  /* maps per step of direct_errors */
+    DIRECT_LANES = DIRECT_LANE_COUNT, /* positions per vector */
+    DIRECT_BLOCK = 2 * DIRECT_LANES,  /* positions per forward block */
+    DIRECT_MAPS = 4,                  /* filters per forward block: 8 accumulators */
+    /* filters and taps per gradient block: 20 accumulators, or 10 */
+    DIRECT_DW_MAPS = DIRECT_REGISTERS == 32 ? 4 : 2,
+    DIRECT_TAPS = 5,
+    DIRECT_WINDOW_MAPS = 64 /* maps per step of direct_errors */
 };
 
 static int direct_conv(const layer *l) { return l->in.channels == 1; }
@@ -226,7 +250,7 @@ static const real *direct_image(const layer *l, const real *img, real *pad)
  * into each multiply-add that uses the vector, loading it again for every
  * filter: 12 loads for 8 multiply-adds in direct_block (perf annotate),
  * misaligned ones at that, and the forward pass took 1.45 times as long. */
-#ifdef __AVX512F__
+#if defined(__x86_64__) || defined(__i386__)
 #define direct_in_register(v) __asm__("" : "+v"(v))
 #else
 #define direct_in_register(v) ((void)0)
@@ -307,12 +331,12 @@ static void direct_transpose(const layer *l, const real *zw, real *z)
 /* 2 x 2 pooling (the book's) of output rows of at most DIRECT_ROW
  * positions is done on zw's rows, where a row pair's windows lie side by
  * side: their four values are gathered into four vectors of neighbouring
- * windows and compared as vectors, and only the maxima are moved into the
- * products' layout (before, all of z was, then pooled there). The same
- * comparisons in the same order as max_pool_forward after
- * direct_transpose: the same maxima and winners, the first of equal
- * values staying. */
-enum { DIRECT_ROW = 2 * DIRECT_LANES }; /* a vector of windows */
+ * windows (DIRECT_LANES windows at a time) and compared as vectors, and
+ * only the maxima are moved into the products' layout (before, all of z
+ * was, then pooled there). The same comparisons in the same order as
+ * max_pool_forward after direct_transpose: the same maxima and winners,
+ * the first of equal values staying. */
+enum { DIRECT_ROW = 32 };
 
 static int direct_pools_in_rows(const layer *l)
 {
@@ -326,19 +350,25 @@ typedef int64_t direct_lane;
 #else
 typedef int32_t direct_lane;
 #endif
-typedef direct_lane direct_mask __attribute__((vector_size(64)));
+typedef direct_lane direct_mask __attribute__((vector_size(DIRECT_BYTES)));
 #define direct_select(m, a, b) \
     ((direct_vec)(((m) & (direct_mask)(a)) | (~(m) & (direct_mask)(b))))
 
 /* The left and the right columns of a row's windows: the even and the
  * odd of the 2 DIRECT_LANES reals from p. A lane past the row's windows
  * holds whatever follows, compared and never stored. */
-#ifdef NNDL_REAL_DOUBLE
-#define DIRECT_EVEN 0, 2, 4, 6, 8, 10, 12, 14
-#define DIRECT_ODD 1, 3, 5, 7, 9, 11, 13, 15
-#else
+#if DIRECT_LANE_COUNT == 16
 #define DIRECT_EVEN 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30
 #define DIRECT_ODD 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31
+#elif DIRECT_LANE_COUNT == 8
+#define DIRECT_EVEN 0, 2, 4, 6, 8, 10, 12, 14
+#define DIRECT_ODD 1, 3, 5, 7, 9, 11, 13, 15
+#elif DIRECT_LANE_COUNT == 4
+#define DIRECT_EVEN 0, 2, 4, 6
+#define DIRECT_ODD 1, 3, 5, 7
+#else
+#define DIRECT_EVEN 0, 2
+#define DIRECT_ODD 1, 3
 #endif
 static inline void direct_columns(const real *p, direct_vec *left, direct_vec *right)
 {
@@ -347,35 +377,41 @@ static inline void direct_columns(const real *p, direct_vec *left, direct_vec *r
     *right = __builtin_shufflevector(a, b, DIRECT_ODD);
 }
 
-/* zw's rows are read 2 DIRECT_LANES reals at a time: the last map's last
- * rows read up to that many past zw, into the padded image that follows
- * it in the workspace (direct_forward). */
+/* zw's rows are read 2 DIRECT_LANES reals at a time, up to DIRECT_ROW
+ * from a row's start: the last map's last rows read up to that many past
+ * zw, into the padded image that follows it in the workspace
+ * (direct_forward). */
 static void direct_pool_rows(const layer *l, const real *zw, real *out, int32_t *winners)
 {
     const nndl_shape o = conv_shape(l), pooled = l->out;
     const int maps = l->spec.size, W = l->in.width, span = direct_span(l);
+    /* each window's winner's place in its row pair: 0, 1, o.width or
+     * o.width + 1 */
+    const direct_lane step[4] = {0, 1, o.width, o.width + 1};
     for (int f = 0; f < maps; f++)
         for (int py = 0; py < pooled.height; py++) {
             const real *top = zw + (size_t)f * span + (size_t)2 * py * W, *bottom = top + W;
-            direct_vec v[4];
-            direct_columns(top, &v[0], &v[1]);
-            direct_columns(bottom, &v[2], &v[3]);
-            /* each window's winner's place in its row pair: 0, 1, o.width
-             * or o.width + 1 */
-            const direct_lane step[4] = {0, 1, o.width, o.width + 1};
-            direct_vec best = v[0];
-            direct_mask won = {0};
-            for (int k = 1; k < 4; k++) {
-                direct_vec value = v[k];
-                direct_mask larger = value > best;
-                best = direct_select(larger, value, best);
-                won = (larger & step[k]) | (~larger & won);
-            }
             const int32_t corner = 2 * py * o.width;
-            for (int px = 0; px < pooled.width; px++) {
-                size_t i = ((size_t)py * pooled.width + px) * maps + f;
-                out[i] = best[px];
-                winners[i] = (corner + 2 * px + (int32_t)won[px]) * maps + f;
+            for (int px0 = 0; px0 < pooled.width; px0 += DIRECT_LANES) {
+                direct_vec v[4];
+                direct_columns(top + 2 * px0, &v[0], &v[1]);
+                direct_columns(bottom + 2 * px0, &v[2], &v[3]);
+                direct_vec best = v[0];
+                direct_mask won = {0};
+                for (int k = 1; k < 4; k++) {
+                    direct_vec value = v[k];
+                    direct_mask larger = value > best;
+                    best = direct_select(larger, value, best);
+                    won = (larger & step[k]) | (~larger & won);
+                }
+                const int n = pooled.width - px0 < DIRECT_LANES ? pooled.width - px0
+                                                                  : DIRECT_LANES;
+                for (int j = 0; j < n; j++) {
+                    const int px = px0 + j;
+                    size_t i = ((size_t)py * pooled.width + px) * maps + f;
+                    out[i] = best[j];
+                    winners[i] = (corner + 2 * px + (int32_t)won[j]) * maps + f;
+                }
             }
         }
 }
@@ -469,7 +505,7 @@ static void direct_errors(const layer *l, const real *delta, const int32_t *winn
     }
 }
 
-/* g[f kk + t] += dC/dw_f[t] of one example, for up to DIRECT_MAPS filters
+/* g[f kk + t] += dC/dw_f[t] of one example, for up to DIRECT_DW_MAPS filters
  * from f and DIRECT_TAPS taps from t (n of them): a block of dot products
  * over the positions, each lane summing every DIRECT_LANES-th one. */
 #if defined(__GNUC__) && !defined(__clang__)
@@ -478,16 +514,16 @@ __attribute__((optimize("fp-contract=fast"), always_inline))
 static inline void direct_dw_block(real *g, int kk, const real *dzw, int span, const real *img,
                                    const int *offsets, int nf, int nt)
 {
-    direct_vec acc[DIRECT_MAPS][DIRECT_TAPS] = {{{0}}};
+    direct_vec acc[DIRECT_DW_MAPS][DIRECT_TAPS] = {{{0}}};
     for (int q = 0; q < span; q += DIRECT_LANES) {
-        direct_vec d[DIRECT_MAPS];
-        for (int m = 0; m < DIRECT_MAPS; m++)
+        direct_vec d[DIRECT_DW_MAPS];
+        for (int m = 0; m < DIRECT_DW_MAPS; m++)
             d[m] = m < nf ? vec_at(dzw + (size_t)m * span + q) : (direct_vec){0};
         for (int t = 0; t < DIRECT_TAPS; t++) {
             if (t >= nt) break;
             direct_vec a = vec_at(img + q + offsets[t]);
             direct_in_register(a);
-            for (int m = 0; m < DIRECT_MAPS; m++) acc[m][t] += d[m] * a;
+            for (int m = 0; m < DIRECT_DW_MAPS; m++) acc[m][t] += d[m] * a;
         }
     }
     for (int m = 0; m < nf; m++)
@@ -506,8 +542,8 @@ __attribute__((optimize("fp-contract=fast")))
 static void direct_dw_blocks(real *g, int kk, const real *dzw, int span, const real *img,
                              const int *offsets, int nf, int nt)
 {
-    if (nf == DIRECT_MAPS && nt == DIRECT_TAPS)
-        direct_dw_block(g, kk, dzw, span, img, offsets, DIRECT_MAPS, DIRECT_TAPS);
+    if (nf == DIRECT_DW_MAPS && nt == DIRECT_TAPS)
+        direct_dw_block(g, kk, dzw, span, img, offsets, DIRECT_DW_MAPS, DIRECT_TAPS);
     else
         direct_dw_block(g, kk, dzw, span, img, offsets, nf, nt);
 }
@@ -529,9 +565,9 @@ static void direct_gradient(const layer *l, const real *delta, const int32_t *me
         for (int t = 0; t < kk; t += DIRECT_TAPS) {
             int nt = kk - t < DIRECT_TAPS ? kk - t : DIRECT_TAPS;
             for (int i = 0; i < nt; i++) offsets[i] = (t + i) / k * W + (t + i) % k;
-            for (int f = 0; f < maps; f += DIRECT_MAPS)
+            for (int f = 0; f < maps; f += DIRECT_DW_MAPS)
                 direct_dw_blocks(g + (size_t)f * kk + t, kk, dzw + (size_t)f * span, span, img,
-                                 offsets, maps - f < DIRECT_MAPS ? maps - f : DIRECT_MAPS, nt);
+                                 offsets, maps - f < DIRECT_DW_MAPS ? maps - f : DIRECT_DW_MAPS, nt);
         }
         /* BP3: each map's errors, which are its outputs' (the winners') */
         const real *d = delta + (size_t)x * l->n_out;
