@@ -30,6 +30,23 @@ def round_trip_ns():
     return json.loads(out)["round_trip_ns"]
 
 
+def cpu_flags():
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("flags"):
+                return set(line.split(":", 1)[1].split())
+    return set()
+
+
+def openblas_coretype():
+    """The OpenBLAS kernel the peers are told to use, or None to let
+    OpenBLAS choose. Debian's 0.3.21 predates Zen 4 and 5 and takes their
+    AVX-512 for AVX2 (Haswell kernels, about half the rate); on a CPU
+    without AVX-512 its own choice is the right one, and SkylakeX's
+    kernels would not run."""
+    return "SkylakeX" if "avx512f" in cpu_flags() else None
+
+
 def cpu_model():
     with open("/proc/cpuinfo") as f:
         for line in f:

@@ -1,6 +1,6 @@
 /* nndl's matrix products against OpenBLAS and libxsmm, shape by shape.
  *
- *     OPENBLAS_CORETYPE=SkylakeX build/bench/kernels
+ *     build/bench/kernels   (on Zen 4 and 5: OPENBLAS_CORETYPE=SkylakeX build/bench/kernels)
  *
  * The products of one training step, on one thread, for every layer shape
  * of the benchmark's recipes (layer n_in -> n_out, mini-batch B):

@@ -13,11 +13,13 @@ In one run, one program at a time, with the same thread count T:
             a fraction of an epoch timed and scaled (it is slow);
   - sgemm:  bench/sgemm.py, a 2048 x 2048 float32 product through OpenBLAS,
             the machine's practical arithmetic limit.
-The numpy, torch and sgemm runs get OPENBLAS_CORETYPE=SkylakeX (and no
-OPENBLAS_L2_SIZE): Debian's OpenBLAS 0.3.21 picks a slower kernel by itself on
-this CPU, or is told to by a preset environment. Then the peak memory of the
-chapter-1 run, inference throughput (build/bench/infer), and nndl's products
-against OpenBLAS and libxsmm shape by shape (build/bench/kernels).
+On a CPU with AVX-512 the numpy, torch and sgemm runs get
+OPENBLAS_CORETYPE=SkylakeX (and no OPENBLAS_L2_SIZE): Debian's OpenBLAS 0.3.21
+picks a slower kernel by itself on Zen 4 and 5, or is told to by a preset
+environment; elsewhere OpenBLAS chooses (common.openblas_coretype). Then the
+peak memory of the chapter-1 run, inference throughput (build/bench/infer), and
+nndl's products against OpenBLAS and libxsmm shape by shape
+(build/bench/kernels).
 Needs Debian's python3-numpy, python3-torch, python3-threadpoolctl
 (bench/ensure-deps.sh) and MNIST where nndl finds it.
 """
@@ -148,8 +150,10 @@ def blas_env(threads):
     """The environment of the numpy, torch and sgemm runs."""
     env = dict(os.environ)
     env.pop("OPENBLAS_L2_SIZE", None)
-    env.update(OPENBLAS_CORETYPE="SkylakeX", OPENBLAS_NUM_THREADS=str(threads),
-               OMP_NUM_THREADS=str(threads))
+    env.pop("OPENBLAS_CORETYPE", None)
+    if common.openblas_coretype():
+        env["OPENBLAS_CORETYPE"] = common.openblas_coretype()
+    env.update(OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
     return env
 
 
@@ -488,6 +492,12 @@ def render(res, thread_counts):
                                 if k.startswith("OPENBLAS_CORETYPE") or k == "OPENBLAS_L2_SIZE")
         or "no OPENBLAS_CORETYPE",
         inherited_rate=inherited["gflops"], inherited_kernel=describe_blas(inherited["blas"]),
+        blas_choice=("The numpy, torch and sgemm runs set OPENBLAS_CORETYPE=SkylakeX (this CPU "
+                     "has AVX-512, which OpenBLAS 0.3.21 does not see on Zen 4 and 5) and drop "
+                     "OPENBLAS_L2_SIZE." if common.openblas_coretype() else
+                     "The numpy, torch and sgemm runs drop OPENBLAS_CORETYPE and "
+                     "OPENBLAS_L2_SIZE and let OpenBLAS choose its kernel (this CPU has no "
+                     "AVX-512)."),
         numpy_blas=blas["numpy float32, mini-batch matrices"],
         torch_blas=blas["PyTorch (CPU)"], torch_config=torch_summary(torch_r["torch_config"]),
         torch_threads=torch_r["torch_threads"], book_blas=blas[PEERS[2][1]],
@@ -637,8 +647,7 @@ machine, with the same thread count, and writes this file.
 - **sgemm** (2048 x 2048 float32 through numpy and OpenBLAS, median of 7):
   {sgemm}, kernel: {sgemm_kernel}. With the environment this machine
   presets ({inherited_env}) the same product runs {inherited_rate:.0f} GFLOP/s
-  at 1 thread ({inherited_kernel}), so the numpy, torch and sgemm runs set
-  OPENBLAS_CORETYPE=SkylakeX and drop OPENBLAS_L2_SIZE.
+  at 1 thread ({inherited_kernel}). {blas_choice}
 - **BLAS of each peer** (threadpoolctl's `threadpool_info()` inside the
   peer's process, 1-thread run): numpy float32: {numpy_blas}. PyTorch:
   {torch_blas}; `torch.__config__.show()`: {torch_config};
@@ -732,7 +741,7 @@ training image for the two-conv network, 18.7 million for the final one.
 
 `build/bench/kernels` (`bench/kernels.c`) times the products of one
 training step for every layer of the recipes, on one thread, through
-nndl's kernels, OpenBLAS's `cblas_sgemm` (with the SkylakeX kernels) and
+nndl's kernels, OpenBLAS's `cblas_sgemm` (with the peers' kernel, above) and
 libxsmm, the library of small matrix products (a JIT kernel from
 `libxsmm_smmdispatch` where version 1.17 makes one: not for a transposed
 operand; elsewhere `libxsmm_sgemm`, which then calls the BLAS it is linked
