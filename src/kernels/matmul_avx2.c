@@ -114,6 +114,7 @@ static inline dvec dexp2_table(dvec z, const uint64_t *table)
 #define BI_X 5
 #define BI_V 2
 #define FUSED_V 1 /* 10 accumulators for 10 examples, and the operands */
+#define FUSED_ROWS 2
 #define SPARSE_ACC 8
 #define SPARSE_V 2
 

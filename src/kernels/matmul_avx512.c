@@ -116,6 +116,7 @@ static inline dvec dexp2_table(dvec z, const uint64_t *table)
 /* backward_input_step: 2 vectors of d_in for each of 10 examples (20
  * accumulators), the 2 of the weights and 2 of their gradient. */
 #define FUSED_V 2
+#define FUSED_ROWS 1
 /* The sparse products: up to 4 vectors of outputs, by 4 chains (forward)
  * or by 24 accumulators in all (step: 12 columns of 2 vectors for 30
  * neurons). Against 16, 24 made [784,30,10] 2% faster and [784,100,10] 4%;

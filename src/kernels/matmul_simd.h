@@ -31,6 +31,7 @@
  *   BI_X, BI_V                backward_input tile: examples x vectors of k
  *   FUSED_V                   backward_input_step tile: vectors of k (by
  *                             every example of the batch)
+ *   FUSED_ROWS                its rows of w at a time: 1 or 2
  *   SPARSE_V, SPARSE_ACC      sparse tiles: 4 chains or columns x SPARSE_V
  *                             vectors of outputs (SPARSE_V 1 to 4), and the
  *                             accumulators of the step's tiles
@@ -435,12 +436,37 @@ static void SIMD_NAME(matmul_backward_input)(float *d_in, const float *delta, co
 
 /* ---- backward_input_step: BP2 and the step in one pass ----------------- */
 
+/* Steps one row's vectors of w by its gradient g and stores them: w - shrink
+ * w, then w - step g, each rounded twice as the separate loops round them. */
+SIMD_ALWAYS_INLINE void fused_row_step(float *wj, vec *wv, const vec *g, vec s, vec sh,
+                                       float shrink, int nv, int last)
+{
+    for (int v = 0; v < nv; v++) {
+        if (shrink != 0) wv[v] = vsub(wv[v], vmul(sh, wv[v])); /* eq. 93 */
+        wv[v] = vsub(wv[v], vmul(s, g[v]));                     /* eq. 20 */
+    }
+    for (int v = 0; v < nv - 1; v++) vstore(wj + v * W, wv[v]);
+    if (last == W) vstore(wj + (nv - 1) * W, wv[nv - 1]);
+    else vstore_n(wj + (nv - 1) * W, wv[nv - 1], last);
+}
+
+SIMD_ALWAYS_INLINE void fused_row_load(vec *wv, const float *wj, int nv, int last)
+{
+    for (int v = 0; v < nv - 1; v++) wv[v] = vload(wj + v * W);
+    wv[nv - 1] = last == W ? vload(wj + (nv - 1) * W) : vload_n(wj + (nv - 1) * W, last);
+}
+
 /* Columns [k, k + nv W) of w (the last vector only `last` lanes), for all
  * nx examples: row by row, each weight vector is loaded once, feeds
  * d_in_xk += delta_xj w_jk for every example (j = 0, 1, ... in order, as
  * backward_input_tile sums), and its gradient, summed from zero over x in
- * order (as backward_params_tile), then steps it: w - shrink w, then
- * w - step g, each rounded twice as the separate loops round them. */
+ * order (as backward_params_tile), then steps it (fused_row_step).
+ *
+ * A row's gradient is a chain of nx dependent multiply-adds; with
+ * FUSED_ROWS 2, two rows go through the loop together, so that two chains
+ * interleave (on AVX2, whose 16 registers allow only one vector of
+ * columns, a lone chain left the multiply-add units waiting). The sums are
+ * the same: each d_in lane still adds row j, then row j + 1. */
 SIMD_ALWAYS_INLINE void backward_input_step_tile(const simd_product *p, float shrink, int k,
                                                  int nx, int nv, int last)
 {
@@ -449,11 +475,32 @@ SIMD_ALWAYS_INLINE void backward_input_step_tile(const simd_product *p, float sh
     vec acc[MATMUL_FUSED_MAX_BATCH][FUSED_V];
     for (int e = 0; e < nx; e++)
         for (int v = 0; v < nv; v++) acc[e][v] = vzero();
-    for (int j = 0; j < p->n_out; j++) {
+    int j = 0;
+    for (; FUSED_ROWS == 2 && j + 2 <= p->n_out; j += 2) {
+        float *w0 = p->out + (size_t)j * n + k, *w1 = w0 + n;
+        vec wv0[FUSED_V], wv1[FUSED_V], g0[FUSED_V], g1[FUSED_V];
+        fused_row_load(wv0, w0, nv, last);
+        fused_row_load(wv1, w1, nv, last);
+        for (int v = 0; v < nv; v++) g0[v] = g1[v] = vzero();
+        for (int e = 0; e < nx; e++) {
+            const float *de = p->delta + (size_t)e * p->n_out + j;
+            const vec d0 = vset1(de[0]), d1 = vset1(de[1]);
+            const float *in = p->in + (size_t)e * n + k;
+            for (int v = 0; v < nv; v++) {
+                acc[e][v] = vfma(d0, wv0[v], acc[e][v]); /* BP2 */
+                acc[e][v] = vfma(d1, wv1[v], acc[e][v]);
+                vec iv = v < nv - 1 || last == W ? vload(in + v * W) : vload_n(in + v * W, last);
+                g0[v] = vfma(d0, iv, g0[v]); /* BP4 */
+                g1[v] = vfma(d1, iv, g1[v]);
+            }
+        }
+        fused_row_step(w0, wv0, g0, s, sh, shrink, nv, last);
+        fused_row_step(w1, wv1, g1, s, sh, shrink, nv, last);
+    }
+    for (; j < p->n_out; j++) {
         float *wj = p->out + (size_t)j * n + k;
         vec wv[FUSED_V], g[FUSED_V];
-        for (int v = 0; v < nv - 1; v++) wv[v] = vload(wj + v * W);
-        wv[nv - 1] = last == W ? vload(wj + (nv - 1) * W) : vload_n(wj + (nv - 1) * W, last);
+        fused_row_load(wv, wj, nv, last);
         for (int v = 0; v < nv; v++) g[v] = vzero();
         for (int e = 0; e < nx; e++) {
             const vec d = vset1(p->delta[(size_t)e * p->n_out + j]);
@@ -464,13 +511,7 @@ SIMD_ALWAYS_INLINE void backward_input_step_tile(const simd_product *p, float sh
                 g[v] = vfma(d, iv, g[v]); /* BP4 */
             }
         }
-        for (int v = 0; v < nv; v++) {
-            if (shrink != 0) wv[v] = vsub(wv[v], vmul(sh, wv[v])); /* eq. 93 */
-            wv[v] = vsub(wv[v], vmul(s, g[v]));                     /* eq. 20 */
-        }
-        for (int v = 0; v < nv - 1; v++) vstore(wj + v * W, wv[v]);
-        if (last == W) vstore(wj + (nv - 1) * W, wv[nv - 1]);
-        else vstore_n(wj + (nv - 1) * W, wv[nv - 1], last);
+        fused_row_step(wj, wv, g, s, sh, shrink, nv, last);
     }
     for (int e = 0; e < nx; e++) {
         float *row = p->db /* d_in here */ + (size_t)e * n + k;
