@@ -207,6 +207,41 @@ TEST(kernels_backward_params_accumulates)
     }
 }
 
+/* backward_params sums each weight's gradient over the examples in order,
+ * so the batch in two calls gives the same weights' gradient bit for bit
+ * as in one, wherever it is cut: also where the kernels cut the examples
+ * of a convolution's patches into chunks themselves (640 rows). */
+TEST(kernels_backward_params_sums_the_examples_in_order)
+{
+    static const int shapes[][4] = {{640, 500, 40, 37}, {640, 500, 40, 300}, {130, 33, 7, 64},
+                                    {100, 784, 30, 1}};
+    int n;
+    const matmul_kernels *const *all = matmul_kernels_all(&n);
+    for (int i = 0; i < n; i++) {
+        if (!all[i]->supported()) continue;
+        for (int s = 0; s < COUNT(shapes); s++) {
+            const int batch = shapes[s][0], n_in = shapes[s][1], n_out = shapes[s][2],
+                      cut = shapes[s][3];
+            operands o;
+            REQUIRE(operands_init(&o, batch, n_in, n_out, s % 2));
+            size_t oi = (size_t)n_out * n_in;
+            float *split = malloc(oi * sizeof(float)), *db = malloc((size_t)n_out * sizeof(float));
+            REQUIRE(split && db);
+            memcpy(split, o.dw, oi * sizeof(float));
+            all[i]->backward_params(o.dw, o.db, o.delta, o.in, batch, n_in, n_out, NULL);
+            all[i]->backward_params(split, db, o.delta, o.in, cut, n_in, n_out, NULL);
+            all[i]->backward_params(split, db, o.delta + (size_t)cut * n_out,
+                                    o.in + (size_t)cut * n_in, batch - cut, n_in, n_out, NULL);
+            if (memcmp(o.dw, split, oi * sizeof(float)))
+                test_fail(__FILE__, __LINE__, "%s backward_params, batch %d cut at %d, %d -> %d",
+                          all[i]->name, batch, cut, n_in, n_out);
+            free(split);
+            free(db);
+            operands_free(&o);
+        }
+    }
+}
+
 /* The step form of `k` against its own backward_params onto zeros followed
  * by the plain update loop: bit-identical, on every shape and alignment. */
 static void check_step(const matmul_kernels *k, int batch, int n_in, int n_out, int offset)
