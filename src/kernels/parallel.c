@@ -20,8 +20,9 @@
  * 0.1-1 ms, longer than the gaps between the products of a mini-batch. */
 enum { SPIN_LIMIT = 1 << 14 };
 
-/* Waiting this long for a worker's chunk means the worker was descheduled
- * mid-chunk: another process wants its core. Chunks take microseconds. */
+/* Waiting this long for a worker's chunk, past when it should have ended,
+ * means the worker was descheduled mid-chunk: another process wants its
+ * core (wait_for_workers). */
 static const double LATE_SECONDS = 200e-6;
 /* After a late worker the caller works alone for a while, starting with
  * this many calls and doubling on each further late worker, so that a busy
@@ -175,14 +176,21 @@ int parallel_split(const parallel *p, int n, long item_work, long min_total)
 }
 
 /* Waits for the chunks workers have begun; returns 1 if one was late. */
-static int wait_for_workers(parallel *p, int n_chunks)
+/* Waits for the workers' chunks; 1 if one was late: still running
+ * LATE_SECONDS after it should have ended. A chunk that began with the
+ * caller's should end about when the caller's last one did, and one begun
+ * later at most `own` (the caller's time in its chunks) later still:
+ * a convolution's products take some 200 us a chunk, and with a fixed
+ * allowance their ordinary chunks counted as late, and turned the pool
+ * off for thousands of calls. */
+static int wait_for_workers(parallel *p, int n_chunks, double own)
 {
     if (atomic_load_explicit(&p->done, memory_order_acquire) >= n_chunks) return 0;
     double started = monotonic_seconds();
     int spins = 0;
     while (atomic_load_explicit(&p->done, memory_order_acquire) < n_chunks) {
         cpu_relax();
-        if ((++spins & 255) == 0 && monotonic_seconds() - started > LATE_SECONDS) {
+        if ((++spins & 255) == 0 && monotonic_seconds() - started > LATE_SECONDS + own) {
             /* the late worker may want this very core: yield it */
             while (atomic_load_explicit(&p->done, memory_order_acquire) < n_chunks) sched_yield();
             return 1;
@@ -221,9 +229,10 @@ void parallel_for(parallel *p, int n, int grain, parallel_fn fn, void *ctx)
         pthread_cond_broadcast(&p->wake);
         pthread_mutex_unlock(&p->lock);
     }
+    double begun = monotonic_seconds();
     run_chunks(p, gen);
     /* Only chunks that a worker has begun can still be running. */
-    if (wait_for_workers(p, n_chunks)) {
+    if (wait_for_workers(p, n_chunks, monotonic_seconds() - begun)) {
         p->backoff = p->backoff ? 2 * p->backoff : BACKOFF_MIN;
         if (p->backoff > BACKOFF_MAX) p->backoff = BACKOFF_MAX;
         p->serial_left = p->backoff;
