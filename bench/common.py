@@ -47,6 +47,12 @@ def openblas_coretype():
     return "SkylakeX" if "avx512f" in cpu_flags() else None
 
 
+def vector_isa():
+    """The widest vector instructions nndl's kernels use on this CPU."""
+    flags = cpu_flags()
+    return "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+
+
 def cpu_model():
     with open("/proc/cpuinfo") as f:
         for line in f:

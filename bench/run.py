@@ -482,7 +482,7 @@ def render(res, thread_counts):
                 f"{platform.python_version()}, numpy {first[1][1].get('numpy')}, PyTorch "
                 f"{torch_r.get('torch')}, OpenBLAS {res['sgemm'][t1]['blas'][0].get('version')}")
     return TEMPLATE.format(
-        cpu=common.cpu_model(), cores=os.cpu_count(), date=time.strftime("%Y-%m-%d %H:%M"),
+        cpu=common.cpu_model(), isa=common.vector_isa(), cores=os.cpu_count(), date=time.strftime("%Y-%m-%d %H:%M"),
         versions=versions, wall=res["wall"], other=res["other_cores"],
         load=" ".join(res["load_before"]), load_after=" ".join(res["load_after"]),
         sgemm="; ".join(f"{threads_text(t)} {sg[t]:.0f} GFLOP/s "
@@ -639,7 +639,7 @@ Every number below was produced by `make bench` (`bench/run.py`), which
 runs nndl and its peers one after another in the same run, on the same
 machine, with the same thread count, and writes this file.
 
-- **Machine**: {cpu}, {cores} cores; {date}. The whole run took {wall:.0f} s.
+- **Machine**: {cpu} ({isa}), {cores} cores; {date}. The whole run took {wall:.0f} s.
   Other processes kept on average {other:.2f} cores busy during the run
   (load average {load} before, {load_after} after): on a shared machine the
   ratios are more trustworthy than the absolute times.
@@ -724,6 +724,17 @@ training image for the two-conv network, 18.7 million for the final one.
 
 {conv}
 
+The machine a run is on matters more here than for the dense networks:
+the same bench on an AVX-512 machine (Zen 5 EPYC, 2 cores, sgemm 178
+GFLOP/s at 1 thread; docs/PERFORMANCE.md as of commit f6f334f, 2026-12-07,
+before the AVX2 work and the pool's fix described under "Where the time
+goes") measured the two-conv network at 4.36 s per epoch, 59.4% of that
+sgemm rate and 2.6x PyTorch (11.39 s), and the final network at 9.07 s,
+58.0% and 3.8x (34.59 s); 2 threads were 1.01x one there, on cores that
+shared no cache. Both nndl and PyTorch (whose convolutions are
+oneDNN's) take about twice as long per epoch on an AVX2 machine (Zen 3)
+as on that one.
+
 ## Memory and inference
 
 - Peak memory (maximum resident set size, from getrusage of the child) of
@@ -779,7 +790,7 @@ time goes") and more of [784,100,100,100,10]'s. nndl does not call a
 library for them: its results must not depend on how the examples of a
 batch are split over the threads, which the kernels of matmul.h guarantee
 and OpenBLAS's size-dependent kernel choice does not promise, and Debian's
-OpenBLAS picks its slow kernels on this CPU unless the environment says
+OpenBLAS picks its slow kernels on Zen 4 and 5 unless the environment says
 otherwise before it loads.
 
 ## nndl serve under load
@@ -805,8 +816,8 @@ perf report -i perf.data --no-children --sort sym
 ```
 
 Shares of all samples of that run, from two runs on 2026-11-29 on an
-otherwise idle machine (written by hand, not measured by this
-bench run):
+otherwise idle AVX-512 machine (Zen 5; written by hand, not measured by
+this bench run):
 
 | Function | Work | Share |
 |---|---|---:|
@@ -838,76 +849,104 @@ batch's arithmetic is the next thing to try.
 
 The convolutional networks, profiled the same way (`--layers` as in the
 table above, `--train-size 10000 --epochs 3 --eval none --threads 1`; by
-hand, 2026-12-07, beside two training runs and a fuzzer, which change the
-times but little the shares; the rest of each profile is the kernel's
-page handling, the loading of MNIST and functions under 1%):
+hand, 2026-12-07, on the AVX-512 machine beside two training runs and a
+fuzzer, which change the times but little the shares, and on an idle AVX2
+machine, Zen 3, after the changes below; the rest of each profile is the
+kernel's page handling, the loading of MNIST and functions under 1%):
 
-| Function | Work | two-conv | final |
-|---|---|---:|---:|
-| `forward_tile_any` | forward products: the second convolution (im2col rows of 500 by 40 filters) and the fully connected layers | 22% | 28% |
-| `backward_input_step_tile_any` | BP2, L2's decay and the step of the fully connected layers of 64,000 weights or more, in one pass over their weights | 2% | 29% |
-| `backward_params_step_rows` | BP3, BP4 and the step of the other layers with products (the second convolution, the output layer) | 19% | 10% |
-| `backward_input_tile_any` | BP2 of the same layers (into the second convolution's im2col rows) | 16% | 8% |
-| `direct_block`, `direct_pool_rows`, `direct_dw_blocks`, `direct_errors`, `direct_gradient` | the first convolution (one input channel), done directly: forward, its 2x2 pooling, its errors at the winners, BP4 | 16% (25% before 2026-12-07) | 8% (12%) |
-| `__memmove`, `im2col`, `conv_backward_input` | im2col of the second convolution (forward, and again for BP4), and col2im of its BP2 | 8% | 5% |
-| `max_pool_forward`, `max_pool_backward` | the second pooling | 2% | 1% |
-| `avx512_sigmoid` | the sigmoid after each product | 2% | — |
-| `rng_bernoulli` | a dropout mask for each of the 2,640 inputs of the three top layers, for each example | — | 2% (6% before four draws from each number) |
+| Function | Work | two-conv, AVX-512 | final, AVX-512 | two-conv, AVX2 | final, AVX2 |
+|---|---|---:|---:|---:|---:|
+| `forward_tile_any` | forward products: the second convolution (im2col rows of 500 by 40 filters) and the fully connected layers | 22% | 28% | 27% | 31% |
+| `backward_input_step_tile_any` | BP2, L2's decay and the step of the fully connected layers of 64,000 weights or more, in one pass over their weights | 2% | 29% | 3% | 32% |
+| `backward_params_step_rows` | BP3, BP4 and the step of the other layers with products (the second convolution, the output layer) | 19% | 10% | 20% | 10% |
+| `backward_input_tile_any` | BP2 of the same layers (into the second convolution's im2col rows) | 16% | 8% | 18% | 9% |
+| `direct_block`, `direct_pool_rows`, `direct_dw_blocks`, `direct_errors`, `direct_gradient` | the first convolution (one input channel), done directly: forward, its 2x2 pooling, its errors at the winners, BP4 | 16% (25% before 2026-12-07) | 8% (12%) | 12% | 6% (40% before its vectors fitted AVX2) |
+| `__memmove`, `im2col`, `conv_forward`, `conv_backward_input` | im2col of the second convolution (forward, and again for BP4), and col2im of its BP2 | 8% | 5% | 10% | 5% |
+| `max_pool_forward`, `max_pool_backward` | the second pooling | 2% | 1% | 1% | 1% |
+| `avx512_sigmoid`, `avx2_sigmoid` | the sigmoid after each product | 2% | — | 3% | — |
+| `rng_bernoulli` | a dropout mask for each of the 2,640 inputs of the three top layers, for each example | — | 2% (6% before four draws from each number) | — | 1% |
 
 Counted as dense multiply-adds the first convolution is an eighth of the
-two-conv network's work and now a sixth of its time. With one input
-channel its im2col rows are 25 floats, too short for the products, so it
-slides each filter over the flattened image instead (vectors of 16
-positions, 4 filters at a time), computing the 4 unused columns past each
-output row. Its 2x2 pooling works on those rows as they come out
-(`direct_pool_rows`: 16 windows at a time, each row's left and right
-columns of windows taken apart by two shuffles, maxima and winners chosen
-without branches, only the maxima moved into the layer's layout), and its
-errors go back to the winners without an integer division per window
-(`direct_errors`). GCC had folded the loads of the image's vectors into
-every multiply-add that used them, loading each again for every filter
-(12 loads for 8 multiply-adds, in `perf annotate`); an empty `asm` that
-keeps each vector in a register made the forward pass 1.45 times as fast,
-and with BP4's whole blocks compiled without their bounds tests, the
-two-conv network's training took some 9% less CPU time, with the same
-bits. `build/bench/kernels` times this direct path against
-the libraries' im2col product of the same layer (the line under its
-table above). Its BP4 is still a dot product over all positions,
-although pooling leaves errors at a quarter of them.
+two-conv network's work and a sixth of its time on the AVX-512 machine.
+With one input channel its im2col rows are 25 floats, too short for the
+products, so it slides each filter over the flattened image instead
+(vectors of 16 positions with AVX-512, 8 with AVX2; 4 filters at a time),
+computing the 4 unused columns past each output row. Its 2x2 pooling
+works on those rows as they come out (`direct_pool_rows`: a vector of
+windows at a time, each row's left and right columns of windows taken
+apart by two shuffles, maxima and winners chosen without branches, only
+the maxima moved into the layer's layout), and its errors go back to the
+winners without an integer division per window (`direct_errors`). GCC
+had folded the loads of the image's vectors into every multiply-add that
+used them, loading each again for every filter (12 loads for 8
+multiply-adds, in `perf annotate`); an empty `asm` that keeps each vector
+in a register made the forward pass 1.45 times as fast, and with BP4's
+whole blocks compiled without their bounds tests, the two-conv network's
+training took some 9% less CPU time, with the same bits.
+`build/bench/kernels` times this direct path against the libraries'
+im2col product of the same layer (the line under its table above). Its
+BP4 is still a dot product over all positions, although pooling leaves
+errors at a quarter of them.
+
+On the AVX2 machine the same code first ran far slower. The direct
+convolution was written with GCC vectors of 64 bytes, which AVX2 does not
+have: each lived in memory, every operation a load, two halves and a store
+(385 stack accesses in `direct_block`), and it took 40% of the final
+network's time. Its vectors and register blocks now follow the machine
+(32 bytes and 16 registers: 4 filters by 2 vectors forward, 2 filters by
+5 taps in BP4, a row's windows pooled 8 at a time); for AVX-512 the
+compiler makes the same instructions as before. The AVX2 product tiles
+went from 3 by 3 to 2 by 5 and 5 by 2, which cut a mini-batch of 10 and
+40 filters into whole tiles; the forward product keeps the convolution's
+80 kB of weights in cache and streams its 640 rows of patches once
+(they were read from L3 once for each pair of filters); BP4 goes over
+many rows in chunks of 64, whose inputs stay in L1 (the second
+convolution's BP4 and step from 451 to 335 us per mini-batch; on both
+machines, with the same sums in the same order); and the fused pass over
+the fully connected weights takes two rows at a time, so that two
+gradient chains of 10 multiply-adds interleave. Together, in user CPU
+time for one epoch of 5,000 images (by hand, same machine): the final
+network from 5.08 to 1.89 s, the two-conv network from 3.63 to 1.00 s.
 
 In the final network the fully connected top (640 x 1,000, 1,000 x 1,000
-and 1,000 x 10 weights: 6.6 MB) is half of the work and half of the
-time. It was read by the forward product, read again by BP2, read and
+and 1,000 x 10 weights: 6.6 MB) is half of the work and more than half of
+the time. It was read by the forward product, read again by BP2, read and
 written by L2's decay and again by the step, for every mini-batch of 10;
 BP2, the decay and the step now share one pass
 (`matmul_backward_input_step`: each vector of weights is loaded once,
 feeds every example's BP2 sum and its own gradient, and is stored
 stepped, bit for bit what the separate passes give). That took the epoch
-from 11.25 to 10.83 s only: the 6.6 MB mostly stayed in the shared cache
-between the passes. At mini-batch 10 each weight loaded feeds 10
-multiply-adds, so these two passes are bound by the cache's bandwidth,
-not by arithmetic: they run at about the rate of the whole network. The
-order of SGD forbids the next step's forward product from sharing the
-backward pass (its inputs come from convolutions stepped after it).
-Dropout's masks, drawn without a branch on each (`rng_bernoulli`), went
-from 10% to 6%, and to 1.5% (perf, under load, 2026-12-06) when each
-64-bit number gave four draws of 16 bits instead of one of 53: p counts to
-the nearest multiple of 2^-16, and 0.5 exactly.
+from 11.25 to 10.83 s only (AVX-512): the 6.6 MB mostly stayed in the
+shared cache between the passes. At mini-batch 10 each weight loaded
+feeds 10 multiply-adds, and these two passes run at about the rate of the
+whole network. The order of SGD forbids the next step's forward product
+from sharing the backward pass (its inputs come from convolutions
+stepped after it). Dropout's masks, drawn without a branch on each
+(`rng_bernoulli`), went from 10% to 6%, and to 1.5% (perf, under load,
+2026-12-06) when each 64-bit number gave four draws of 16 bits instead of
+one of 53: p counts to the nearest multiple of 2^-16, and 0.5 exactly.
 
-Against the targets of 60% of the sgemm rate ({conv_shares} in this
-run): the second convolution's products are 83% of the two-conv
-network's work and run at about three quarters of the sgemm rate in
-`build/bench/kernels` (near OpenBLAS and libxsmm there); its
-products have 40 columns (the filters), 2.5 vectors of 16, and at
-mini-batch 10 only 640 rows. The first convolution, im2col and col2im,
-and pooling, a quarter of the time, run far below it. The final
-network's fully connected top reads 6.6 MB of weights twice per
-mini-batch of 10 and is bound by the cache's bandwidth (above). Two
-threads split each product by
-neurons but the passes over the examples by examples; on cores that
-share no cache (the placement seen in these runs) the second thread
-makes the final network slower. With the default `--threads 0` each
-epoch now tries its first mini-batches both ways and trains the rest on
+Against the targets ({conv_shares} of the sgemm rate in this run): the
+second convolution's products are 83% of the two-conv network's work and
+run at about three quarters of the sgemm rate in `build/bench/kernels`,
+near or above OpenBLAS and libxsmm there; they have 40 columns (the
+filters: 2.5 vectors of 16, or 5 of 8) and at mini-batch 10 only 640
+rows. The first convolution, im2col and col2im, and pooling run far
+below it. PyTorch's ratio is further off: 3.5x and 4x PyTorch would need
+the products themselves well above OpenBLAS's speed on these shapes.
+
+Two threads split each product by neurons but the passes over the
+examples by examples. The pool takes a worker that is still busy
+well after the caller's chunks ended as descheduled by another process,
+and then runs alone for a while (64 to 65,536 calls). "Well after" was a
+fixed 200 us; the second convolution's products take about that per
+chunk, so ordinary chunks that began a little after the caller's counted
+as late, and the pool ran alone most of the time: 2 threads were 1.04x
+one on the final network on the AVX2 machine, on cores that share a
+cache. The allowance now adds the caller's own time in the job. On cores
+that share no cache (the placement the AVX-512 runs saw) the second
+thread makes the final network slower. With the default `--threads 0`
+each epoch tries its first mini-batches both ways and trains the rest on
 one thread when that was faster (`src/train/thread_choice.c`); the
 benchmarks name their thread counts, which are used as given.
 
