@@ -65,12 +65,10 @@
 #define SIMD_ALWAYS_INLINE static inline __attribute__((always_inline))
 
 enum { TILE_MAX = 5 }; /* the largest tile side the switches below cover */
-#ifndef BP_ROWS
-#define BP_ROWS 64
-#endif
-/* backward_params' examples in chunks of BP_ROWS, for up to BP_PART_ROWS
- * neurons per thread (the sums between chunks live on the stack) */
-enum { BP_PART_ROWS = 64 };
+/* backward_params takes more than BP_ROWS examples in chunks of BP_ROWS,
+ * for up to BP_PART_ROWS neurons per thread (the sums between chunks live
+ * on the stack: 16 kB with AVX-512) */
+enum { BP_ROWS = 64, BP_PART_ROWS = 64 };
 
 typedef struct simd_product {
     float *out, *db; /* out is dw in backward_params, w in its step form */
@@ -240,9 +238,8 @@ static void SIMD_NAME(matmul_forward)(float *out, const float *in, const float *
  * The examples [x0, x1): a tile whose x0 > 0 continues the sums that the
  * tile of the examples before it left in `part` (nj rows of BP_V W
  * floats), and one whose x1 < batch leaves its sums there (part NULL:
- * all the examples at once): the same
- * additions in the same order, cut where backward_params_rows_any cuts
- * the examples. */
+ * all the examples at once): the same additions in the same order, cut
+ * where backward_params_rows_any cuts the examples. */
 SIMD_ALWAYS_INLINE void backward_params_tile(const simd_product *p, float *dw, int j, int k,
                                              int nj, int nv, int last, int step, int x0,
                                              int x1, float *part)
