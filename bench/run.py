@@ -905,8 +905,9 @@ convolution's BP4 and step from 451 to 335 us per mini-batch; on both
 machines, with the same sums in the same order); and the fused pass over
 the fully connected weights takes two rows at a time, so that two
 gradient chains of 10 multiply-adds interleave. Together, in user CPU
-time for one epoch of 5,000 images (by hand, same machine): the final
-network from 5.08 to 1.89 s, the two-conv network from 3.63 to 1.00 s.
+time for one epoch of 5,000 images with the loading of MNIST (by hand,
+same machine): the final network from 5.08 to 1.89 s, the two-conv
+network from 3.63 to 1.00 s.
 
 In the final network the fully connected top (640 x 1,000, 1,000 x 1,000
 and 1,000 x 10 weights: 6.6 MB) is half of the work and more than half of
