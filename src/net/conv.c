@@ -27,6 +27,7 @@
 
 #include "common/error.h"
 #include "kernels/matmul.h"
+#include "kernels/parallel.h"
 #include "net/activation.h"
 #include "net/conv.h"
 #include "net/layer.h"
@@ -71,7 +72,8 @@ nndl_status conv_configure(layer *l, int index, nndl_error *err)
     if (in.channels == 1) {
         /* the direct path (below): per example, z over the flattened image
          * (maps x span), the padded image and z as the products lay it
-         * out; for the gradient, dz like z, the padded image and the sums */
+         * out; for the gradient, the sums, dz like z and the padded
+         * images of the batch (at most this much per example) */
         uint64_t span = ((uint64_t)(conv.height - 1) * in.width + conv.width + DIRECT_PAD - 1) /
                         DIRECT_PAD * DIRECT_PAD;
         uint64_t reach = span + (uint64_t)(k - 1) * (in.width + 1), n_in = (uint64_t)in.height * in.width;
@@ -466,14 +468,16 @@ static inline void window_places(int *places, const int32_t *won, int n, int fir
     }
 }
 
-/* dzw (maps, span): dC/dz of one example laid out like zw, zeros where no
- * output is: at each pool's winner its output's error (BP2 through the
- * maximum), or every position's error without pooling. */
-static void direct_errors(const layer *l, const real *delta, const int32_t *winners, real *dzw)
+/* dzw (maps, span), the rows of maps [m0, m1): dC/dz of one example laid
+ * out like zw, zeros where no output is: at each pool's winner its
+ * output's error (BP2 through the maximum), or every position's error
+ * without pooling. */
+static void direct_errors(const layer *l, const real *delta, const int32_t *winners, real *dzw,
+                          int m0, int m1)
 {
     const nndl_shape o = conv_shape(l);
     const int maps = l->spec.size, W = l->in.width, span = direct_span(l);
-    memset(dzw, 0, sizeof *dzw * (size_t)maps * span);
+    memset(dzw + (size_t)m0 * span, 0, sizeof *dzw * (size_t)(m1 - m0) * span);
     if (l->spec.pool > 1) {
         /* Each window's winners' places for its maps at once (dividing
          * the winners' indices instead cost more than the rest of the
@@ -483,8 +487,8 @@ static void direct_errors(const layer *l, const real *delta, const int32_t *winn
         for (int py = 0, i = 0; py < pooled.height; py++)
             for (int px = 0; px < pooled.width; px++, i += maps) {
                 const int corner = (py * p * o.width + px * p) * maps;
-                for (int f0 = 0; f0 < maps; f0 += DIRECT_WINDOW_MAPS) {
-                    const int n = maps - f0 < DIRECT_WINDOW_MAPS ? maps - f0 : DIRECT_WINDOW_MAPS;
+                for (int f0 = m0; f0 < m1; f0 += DIRECT_WINDOW_MAPS) {
+                    const int n = m1 - f0 < DIRECT_WINDOW_MAPS ? m1 - f0 : DIRECT_WINDOW_MAPS;
                     int places[DIRECT_WINDOW_MAPS];
                     const int32_t *won = winners + i + f0;
                     const int first = corner + f0, at = py * p * W + px * p;
@@ -499,7 +503,7 @@ static void direct_errors(const layer *l, const real *delta, const int32_t *winn
             }
     } else {
         for (int pos = 0; pos < o.height * o.width; pos++)
-            for (int f = 0; f < maps; f++)
+            for (int f = m0; f < m1; f++)
                 dzw[(size_t)f * span + (pos / o.width) * W + pos % o.width] =
                     delta[(size_t)pos * maps + f];
     }
@@ -548,33 +552,62 @@ static void direct_dw_blocks(real *g, int kk, const real *dzw, int span, const r
         direct_dw_block(g, kk, dzw, span, img, offsets, nf, nt);
 }
 
-/* g (maps k k, then maps): dC/dw and dC/db summed over the batch (BP4,
- * BP3), example by example in order. */
-static void direct_gradient(const layer *l, const real *delta, const int32_t *memo,
-                            const real *in, real *g, real *work, int batch)
+typedef struct direct_gradient_job {
+    const layer *l;
+    const real *delta, *pads;
+    const int32_t *memo;
+    real *g, *dzw;
+    int batch;
+} direct_gradient_job;
+
+/* The filters [m0, m1) of direct_gradient, over every example in order. */
+static void direct_gradient_maps(void *ctx, int m0, int m1)
 {
+    const direct_gradient_job *job = ctx;
+    const layer *l = job->l;
     const int k = l->spec.kernel, kk = k * k, W = l->in.width, maps = l->spec.size,
               span = direct_span(l);
-    real *dzw = work, *pad = work + (size_t)maps * span;
+    real *g = job->g, *gb = job->g + (size_t)maps * kk, *dzw = job->dzw;
     int offsets[DIRECT_TAPS];
-    memset(g, 0, sizeof *g * (size_t)maps * (kk + 1));
-    for (int x = 0; x < batch; x++) {
-        direct_errors(l, delta + (size_t)x * l->n_out,
-                      l->spec.pool > 1 ? memo + (size_t)x * l->n_out : NULL, dzw);
-        const real *img = direct_image(l, in + (size_t)x * l->n_in, pad);
+    memset(g + (size_t)m0 * kk, 0, sizeof *g * (size_t)(m1 - m0) * kk);
+    memset(gb + m0, 0, sizeof *gb * (size_t)(m1 - m0));
+    for (int x = 0; x < job->batch; x++) {
+        const real *d = job->delta + (size_t)x * l->n_out;
+        direct_errors(l, d, l->spec.pool > 1 ? job->memo + (size_t)x * l->n_out : NULL, dzw, m0,
+                      m1);
+        const real *img = job->pads + (size_t)x * direct_padded(l);
         for (int t = 0; t < kk; t += DIRECT_TAPS) {
             int nt = kk - t < DIRECT_TAPS ? kk - t : DIRECT_TAPS;
             for (int i = 0; i < nt; i++) offsets[i] = (t + i) / k * W + (t + i) % k;
-            for (int f = 0; f < maps; f += DIRECT_DW_MAPS)
+            for (int f = m0; f < m1; f += DIRECT_DW_MAPS)
                 direct_dw_blocks(g + (size_t)f * kk + t, kk, dzw + (size_t)f * span, span, img,
-                                 offsets, maps - f < DIRECT_DW_MAPS ? maps - f : DIRECT_DW_MAPS, nt);
+                                 offsets, m1 - f < DIRECT_DW_MAPS ? m1 - f : DIRECT_DW_MAPS, nt);
         }
         /* BP3: each map's errors, which are its outputs' (the winners') */
-        const real *d = delta + (size_t)x * l->n_out;
-        real *gb = g + (size_t)maps * kk;
         for (int i = 0; i < l->n_out; i += maps)
-            for (int f = 0; f < maps; f++) gb[f] += d[i + f];
+            for (int f = m0; f < m1; f++) gb[f] += d[i + f];
     }
+}
+
+/* g (maps k k, then maps): dC/dw and dC/db summed over the batch (BP4,
+ * BP3), example by example in order. The threads split the filters, each
+ * taking whole blocks: every weight's sum is the same for any split. The
+ * batch's padded images come first, shared by the threads, then each
+ * thread writes its filters' rows of dz (work: dz, then the images). */
+enum { DIRECT_MIN_PARALLEL = 1 << 18 }; /* multiply-adds worth a hand-over */
+
+static void direct_gradient(const layer *l, const real *delta, const int32_t *memo,
+                            const real *in, real *g, real *work, int batch, parallel *par)
+{
+    const int maps = l->spec.size;
+    real *dzw = work, *pads = work + (size_t)maps * direct_span(l);
+    for (int x = 0; x < batch; x++)
+        direct_image(l, in + (size_t)x * l->n_in, pads + (size_t)x * direct_padded(l));
+    direct_gradient_job job = {l, delta, pads, memo, g, dzw, batch};
+    long per_map = (long)batch * l->spec.kernel * l->spec.kernel * direct_span(l);
+    int grain = parallel_split(par, maps, per_map, DIRECT_MIN_PARALLEL);
+    grain = (grain + DIRECT_DW_MAPS - 1) / DIRECT_DW_MAPS * DIRECT_DW_MAPS;
+    parallel_for(par, maps, grain, direct_gradient_maps, &job);
 }
 
 /* The gradient of direct_gradient, then its scratch, in the workspace. */
@@ -620,7 +653,7 @@ static void conv_backward_params(const layer *l, real *grad, const real *delta,
 {
     if (direct_conv(l)) {
         real *g = direct_g(l, ws);
-        direct_gradient(l, delta, memo, in, g, direct_work(l, ws), batch);
+        direct_gradient(l, delta, memo, in, g, direct_work(l, ws), batch, par);
         for (size_t i = 0; i < l->n_params; i++) grad[l->weights + i] += g[i];
         return;
     }
@@ -639,7 +672,7 @@ static void conv_backward_params_step(const layer *l, real *params, const real *
 {
     if (direct_conv(l)) {
         real *g = direct_g(l, ws);
-        direct_gradient(l, delta, memo, in, g, direct_work(l, ws), batch);
+        direct_gradient(l, delta, memo, in, g, direct_work(l, ws), batch, par);
         for (size_t i = 0; i < l->n_params; i++) { /* eq. 20, 21, rounded as the products do */
             real change = step * g[i];
             params[l->weights + i] -= change;
