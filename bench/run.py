@@ -724,8 +724,8 @@ training image for the two-conv network, 18.7 million for the final one.
 
 {conv}
 
-The machine a run is on matters more here than for the dense networks:
-the same bench on an AVX-512 machine (Zen 5 EPYC, 2 cores, sgemm 178
+The machine a run is on matters, here as for the dense networks: the
+same bench on an AVX-512 machine (Zen 5 EPYC, 2 cores, sgemm 178
 GFLOP/s at 1 thread; docs/PERFORMANCE.md as of commit f6f334f, 2026-12-07,
 before the AVX2 work and the pool's fix described under "Where the time
 goes") measured the two-conv network at 4.36 s per epoch, 59.4% of that
