@@ -901,8 +901,9 @@ went from 3 by 3 to 2 by 5 and 5 by 2, which cut a mini-batch of 10 and
 80 kB of weights in cache and streams its 640 rows of patches once
 (they were read from L3 once for each pair of filters); BP4 goes over
 many rows in chunks of 64, whose inputs stay in L1 (the second
-convolution's BP4 and step from 451 to 335 us per mini-batch; on both
-machines, with the same sums in the same order); and the fused pass over
+convolution's BP4 and step from 451 to 335 us per mini-batch; the
+chunks are the same with AVX-512, and so are the sums and their order);
+and the fused pass over
 the fully connected weights takes two rows at a time, so that two
 gradient chains of 10 multiply-adds interleave. Together, in user CPU
 time for one epoch of 5,000 images with the loading of MNIST (by hand,
