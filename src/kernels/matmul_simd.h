@@ -495,6 +495,36 @@ SIMD_ALWAYS_INLINE void fused_row_load(vec *wv, const float *wj, int nv, int las
     wv[nv - 1] = last == W ? vload(wj + (nv - 1) * W) : vload_n(wj + (nv - 1) * W, last);
 }
 
+/* Rows [j, j + rows) of w (rows 1 or 2, a constant in each copy), columns
+ * [k, k + nv W): each weight vector loaded once feeds every example's BP2
+ * sum in acc (row j, then row j + 1) and its row's gradient, which then
+ * steps it. */
+SIMD_ALWAYS_INLINE void fused_rows(const simd_product *p, vec acc[][FUSED_V], vec s, vec sh,
+                                   float shrink, int j, int rows, int k, int nx, int nv,
+                                   int last)
+{
+    const int n = p->n_in;
+    float *w = p->out + (size_t)j * n + k;
+    vec wv[2][FUSED_V], g[2][FUSED_V];
+    for (int r = 0; r < rows; r++) {
+        fused_row_load(wv[r], w + (size_t)r * n, nv, last);
+        for (int v = 0; v < nv; v++) g[r][v] = vzero();
+    }
+    for (int e = 0; e < nx; e++) {
+        const float *de = p->delta + (size_t)e * p->n_out + j;
+        vec d[2];
+        for (int r = 0; r < rows; r++) d[r] = vset1(de[r]);
+        const float *in = p->in + (size_t)e * n + k;
+        for (int v = 0; v < nv; v++) {
+            for (int r = 0; r < rows; r++) acc[e][v] = vfma(d[r], wv[r][v], acc[e][v]); /* BP2 */
+            vec iv = v < nv - 1 || last == W ? vload(in + v * W) : vload_n(in + v * W, last);
+            for (int r = 0; r < rows; r++) g[r][v] = vfma(d[r], iv, g[r][v]); /* BP4 */
+        }
+    }
+    for (int r = 0; r < rows; r++)
+        fused_row_step(w + (size_t)r * n, wv[r], g[r], s, sh, shrink, nv, last);
+}
+
 /* Columns [k, k + nv W) of w (the last vector only `last` lanes), for all
  * nx examples: row by row, each weight vector is loaded once, feeds
  * d_in_xk += delta_xj w_jk for every example (j = 0, 1, ... in order, as
@@ -515,43 +545,9 @@ SIMD_ALWAYS_INLINE void backward_input_step_tile(const simd_product *p, float sh
     for (int e = 0; e < nx; e++)
         for (int v = 0; v < nv; v++) acc[e][v] = vzero();
     int j = 0;
-    for (; FUSED_ROWS == 2 && j + 2 <= p->n_out; j += 2) {
-        float *w0 = p->out + (size_t)j * n + k, *w1 = w0 + n;
-        vec wv0[FUSED_V], wv1[FUSED_V], g0[FUSED_V], g1[FUSED_V];
-        fused_row_load(wv0, w0, nv, last);
-        fused_row_load(wv1, w1, nv, last);
-        for (int v = 0; v < nv; v++) g0[v] = g1[v] = vzero();
-        for (int e = 0; e < nx; e++) {
-            const float *de = p->delta + (size_t)e * p->n_out + j;
-            const vec d0 = vset1(de[0]), d1 = vset1(de[1]);
-            const float *in = p->in + (size_t)e * n + k;
-            for (int v = 0; v < nv; v++) {
-                acc[e][v] = vfma(d0, wv0[v], acc[e][v]); /* BP2 */
-                acc[e][v] = vfma(d1, wv1[v], acc[e][v]);
-                vec iv = v < nv - 1 || last == W ? vload(in + v * W) : vload_n(in + v * W, last);
-                g0[v] = vfma(d0, iv, g0[v]); /* BP4 */
-                g1[v] = vfma(d1, iv, g1[v]);
-            }
-        }
-        fused_row_step(w0, wv0, g0, s, sh, shrink, nv, last);
-        fused_row_step(w1, wv1, g1, s, sh, shrink, nv, last);
-    }
-    for (; j < p->n_out; j++) {
-        float *wj = p->out + (size_t)j * n + k;
-        vec wv[FUSED_V], g[FUSED_V];
-        fused_row_load(wv, wj, nv, last);
-        for (int v = 0; v < nv; v++) g[v] = vzero();
-        for (int e = 0; e < nx; e++) {
-            const vec d = vset1(p->delta[(size_t)e * p->n_out + j]);
-            const float *in = p->in + (size_t)e * n + k;
-            for (int v = 0; v < nv; v++) {
-                acc[e][v] = vfma(d, wv[v], acc[e][v]); /* BP2 */
-                vec iv = v < nv - 1 || last == W ? vload(in + v * W) : vload_n(in + v * W, last);
-                g[v] = vfma(d, iv, g[v]); /* BP4 */
-            }
-        }
-        fused_row_step(wj, wv, g, s, sh, shrink, nv, last);
-    }
+    for (; FUSED_ROWS == 2 && j + 2 <= p->n_out; j += 2)
+        fused_rows(p, acc, s, sh, shrink, j, 2, k, nx, nv, last);
+    for (; j < p->n_out; j++) fused_rows(p, acc, s, sh, shrink, j, 1, k, nx, nv, last);
     for (int e = 0; e < nx; e++) {
         float *row = p->db /* d_in here */ + (size_t)e * n + k;
         for (int v = 0; v < nv - 1; v++) vstore(row + v * W, acc[e][v]);
