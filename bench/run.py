@@ -151,8 +151,9 @@ def blas_env(threads):
     env = dict(os.environ)
     env.pop("OPENBLAS_L2_SIZE", None)
     env.pop("OPENBLAS_CORETYPE", None)
-    if common.openblas_coretype():
-        env["OPENBLAS_CORETYPE"] = common.openblas_coretype()
+    coretype = common.openblas_coretype()
+    if coretype:
+        env["OPENBLAS_CORETYPE"] = coretype
     env.update(OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
     return env
 
