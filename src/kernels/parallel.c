@@ -179,14 +179,14 @@ int parallel_split(const parallel *p, int n, long item_work, long min_total)
 /* Waits for the workers' chunks; 1 if one was late: still running
  * LATE_SECONDS after it should have ended. A chunk that began with the
  * caller's should end about when the caller's last one did, and one begun
- * later at most `own` (the caller's time in its chunks) later still:
+ * later at most the caller's time in its chunks (since `begun`) later:
  * a convolution's products take some 200 us a chunk, and with a fixed
  * allowance their ordinary chunks counted as late, and turned the pool
  * off for thousands of calls. */
-static int wait_for_workers(parallel *p, int n_chunks, double own)
+static int wait_for_workers(parallel *p, int n_chunks, double begun)
 {
     if (atomic_load_explicit(&p->done, memory_order_acquire) >= n_chunks) return 0;
-    double started = monotonic_seconds();
+    double started = monotonic_seconds(), own = started - begun;
     int spins = 0;
     while (atomic_load_explicit(&p->done, memory_order_acquire) < n_chunks) {
         cpu_relax();
@@ -232,7 +232,7 @@ void parallel_for(parallel *p, int n, int grain, parallel_fn fn, void *ctx)
     double begun = monotonic_seconds();
     run_chunks(p, gen);
     /* Only chunks that a worker has begun can still be running. */
-    if (wait_for_workers(p, n_chunks, monotonic_seconds() - begun)) {
+    if (wait_for_workers(p, n_chunks, begun)) {
         p->backoff = p->backoff ? 2 * p->backoff : BACKOFF_MIN;
         if (p->backoff > BACKOFF_MAX) p->backoff = BACKOFF_MAX;
         p->serial_left = p->backoff;
