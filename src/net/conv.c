@@ -567,6 +567,7 @@ static void direct_gradient_maps(void *ctx, int m0, int m1)
     const layer *l = job->l;
     const int k = l->spec.kernel, kk = k * k, W = l->in.width, maps = l->spec.size,
               span = direct_span(l);
+    const size_t padded = direct_padded(l);
     real *g = job->g, *gb = job->g + (size_t)maps * kk, *dzw = job->dzw;
     int offsets[DIRECT_TAPS];
     memset(g + (size_t)m0 * kk, 0, sizeof *g * (size_t)(m1 - m0) * kk);
@@ -575,7 +576,7 @@ static void direct_gradient_maps(void *ctx, int m0, int m1)
         const real *d = job->delta + (size_t)x * l->n_out;
         direct_errors(l, d, l->spec.pool > 1 ? job->memo + (size_t)x * l->n_out : NULL, dzw, m0,
                       m1);
-        const real *img = job->pads + (size_t)x * direct_padded(l);
+        const real *img = job->pads + (size_t)x * padded;
         for (int t = 0; t < kk; t += DIRECT_TAPS) {
             int nt = kk - t < DIRECT_TAPS ? kk - t : DIRECT_TAPS;
             for (int i = 0; i < nt; i++) offsets[i] = (t + i) / k * W + (t + i) % k;
@@ -600,9 +601,10 @@ static void direct_gradient(const layer *l, const real *delta, const int32_t *me
                             const real *in, real *g, real *work, int batch, parallel *par)
 {
     const int maps = l->spec.size;
+    const size_t padded = direct_padded(l);
     real *dzw = work, *pads = work + (size_t)maps * direct_span(l);
     for (int x = 0; x < batch; x++)
-        direct_image(l, in + (size_t)x * l->n_in, pads + (size_t)x * direct_padded(l));
+        direct_image(l, in + (size_t)x * l->n_in, pads + (size_t)x * padded);
     direct_gradient_job job = {l, delta, pads, memo, g, dzw, batch};
     long per_map = (long)batch * l->spec.kernel * l->spec.kernel * direct_span(l);
     int grain = parallel_split(par, maps, per_map, DIRECT_MIN_PARALLEL);
