@@ -284,12 +284,22 @@ TEST(kernels_step_equals_gradient_then_update)
 }
 
 /* The fused pass of `k` against its own backward_input, the decay loop and
- * backward_params_step in turn, with 1 thread or 2: bit-identical. */
+ * backward_params_step in turn, with 1 thread or 2: bit-identical. With
+ * `kept` below 1, only about that share of the errors is nonzero (the
+ * others exactly 0, as ReLU and dropout leave them), which the SIMD
+ * kernels take through their sparse pass. */
 static void check_fused(const matmul_kernels *k, parallel *par, int batch, int n_in, int n_out,
-                        int offset, float shrink)
+                        int offset, float shrink, double kept)
 {
     operands o;
     REQUIRE(operands_init(&o, batch, n_in, n_out, offset));
+    if (kept < 1) {
+        uint32_t state = 12345u + (uint32_t)(batch * 7919 + n_in * 31 + n_out);
+        for (size_t i = 0; i < (size_t)batch * n_out; i++) {
+            state = state * 1664525u + 1013904223u;
+            if ((state >> 8) / 16777216.0 >= kept) o.delta[i] = 0;
+        }
+    }
     size_t oi = (size_t)n_out * n_in, bi = (size_t)batch * n_in;
     float *w = malloc(oi * sizeof(float)), *b = malloc((size_t)n_out * sizeof(float));
     float *d_in = malloc(bi * sizeof(float));
@@ -335,8 +345,31 @@ TEST(kernels_fused_pass_equals_bp2_decay_then_step)
                     int offset = (batch + ii + oi) % 3 == 0 ? 0 : 1 + (batch + oi) % 15;
                     float shrink = (batch + ii) % 2 ? 0 : 3e-5f;
                     check_fused(all[i], (batch + oi) % 4 ? NULL : par, batch,
-                                fused_n_ins[ii], fused_n_outs[oi], offset, shrink);
+                                fused_n_ins[ii], fused_n_outs[oi], offset, shrink, 1);
                 }
+    }
+    parallel_free(par);
+}
+
+/* The same on errors mostly zero: 15% nonzero, as behind the final
+ * network's layers of 1,000, 50% (the most the sparse pass takes), and
+ * none at all; the last shape lists more errors than the pass keeps. */
+TEST(kernels_fused_pass_on_sparse_errors_equals_bp2_decay_then_step)
+{
+    parallel *par = parallel_create(2, NULL);
+    REQUIRE(par);
+    static const int shapes[][2] = {{640, 1000}, {1000, 1000}, {1000, 10}, {33, 100},
+                                    {7, 3},      {200, 5000}};
+    static const double kept[] = {0.15, 0.5, 0};
+    int n;
+    const matmul_kernels *const *all = matmul_kernels_all(&n);
+    for (int i = 0; i < n; i++) {
+        if (!all[i]->supported()) continue;
+        for (int s = 0; s < COUNT(shapes); s++)
+            for (int c = 0; c < COUNT(kept); c++)
+                for (int batch = 1; batch <= MATMUL_FUSED_MAX_BATCH; batch += 3)
+                    check_fused(all[i], (s + c) % 2 ? par : NULL, batch, shapes[s][0],
+                                shapes[s][1], (s + batch) % 5, c == 1 ? 3e-5f : 0, kept[c]);
     }
     parallel_free(par);
 }

@@ -574,10 +574,105 @@ static void backward_input_step_tile_any(const simd_product *p, float shrink, in
 }
 _Static_assert(MATMUL_FUSED_MAX_BATCH == 10, "backward_input_step_tile_any's cases");
 
+/* ---- backward_input_step on mostly zero errors ------------------------- */
+
+/* Behind ReLU and dropout most errors are exactly zero: in the book's final
+ * network some 85% of delta at the layers of 1,000 (a dropped or inactive
+ * neuron passes no error back). Where at most half of delta is nonzero,
+ * the fused pass visits only the nonzero errors. The sums are those of
+ * the dense pass in the same order, less terms that are exactly +-0:
+ * adding them changes no sum that is not itself zero, so the results are
+ * the dense pass's (a zero's sign aside). */
+enum {
+    SPARSE_STEP_V = 8,          /* vectors of columns per block: 8 accumulators */
+    SPARSE_ERRORS_MAX = 4096,   /* nonzero errors listed (on the stack) */
+    SPARSE_NEURONS_MAX = 4096,  /* neurons whose examples are listed */
+};
+
+typedef struct sparse_errors {
+    int first[MATMUL_FUSED_MAX_BATCH + 1]; /* example x's neurons: neuron[first[x] .. first[x + 1]) */
+    int neuron[SPARSE_ERRORS_MAX];        /* ascending within each example */
+    uint16_t examples[SPARSE_NEURONS_MAX]; /* neuron j: bit x set if delta_xj != 0 */
+} sparse_errors;
+_Static_assert(MATMUL_FUSED_MAX_BATCH <= 16, "sparse_errors.examples has 16 bits");
+
+/* Lists delta's nonzero errors (NaN counts as nonzero); 0 where more than
+ * half are nonzero or the lists would not fit, and the dense pass runs. */
+static int sparse_errors_list(sparse_errors *se, const float *delta, int batch, int n_out)
+{
+    if (n_out > SPARSE_NEURONS_MAX) return 0;
+    const int limit = (int)((long)batch * n_out / 2) < SPARSE_ERRORS_MAX
+                          ? (int)((long)batch * n_out / 2)
+                          : SPARSE_ERRORS_MAX;
+    memset(se->examples, 0, (size_t)n_out * sizeof se->examples[0]);
+    int n = 0;
+    for (int x = 0; x < batch; x++) {
+        se->first[x] = n;
+        const float *d = delta + (size_t)x * n_out;
+        for (int j = 0; j < n_out; j++)
+            if (d[j] != 0) { /* true for NaN too */
+                if (n == limit) return 0;
+                se->neuron[n++] = j;
+                se->examples[j] |= (uint16_t)(1u << x);
+            }
+    }
+    se->first[batch] = n;
+    return 1;
+}
+
 typedef struct fused_product {
     simd_product p;
     float shrink;
+    const sparse_errors *sparse; /* NULL: the dense pass */
 } fused_product;
+
+/* Columns [k, k + nv W) of w (the last vector only `last` lanes): BP2 for
+ * each example from the weights as they are, then each row's gradient
+ * and step (fused_row_step). The block of w, n_out rows of nv vectors,
+ * stays in L2 between the two. */
+SIMD_ALWAYS_INLINE void sparse_step_block(const fused_product *f, int k, int nv, int last)
+{
+    const simd_product *p = &f->p;
+    const sparse_errors *se = f->sparse;
+    const int n = p->n_in;
+    const vec s = vset1(p->step), sh = vset1(f->shrink);
+    for (int x = 0; x < p->batch; x++) { /* BP2: d_in_xk = sum over j of delta_xj w_jk */
+        vec acc[SPARSE_STEP_V];
+        for (int v = 0; v < nv; v++) acc[v] = vzero();
+        const float *dx = p->delta + (size_t)x * p->n_out;
+        for (int t = se->first[x]; t < se->first[x + 1]; t++) {
+            const int j = se->neuron[t];
+            const vec d = vset1(dx[j]);
+            const float *wj = p->out + (size_t)j * n + k;
+            for (int v = 0; v < nv - 1; v++) acc[v] = vfma(d, vload(wj + v * W), acc[v]);
+            vec wl = last == W ? vload(wj + (nv - 1) * W) : vload_n(wj + (nv - 1) * W, last);
+            acc[nv - 1] = vfma(d, wl, acc[nv - 1]);
+        }
+        float *row = p->db /* d_in here */ + (size_t)x * n + k;
+        for (int v = 0; v < nv - 1; v++) vstore(row + v * W, acc[v]);
+        if (last == W) vstore(row + (nv - 1) * W, acc[nv - 1]);
+        else vstore_n(row + (nv - 1) * W, acc[nv - 1], last);
+    }
+    for (int j = 0; j < p->n_out; j++) { /* BP4 over the examples in order, then the step */
+        vec g[SPARSE_STEP_V];
+        for (int v = 0; v < nv; v++) g[v] = vzero();
+        for (unsigned m = se->examples[j]; m; m &= m - 1) {
+            const int x = __builtin_ctz(m);
+            const vec d = vset1(p->delta[(size_t)x * p->n_out + j]);
+            const float *in = p->in + (size_t)x * n + k;
+            for (int v = 0; v < nv - 1; v++) g[v] = vfma(d, vload(in + v * W), g[v]);
+            vec il = last == W ? vload(in + (nv - 1) * W) : vload_n(in + (nv - 1) * W, last);
+            g[nv - 1] = vfma(d, il, g[nv - 1]);
+        }
+        float *wj = p->out + (size_t)j * n + k;
+        for (int v = 0; v < nv; v++) {
+            const int lanes = v < nv - 1 ? W : last;
+            vec wv;
+            fused_row_load(&wv, wj + v * W, 1, lanes);
+            fused_row_step(wj + v * W, &wv, &g[v], s, sh, f->shrink, 1, lanes);
+        }
+    }
+}
 
 /* Columns k in [k0, k1) of w and d_in. */
 static void backward_input_step_columns(void *ctx, int k0, int k1)
@@ -586,6 +681,13 @@ static void backward_input_step_columns(void *ctx, int k0, int k1)
     const simd_product *p = &f->p;
     /* A partial first vector aligns the loads and stores of w */
     int k = k0 + lanes_to_alignment(p->out + k0, k1 - k0);
+    if (f->sparse) {
+        if (k > k0) sparse_step_block(f, k0, 1, k - k0);
+        for (; k + SPARSE_STEP_V * W <= k1; k += SPARSE_STEP_V * W)
+            sparse_step_block(f, k, SPARSE_STEP_V, W);
+        for (; k < k1; k += W) sparse_step_block(f, k, 1, k1 - k < W ? k1 - k : W);
+        return;
+    }
     if (k > k0) backward_input_step_tile_any(p, f->shrink, k0, 1, k - k0);
     for (; k + FUSED_V * W <= k1; k += FUSED_V * W)
         backward_input_step_tile_any(p, f->shrink, k, FUSED_V, W);
@@ -601,9 +703,11 @@ static void SIMD_NAME(matmul_backward_input_step)(float *d_in, float *w, float *
 {
     assert(batch >= 1 && batch <= MATMUL_FUSED_MAX_BATCH);
     /* out is w, as in the step form of backward_params; db carries d_in */
+    sparse_errors se;
     fused_product f = {{.out = w, .db = d_in, .delta = delta, .in = in, .step = step,
                         .batch = batch, .n_in = n_in, .n_out = n_out},
-                       shrink};
+                       shrink,
+                       sparse_errors_list(&se, delta, batch, n_out) ? &se : NULL};
     int grain = matmul_grain(par, n_in, 2L * batch * n_out, 64);
     parallel_for(par, n_in, grain, backward_input_step_columns, &f);
     /* eq. 21: the biases, in the order of backward_params_rows_any */
