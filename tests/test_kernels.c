@@ -283,6 +283,16 @@ TEST(kernels_step_equals_gradient_then_update)
     }
 }
 
+/* Zeroes all but about `kept` of delta's errors (deterministically). */
+static void keep_errors(float *delta, size_t n, double kept, uint32_t seed)
+{
+    uint32_t state = 12345u + seed;
+    for (size_t i = 0; i < n; i++) {
+        state = state * 1664525u + 1013904223u;
+        if ((state >> 8) / 16777216.0 >= kept) delta[i] = 0;
+    }
+}
+
 /* The fused pass of `k` against its own backward_input, the decay loop and
  * backward_params_step in turn, with 1 thread or 2: bit-identical. With
  * `kept` below 1, only about that share of the errors is nonzero (the
@@ -293,13 +303,9 @@ static void check_fused(const matmul_kernels *k, parallel *par, int batch, int n
 {
     operands o;
     REQUIRE(operands_init(&o, batch, n_in, n_out, offset));
-    if (kept < 1) {
-        uint32_t state = 12345u + (uint32_t)(batch * 7919 + n_in * 31 + n_out);
-        for (size_t i = 0; i < (size_t)batch * n_out; i++) {
-            state = state * 1664525u + 1013904223u;
-            if ((state >> 8) / 16777216.0 >= kept) o.delta[i] = 0;
-        }
-    }
+    if (kept < 1)
+        keep_errors(o.delta, (size_t)batch * n_out, kept,
+                    (uint32_t)(batch * 7919 + n_in * 31 + n_out));
     size_t oi = (size_t)n_out * n_in, bi = (size_t)batch * n_in;
     float *w = malloc(oi * sizeof(float)), *b = malloc((size_t)n_out * sizeof(float));
     float *d_in = malloc(bi * sizeof(float));
@@ -767,6 +773,79 @@ TEST(kernels_give_an_example_the_same_sums_in_any_split_of_a_batch)
             operands_free(&o);
         }
     }
+}
+
+/* The backward products of a vector set sum each output in the order
+ * matmul_simd.h documents, each term fused (fmaf): BP2's d_in_xk over j in
+ * order from +0, BP4's dw_jk onto dw over x in order, and the step's
+ * gradient over x from +0, then w - step g rounded twice. Bit for bit,
+ * on dense errors and on mostly zero ones (max-pool, ReLU and dropout's),
+ * which the kernels take through their products on the nonzero errors. */
+TEST(kernels_backward_products_sum_in_the_documented_order)
+{
+    int n;
+    const matmul_kernels *const *all = matmul_kernels_all(&n);
+    static const int shapes[][3] = {{640, 500, 40}, {10, 1000, 1000}, {7, 33, 5},
+                                    {100, 70, 130}, {130, 20, 3}};
+    static const double kept[] = {1, 0.25, 0.5, 0};
+    parallel *par = parallel_create(2, NULL);
+    REQUIRE(par);
+    for (int i = 0; i < n; i++) {
+        const matmul_kernels *k = all[i];
+        if (strcmp(k->name, "reference") == 0 || !k->supported()) continue;
+        for (int s = 0; s < COUNT(shapes); s++)
+            for (int c = 0; c < COUNT(kept); c++) {
+                const int batch = shapes[s][0], n_in = shapes[s][1], n_out = shapes[s][2];
+                operands o;
+                REQUIRE(operands_init(&o, batch, n_in, n_out, (s + c) % 3));
+                keep_errors(o.delta, (size_t)batch * n_out, kept[c], (uint32_t)(s * 7 + c));
+                parallel *p = (s + c) % 2 ? par : NULL;
+                size_t oi = (size_t)n_out * n_in;
+                float *dw = malloc(oi * sizeof(float)), *w = malloc(oi * sizeof(float));
+                float *b = malloc((size_t)n_out * sizeof(float));
+                REQUIRE(dw && w && b);
+                memcpy(dw, o.dw, oi * sizeof(float));
+                memcpy(w, o.w, oi * sizeof(float));
+                memcpy(b, o.b, (size_t)n_out * sizeof(float));
+                const float step = 0.01f;
+                k->backward_input(o.d_in, o.delta, o.w, batch, n_in, n_out, p);
+                k->backward_params(o.dw, o.db, o.delta, o.in, batch, n_in, n_out, p);
+                k->backward_params_step(w, b, o.delta, o.in, step, batch, n_in, n_out, p);
+                int same_in = 1, same_dw = 1, same_w = 1;
+                for (int x = 0; x < batch; x++)
+                    for (int kk = 0; kk < n_in; kk++) {
+                        float want = 0;
+                        for (int j = 0; j < n_out; j++)
+                            want = fmaf(o.delta[(size_t)x * n_out + j],
+                                        o.w[(size_t)j * n_in + kk], want);
+                        same_in &= memcmp(&want, &o.d_in[(size_t)x * n_in + kk], 4) == 0;
+                    }
+                for (int j = 0; j < n_out; j++)
+                    for (int kk = 0; kk < n_in; kk++) {
+                        float acc = dw[(size_t)j * n_in + kk], g = 0;
+                        for (int x = 0; x < batch; x++) {
+                            float d = o.delta[(size_t)x * n_out + j], a = o.in[(size_t)x * n_in + kk];
+                            acc = fmaf(d, a, acc);
+                            g = fmaf(d, a, g);
+                        }
+                        float change = step * g, want = o.w[(size_t)j * n_in + kk];
+                        want -= change;
+                        same_dw &= memcmp(&acc, &o.dw[(size_t)j * n_in + kk], 4) == 0;
+                        same_w &= memcmp(&want, &w[(size_t)j * n_in + kk], 4) == 0;
+                    }
+                if (!same_in || !same_dw || !same_w)
+                    test_fail(__FILE__, __LINE__,
+                              "%s, batch %d, %d -> %d, %.0f%% of the errors nonzero:%s%s%s",
+                              k->name, batch, n_in, n_out, 100 * kept[c],
+                              same_in ? "" : " backward_input", same_dw ? "" : " backward_params",
+                              same_w ? "" : " backward_params_step");
+                free(dw);
+                free(w);
+                free(b);
+                operands_free(&o);
+            }
+    }
+    parallel_free(par);
 }
 
 /* The forward product of a vector set, written out one lane at a time: lane

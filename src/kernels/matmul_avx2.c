@@ -26,10 +26,11 @@ static inline vec vfma(vec a, vec b, vec c) { return _mm256_fmadd_ps(a, b, c); }
 static inline vec vmul(vec a, vec b) { return _mm256_mul_ps(a, b); }
 static inline vec vsub(vec a, vec b) { return _mm256_sub_ps(a, b); }
 static inline vec vadd(vec a, vec b) { return _mm256_add_ps(a, b); }
-static inline int vnonzero(vec v)
+static inline unsigned vnonzero_lanes(vec v)
 {
-    return _mm256_movemask_ps(_mm256_cmp_ps(v, vzero(), _CMP_NEQ_UQ)) != 0;
+    return (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(v, vzero(), _CMP_NEQ_UQ));
 }
+static inline int vnonzero(vec v) { return vnonzero_lanes(v) != 0; }
 /* k + l for each lane l of v that is nonzero (or NaN), in order, packed
  * into dst (room for W); returns their number. Without branches. */
 static inline int vnonzero_indices(int *dst, vec v, int k)

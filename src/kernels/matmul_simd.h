@@ -13,6 +13,7 @@
  *   vfma(a, b, c)             a * b + c, fused
  *   vmul, vsub, vadd          a * b, a - b and a + b, each rounded
  *   vnonzero                  whether any lane is nonzero (or NaN)
+ *   vnonzero_lanes            bit l set for each nonzero (or NaN) lane l
  *   vnonzero_indices(d, v, k) k + l for the nonzero (or NaN) lanes l of v,
  *                             in order, into d[0..W); returns their count
  *   vor                       the bitwise or of the lanes' bits
@@ -57,6 +58,7 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernels/matmul.h"
@@ -69,6 +71,32 @@ enum { TILE_MAX = 5 }; /* the largest tile side the switches below cover */
  * for up to BP_PART_ROWS neurons per thread (the sums between chunks live
  * on the stack: 16 kB with AVX-512) */
 enum { BP_ROWS = 64, BP_PART_ROWS = 64 };
+/* The products on mostly zero errors take columns in blocks of NONZERO_V
+ * vectors: as many accumulators, the rest of 16 registers for operands. */
+enum { NONZERO_V = 8 };
+/* Columns [k0, k1) in blocks of NONZERO_V vectors, the last block shorter
+ * (nv vectors, the last of them `last` lanes): BLOCK(k, NV, last) with NV a
+ * constant in each copy, so that the accumulators live in registers. A
+ * tail of single vectors would walk the nonzero errors once per vector. */
+#define NONZERO_COLUMNS(k0, k1, BLOCK)                                              \
+    for (int k_ = (k0); k_ < (k1); k_ += NONZERO_V * W) {                          \
+        const int rest_ = (k1) - k_;                                                \
+        if (rest_ >= NONZERO_V * W) {                                               \
+            BLOCK(k_, NONZERO_V, W);                                                \
+            continue;                                                               \
+        }                                                                           \
+        const int last_ = rest_ - (rest_ - 1) / W * W;                              \
+        switch ((rest_ + W - 1) / W) {                                              \
+        case 1: BLOCK(k_, 1, last_); break;                                         \
+        case 2: BLOCK(k_, 2, last_); break;                                         \
+        case 3: BLOCK(k_, 3, last_); break;                                         \
+        case 4: BLOCK(k_, 4, last_); break;                                         \
+        case 5: BLOCK(k_, 5, last_); break;                                         \
+        case 6: BLOCK(k_, 6, last_); break;                                         \
+        case 7: BLOCK(k_, 7, last_); break;                                         \
+        }                                                                           \
+    }
+_Static_assert(NONZERO_V == 8, "NONZERO_COLUMNS's cases");
 
 typedef struct simd_product {
     float *out, *db; /* out is dw in backward_params, w in its step form */
@@ -311,6 +339,30 @@ SIMD_ALWAYS_INLINE void backward_params_tile_any(const simd_product *p, float *d
 #undef BP_CASE
 }
 
+/* BP3: db_j += the sum of delta_xj over x in order, as the reference adds
+ * them; with `step`, eq. 21 in two statements so that no compiler fuses
+ * them, as in the tiles. 64 neurons at a time, so that their sums go side
+ * by side rather than one long chain of additions after another. */
+static void bias_sums(const simd_product *p, int j0, int j1, int step)
+{
+    for (int j = j0; j < j1; j += 64) {
+        const int nj = j1 - j < 64 ? j1 - j : 64;
+        float s[64] = {0};
+        for (int x = 0; x < p->batch; x++) {
+            const float *d = p->delta + (size_t)x * p->n_out + j;
+            for (int a = 0; a < nj; a++) s[a] += d[a];
+        }
+        for (int a = 0; a < nj; a++) {
+            if (step) {
+                float change = p->step * s[a];
+                p->db[j + a] -= change;
+            } else {
+                p->db[j + a] += s[a];
+            }
+        }
+    }
+}
+
 /* Neurons j in [j0, j1): their rows of dw, and db_j; or with `step`, of
  * w and b. */
 SIMD_ALWAYS_INLINE void backward_params_rows_any(const simd_product *p, int j0, int j1,
@@ -353,18 +405,7 @@ SIMD_ALWAYS_INLINE void backward_params_rows_any(const simd_product *p, int j0, 
         for (int j = j0; j < j1; j += BP_J)
             backward_params_tile_any(p, dw, j, k, j1 - j < BP_J ? j1 - j : BP_J, 1,
                                      hi - k < W ? hi - k : W, step, 0, batch, NULL);
-    /* BP3: the same order as the reference; eq. 21 with `step`, in two
-     * statements so that no compiler fuses them, as in the tiles */
-    for (int j = j0; j < j1; j++) {
-        float s = 0;
-        for (int x = 0; x < p->batch; x++) s += p->delta[(size_t)x * p->n_out + j];
-        if (step) {
-            float change = p->step * s;
-            p->db[j] -= change;
-        } else {
-            p->db[j] += s;
-        }
-    }
+    bias_sums(p, j0, j1, step);
 }
 
 static void backward_params_rows(void *ctx, int j0, int j1)
@@ -377,6 +418,182 @@ static void backward_params_step_rows(void *ctx, int j0, int j1)
     backward_params_rows_any(ctx, j0, j1, 1);
 }
 
+/* ---- backward_params and backward_input on mostly zero errors --------- */
+
+/* A max-pool passes each window's error to its winner alone, and ReLU and
+ * dropout zero the errors of inactive and dropped neurons: at the second
+ * convolution of chapter 6's networks three quarters of the errors or
+ * more are exactly zero. Where at most half of them are nonzero, the
+ * backward products visit only those. Each sum keeps the dense order, less
+ * terms that are exactly +-0, which change no sum that is not itself zero:
+ * the results are the dense products' (a zero's sign aside). */
+typedef struct nonzero_errors {
+    int words;           /* 64-bit words per example in `rows` */
+    int blocks;          /* blocks of 64 examples in `columns` */
+    uint64_t *rows;      /* example x, neuron j: bit j % 64 of rows[x words + j / 64] */
+    uint64_t *columns;   /* bit x % 64 of columns[(x / 64) n_out + j] */
+} nonzero_errors;
+
+/* Finds delta's nonzero errors (NaN counts as nonzero), `columns` too if
+ * asked for. 0 where more than half are nonzero, or without the memory:
+ * the dense products run then. */
+static int nonzero_errors_find(nonzero_errors *z, const float *delta, int batch, int n_out,
+                               int columns)
+{
+    z->words = (n_out + 63) / 64;
+    z->blocks = (batch + 63) / 64;
+    z->rows = calloc((size_t)batch * z->words, sizeof *z->rows);
+    z->columns = columns ? calloc((size_t)z->blocks * n_out, sizeof *z->columns) : NULL;
+    if (!z->rows || (columns && !z->columns)) goto dense;
+    long nonzero = 0;
+    for (int x = 0; x < batch; x++) {
+        const float *d = delta + (size_t)x * n_out;
+        uint64_t *row = z->rows + (size_t)x * z->words;
+        for (int j = 0; j < n_out; j += W) { /* W divides 64: a vector's bits share a word */
+            vec v = n_out - j >= W ? vload(d + j) : vload_n(d + j, n_out - j);
+            row[j / 64] |= (uint64_t)vnonzero_lanes(v) << (j % 64);
+        }
+        for (int w = 0; w < z->words; w++) nonzero += __builtin_popcountll(row[w]);
+    }
+    if (2 * nonzero > (long)batch * n_out) goto dense;
+    if (columns)
+        for (int x = 0; x < batch; x++)
+            for (int w = 0; w < z->words; w++)
+                for (uint64_t m = z->rows[(size_t)x * z->words + w]; m; m &= m - 1) {
+                    int j = 64 * w + __builtin_ctzll(m);
+                    z->columns[(size_t)(x / 64) * n_out + j] |= (uint64_t)1 << (x % 64);
+                }
+    return 1;
+dense:
+    free(z->rows);
+    free(z->columns);
+    return 0;
+}
+
+static void nonzero_errors_free(nonzero_errors *z)
+{
+    free(z->rows);
+    free(z->columns);
+}
+
+typedef struct product_on_nonzero {
+    simd_product p;
+    const nonzero_errors *z;
+    int step;
+} product_on_nonzero;
+
+/* Row j of dw (or of w, with `step`), columns [k, k + nv W) (the last
+ * vector only `last` lanes): as backward_params_tile, over the examples
+ * whose error delta_xj is nonzero, in order; those of blocks [c0, c1) of
+ * 64 examples. A call with c0 > 0 continues the sums that the call for the
+ * blocks before it left in `part` (nv vectors), and one with c1 short of
+ * the last block leaves its sums there (part NULL: all blocks at once). */
+SIMD_ALWAYS_INLINE void params_on_nonzero_block(const product_on_nonzero *f, int j, int k,
+                                                int nv, int last, int c0, int c1, float *part)
+{
+    const simd_product *p = &f->p;
+    const int n = p->n_in;
+    float *row = p->out + (size_t)j * n + k;
+    vec acc[NONZERO_V];
+    for (int v = 0; v < nv; v++) {
+        const int lanes = v < nv - 1 ? W : last;
+        acc[v] = part && c0 > 0 ? vload(part + v * W)
+                 : f->step      ? vzero()
+                 : lanes == W   ? vload(row + v * W)
+                                : vload_n(row + v * W, lanes);
+    }
+    for (int c = c0; c < c1; c++)
+        for (uint64_t m = f->z->columns[(size_t)c * p->n_out + j]; m; m &= m - 1) {
+            const int x = 64 * c + __builtin_ctzll(m);
+            const vec d = vset1(p->delta[(size_t)x * p->n_out + j]);
+            const float *in = p->in + (size_t)x * n + k;
+            for (int v = 0; v < nv - 1; v++) acc[v] = vfma(d, vload(in + v * W), acc[v]);
+            vec il = last == W ? vload(in + (nv - 1) * W) : vload_n(in + (nv - 1) * W, last);
+            acc[nv - 1] = vfma(d, il, acc[nv - 1]);
+        }
+    if (part && c1 < f->z->blocks) {
+        for (int v = 0; v < nv; v++) vstore(part + v * W, acc[v]);
+        return;
+    }
+    const vec s = vset1(p->step);
+    for (int v = 0; v < nv; v++) {
+        const int lanes = v < nv - 1 ? W : last;
+        if (f->step) /* w - step * g, rounded twice as in the plain update loop */
+            acc[v] = vsub(lanes == W ? vload(row + v * W) : vload_n(row + v * W, lanes),
+                          vmul(s, acc[v]));
+        if (lanes == W) vstore(row + v * W, acc[v]);
+        else vstore_n(row + v * W, acc[v], lanes);
+    }
+}
+
+/* Neurons [j0, j1), columns [k, k + nv W). Many examples (a convolution's
+ * 640 patches at a mini-batch of 10) go block by block, so that a block's
+ * slice of in stays in L1 while every neuron takes its nonzero rows from
+ * it, each neuron's sums kept in `part` in between. */
+SIMD_ALWAYS_INLINE void params_on_nonzero_columns(const product_on_nonzero *f, int j0, int j1,
+                                                  int k, int nv, int last)
+{
+    float part[BP_PART_ROWS * NONZERO_V * W];
+    if (f->z->blocks > 1 && j1 - j0 <= BP_PART_ROWS) {
+        for (int c = 0; c < f->z->blocks; c++)
+            for (int j = j0; j < j1; j++)
+                params_on_nonzero_block(f, j, k, nv, last, c, c + 1,
+                                        part + (size_t)(j - j0) * NONZERO_V * W);
+        return;
+    }
+    for (int j = j0; j < j1; j++)
+        params_on_nonzero_block(f, j, k, nv, last, 0, f->z->blocks, NULL);
+}
+
+/* Neurons j in [j0, j1), columns in blocks of NONZERO_V vectors. */
+static void params_on_nonzero_rows(void *ctx, int j0, int j1)
+{
+    const product_on_nonzero *f = ctx;
+    const simd_product *p = &f->p;
+#define PARAMS_BLOCK(k, NV, last) params_on_nonzero_columns(f, j0, j1, k, NV, last)
+    NONZERO_COLUMNS(p->k_lo, p->k_hi, PARAMS_BLOCK)
+#undef PARAMS_BLOCK
+    bias_sums(p, j0, j1, f->step); /* over every example */
+}
+
+/* Examples' d_in, columns [k, k + nv W): as backward_input_tile, over the
+ * neurons whose error delta_xj is nonzero, in order. */
+SIMD_ALWAYS_INLINE void input_on_nonzero_block(const product_on_nonzero *f, int x, int k,
+                                               int nv, int last)
+{
+    const simd_product *p = &f->p;
+    const int n = p->n_in;
+    vec acc[NONZERO_V];
+    for (int v = 0; v < nv; v++) acc[v] = vzero();
+    const float *dx = p->delta + (size_t)x * p->n_out;
+    const uint64_t *words = f->z->rows + (size_t)x * f->z->words;
+    for (int w = 0; w < f->z->words; w++)
+        for (uint64_t m = words[w]; m; m &= m - 1) {
+            const int j = 64 * w + __builtin_ctzll(m);
+            const vec d = vset1(dx[j]);
+            const float *wj = p->w + (size_t)j * n + k;
+            for (int v = 0; v < nv - 1; v++) acc[v] = vfma(d, vload(wj + v * W), acc[v]);
+            vec wl = last == W ? vload(wj + (nv - 1) * W) : vload_n(wj + (nv - 1) * W, last);
+            acc[nv - 1] = vfma(d, wl, acc[nv - 1]);
+        }
+    float *row = p->out + (size_t)x * n + k;
+    for (int v = 0; v < nv - 1; v++) vstore(row + v * W, acc[v]);
+    if (last == W) vstore(row + (nv - 1) * W, acc[nv - 1]);
+    else vstore_n(row + (nv - 1) * W, acc[nv - 1], last);
+}
+
+/* Inputs k in [k0, k1) of every example: a block of w's columns stays in
+ * cache for all the examples. */
+static void input_on_nonzero_columns(void *ctx, int k0, int k1)
+{
+    const product_on_nonzero *f = ctx;
+    const simd_product *p = &f->p;
+#define INPUT_BLOCK(k, NV, last)                                                        \
+    for (int x = 0; x < p->batch; x++) input_on_nonzero_block(f, x, k, NV, last)
+    NONZERO_COLUMNS(k0, k1, INPUT_BLOCK)
+#undef INPUT_BLOCK
+}
+
 /* dw (n_out, n_in), db (n_out), delta (B, n_out), in (B, n_in); accumulates */
 static void SIMD_NAME(matmul_backward_params)(float *dw, float *db, const float *delta,
                                               const float *in, int batch, int n_in, int n_out,
@@ -385,8 +602,15 @@ static void SIMD_NAME(matmul_backward_params)(float *dw, float *db, const float 
     simd_product p = {.out = dw, .db = db, .delta = delta, .in = in, .batch = batch,
                       .n_in = n_in, .n_out = n_out};
     nonzero_columns(&p);
-    parallel_for(par, n_out, matmul_grain(par, n_out, (long)batch * n_in, BP_J), backward_params_rows,
-                 &p);
+    int grain = matmul_grain(par, n_out, (long)batch * n_in, BP_J);
+    nonzero_errors z;
+    if (nonzero_errors_find(&z, delta, batch, n_out, 1)) {
+        product_on_nonzero f = {p, &z, 0};
+        parallel_for(par, n_out, grain, params_on_nonzero_rows, &f);
+        nonzero_errors_free(&z);
+        return;
+    }
+    parallel_for(par, n_out, grain, backward_params_rows, &p);
 }
 
 /* w (n_out, n_in), b (n_out), delta (B, n_out), in (B, n_in); updates w and b */
@@ -397,8 +621,15 @@ static void SIMD_NAME(matmul_backward_params_step)(float *w, float *b, const flo
     simd_product p = {.out = w, .db = b, .delta = delta, .in = in, .step = step,
                       .batch = batch, .n_in = n_in, .n_out = n_out};
     nonzero_columns(&p);
-    parallel_for(par, n_out, matmul_grain(par, n_out, (long)batch * n_in, BP_J), backward_params_step_rows,
-                 &p);
+    int grain = matmul_grain(par, n_out, (long)batch * n_in, BP_J);
+    nonzero_errors z;
+    if (nonzero_errors_find(&z, delta, batch, n_out, 1)) {
+        product_on_nonzero f = {p, &z, 1};
+        parallel_for(par, n_out, grain, params_on_nonzero_rows, &f);
+        nonzero_errors_free(&z);
+        return;
+    }
+    parallel_for(par, n_out, grain, backward_params_step_rows, &p);
 }
 
 /* ---- backward_input: d_in = delta w ------------------------------------ */
@@ -470,6 +701,13 @@ static void SIMD_NAME(matmul_backward_input)(float *d_in, const float *delta, co
                       .n_out = n_out};
     /* Columns in blocks of at least 64 keep the vectors full. */
     int grain = matmul_grain(par, n_in, (long)batch * n_out, 64);
+    nonzero_errors z;
+    if (nonzero_errors_find(&z, delta, batch, n_out, 0)) {
+        product_on_nonzero f = {p, &z, 0};
+        parallel_for(par, n_in, grain, input_on_nonzero_columns, &f);
+        nonzero_errors_free(&z);
+        return;
+    }
     parallel_for(par, n_in, grain, backward_input_columns, &p);
 }
 
@@ -584,7 +822,6 @@ _Static_assert(MATMUL_FUSED_MAX_BATCH == 10, "backward_input_step_tile_any's cas
  * adding them changes no sum that is not itself zero, so the results are
  * the dense pass's (a zero's sign aside). */
 enum {
-    SPARSE_STEP_V = 8,          /* vectors of columns per block: 8 accumulators */
     SPARSE_ERRORS_MAX = 4096,   /* nonzero errors listed (on the stack) */
     SPARSE_NEURONS_MAX = 4096,  /* neurons whose examples are listed */
 };
@@ -637,7 +874,7 @@ SIMD_ALWAYS_INLINE void sparse_step_block(const fused_product *f, int k, int nv,
     const int n = p->n_in;
     const vec s = vset1(p->step), sh = vset1(f->shrink);
     for (int x = 0; x < p->batch; x++) { /* BP2: d_in_xk = sum over j of delta_xj w_jk */
-        vec acc[SPARSE_STEP_V];
+        vec acc[NONZERO_V];
         for (int v = 0; v < nv; v++) acc[v] = vzero();
         const float *dx = p->delta + (size_t)x * p->n_out;
         for (int t = se->first[x]; t < se->first[x + 1]; t++) {
@@ -654,7 +891,7 @@ SIMD_ALWAYS_INLINE void sparse_step_block(const fused_product *f, int k, int nv,
         else vstore_n(row + (nv - 1) * W, acc[nv - 1], last);
     }
     for (int j = 0; j < p->n_out; j++) { /* BP4 over the examples in order, then the step */
-        vec g[SPARSE_STEP_V];
+        vec g[NONZERO_V];
         for (int v = 0; v < nv; v++) g[v] = vzero();
         for (unsigned m = se->examples[j]; m; m &= m - 1) {
             const int x = __builtin_ctz(m);
@@ -679,15 +916,14 @@ static void backward_input_step_columns(void *ctx, int k0, int k1)
 {
     const fused_product *f = ctx;
     const simd_product *p = &f->p;
-    /* A partial first vector aligns the loads and stores of w */
-    int k = k0 + lanes_to_alignment(p->out + k0, k1 - k0);
     if (f->sparse) {
-        if (k > k0) sparse_step_block(f, k0, 1, k - k0);
-        for (; k + SPARSE_STEP_V * W <= k1; k += SPARSE_STEP_V * W)
-            sparse_step_block(f, k, SPARSE_STEP_V, W);
-        for (; k < k1; k += W) sparse_step_block(f, k, 1, k1 - k < W ? k1 - k : W);
+#define SPARSE_STEP_BLOCK(k, NV, last) sparse_step_block(f, k, NV, last)
+        NONZERO_COLUMNS(k0, k1, SPARSE_STEP_BLOCK)
+#undef SPARSE_STEP_BLOCK
         return;
     }
+    /* A partial first vector aligns the loads and stores of w */
+    int k = k0 + lanes_to_alignment(p->out + k0, k1 - k0);
     if (k > k0) backward_input_step_tile_any(p, f->shrink, k0, 1, k - k0);
     for (; k + FUSED_V * W <= k1; k += FUSED_V * W)
         backward_input_step_tile_any(p, f->shrink, k, FUSED_V, W);
