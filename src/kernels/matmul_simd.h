@@ -716,10 +716,10 @@ static void SIMD_NAME(matmul_backward_input)(float *d_in, const float *delta, co
 /* Steps one row's vectors of w by its gradient g and stores them: w - shrink
  * w, then w - step g, each rounded twice as the separate loops round them. */
 SIMD_ALWAYS_INLINE void fused_row_step(float *wj, vec *wv, const vec *g, vec s, vec sh,
-                                       float shrink, int nv, int last)
+                                       int decay, int nv, int last)
 {
     for (int v = 0; v < nv; v++) {
-        if (shrink != 0) wv[v] = vsub(wv[v], vmul(sh, wv[v])); /* eq. 93 */
+        if (decay) wv[v] = vsub(wv[v], vmul(sh, wv[v])); /* eq. 93 */
         wv[v] = vsub(wv[v], vmul(s, g[v]));                     /* eq. 20 */
     }
     for (int v = 0; v < nv - 1; v++) vstore(wj + v * W, wv[v]);
@@ -760,7 +760,7 @@ SIMD_ALWAYS_INLINE void fused_rows(const simd_product *p, vec acc[][FUSED_V], ve
         }
     }
     for (int r = 0; r < rows; r++)
-        fused_row_step(w + (size_t)r * n, wv[r], g[r], s, sh, shrink, nv, last);
+        fused_row_step(w + (size_t)r * n, wv[r], g[r], s, sh, shrink != 0, nv, last);
 }
 
 /* Columns [k, k + nv W) of w (the last vector only `last` lanes), for all
@@ -822,6 +822,7 @@ _Static_assert(MATMUL_FUSED_MAX_BATCH == 10, "backward_input_step_tile_any's cas
  * adding them changes no sum that is not itself zero, so the results are
  * the dense pass's (a zero's sign aside). */
 enum {
+    PREFETCH_ROWS = 8,          /* rows of w asked for ahead of BP2's sums */
     SPARSE_ERRORS_MAX = 4096,   /* nonzero errors listed (on the stack) */
     SPARSE_NEURONS_MAX = 4096,  /* neurons whose examples are listed */
 };
@@ -867,7 +868,8 @@ typedef struct fused_product {
  * each example from the weights as they are, then each row's gradient
  * and step (fused_row_step). The block of w, n_out rows of nv vectors,
  * stays in L2 between the two. */
-SIMD_ALWAYS_INLINE void sparse_step_block(const fused_product *f, int k, int nv, int last)
+SIMD_ALWAYS_INLINE void sparse_step_block(const fused_product *f, int k, int nv, int last,
+                                          int decay)
 {
     const simd_product *p = &f->p;
     const sparse_errors *se = f->sparse;
@@ -879,6 +881,11 @@ SIMD_ALWAYS_INLINE void sparse_step_block(const fused_product *f, int k, int nv,
         const float *dx = p->delta + (size_t)x * p->n_out;
         for (int t = se->first[x]; t < se->first[x + 1]; t++) {
             const int j = se->neuron[t];
+            /* the rows come in no order a prefetcher follows: ask for one
+             * some rows ahead, most of them the first time from L3 */
+            if (t + PREFETCH_ROWS < se->first[x + 1])
+                for (int l = 0; l < nv * W; l += 64 / (int)sizeof(float))
+                    __builtin_prefetch(p->out + (size_t)se->neuron[t + PREFETCH_ROWS] * n + k + l);
             const vec d = vset1(dx[j]);
             const float *wj = p->out + (size_t)j * n + k;
             for (int v = 0; v < nv - 1; v++) acc[v] = vfma(d, vload(wj + v * W), acc[v]);
@@ -906,7 +913,7 @@ SIMD_ALWAYS_INLINE void sparse_step_block(const fused_product *f, int k, int nv,
             const int lanes = v < nv - 1 ? W : last;
             vec wv;
             fused_row_load(&wv, wj + v * W, 1, lanes);
-            fused_row_step(wj + v * W, &wv, &g[v], s, sh, f->shrink, 1, lanes);
+            fused_row_step(wj + v * W, &wv, &g[v], s, sh, decay, 1, lanes);
         }
     }
 }
@@ -917,9 +924,12 @@ static void backward_input_step_columns(void *ctx, int k0, int k1)
     const fused_product *f = ctx;
     const simd_product *p = &f->p;
     if (f->sparse) {
-#define SPARSE_STEP_BLOCK(k, NV, last) sparse_step_block(f, k, NV, last)
-        NONZERO_COLUMNS(k0, k1, SPARSE_STEP_BLOCK)
-#undef SPARSE_STEP_BLOCK
+#define DECAY_BLOCK(k, NV, last) sparse_step_block(f, k, NV, last, 1)
+#define STEP_BLOCK(k, NV, last) sparse_step_block(f, k, NV, last, 0)
+        if (f->shrink != 0) NONZERO_COLUMNS(k0, k1, DECAY_BLOCK)
+        else NONZERO_COLUMNS(k0, k1, STEP_BLOCK)
+#undef DECAY_BLOCK
+#undef STEP_BLOCK
         return;
     }
     /* A partial first vector aligns the loads and stores of w */
