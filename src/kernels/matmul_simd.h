@@ -74,6 +74,8 @@ enum { BP_ROWS = 64, BP_PART_ROWS = 64 };
 /* The products on mostly zero errors take columns in blocks of NONZERO_V
  * vectors: as many accumulators, the rest of 16 registers for operands. */
 enum { NONZERO_V = 8 };
+/* Products of fewer multiply-adds (some 3 us) always run dense. */
+enum { NONZERO_MIN_WORK = 1 << 18 };
 /* Columns [k0, k1) in blocks of NONZERO_V vectors, the last block shorter
  * (nv vectors, the last of them `last` lanes): BLOCK(k, NV, last) with NV a
  * constant in each copy, so that the accumulators live in registers. A
@@ -174,6 +176,9 @@ SIMD_ALWAYS_INLINE void forward_tile(const simd_product *p, int j, int x, int nj
         for (int a = 0; a < nj; a++) wv[a] = vload(w + (size_t)a * n + k);
         for (int e = 0; e < nx; e++) {
             vec iv = vload(in + (size_t)e * n + k);
+            /* in a register: else compilers fold the load into each
+             * multiply-add, nj loads where one does */
+            __asm__("" : "+x"(iv));
             for (int a = 0; a < nj; a++) acc[a][e] = vfma(wv[a], iv, acc[a][e]);
         }
     }
@@ -427,6 +432,19 @@ static void backward_params_step_rows(void *ctx, int j0, int j1)
  * backward products visit only those. Each sum keeps the dense order, less
  * terms that are exactly +-0, which change no sum that is not itself zero:
  * the results are the dense products' (a zero's sign aside). */
+/* Whether looking for the nonzero errors may pay: not for a product of a
+ * few microseconds (chapter 1's 30 -> 10), where it would cost a tenth,
+ * nor where the first errors are mostly nonzero (a sigmoid's never are
+ * zero), which the first 64 say at the cost of a few nanoseconds. */
+static int worth_skipping_zeros(const float *delta, int batch, int n_in, int n_out)
+{
+    if ((long)batch * n_in * n_out < NONZERO_MIN_WORK) return 0;
+    const long total = (long)batch * n_out, head = total < 64 ? total : 64;
+    int nonzero = 0;
+    for (long i = 0; i < head; i++) nonzero += delta[i] != 0;
+    return 4 * nonzero <= 3 * head;
+}
+
 typedef struct nonzero_errors {
     int words;           /* 64-bit words per example in `rows` */
     int blocks;          /* blocks of 64 examples in `columns` */
@@ -437,9 +455,10 @@ typedef struct nonzero_errors {
 /* Finds delta's nonzero errors (NaN counts as nonzero), `columns` too if
  * asked for. 0 where more than half are nonzero, or without the memory:
  * the dense products run then. */
-static int nonzero_errors_find(nonzero_errors *z, const float *delta, int batch, int n_out,
-                               int columns)
+static int nonzero_errors_find(nonzero_errors *z, const float *delta, int batch, int n_in,
+                               int n_out, int columns)
 {
+    if (!worth_skipping_zeros(delta, batch, n_in, n_out)) return 0;
     z->words = (n_out + 63) / 64;
     z->blocks = (batch + 63) / 64;
     z->rows = calloc((size_t)batch * z->words, sizeof *z->rows);
@@ -604,7 +623,7 @@ static void SIMD_NAME(matmul_backward_params)(float *dw, float *db, const float 
     nonzero_columns(&p);
     int grain = matmul_grain(par, n_out, (long)batch * n_in, BP_J);
     nonzero_errors z;
-    if (nonzero_errors_find(&z, delta, batch, n_out, 1)) {
+    if (nonzero_errors_find(&z, delta, batch, n_in, n_out, 1)) {
         product_on_nonzero f = {p, &z, 0};
         parallel_for(par, n_out, grain, params_on_nonzero_rows, &f);
         nonzero_errors_free(&z);
@@ -623,7 +642,7 @@ static void SIMD_NAME(matmul_backward_params_step)(float *w, float *b, const flo
     nonzero_columns(&p);
     int grain = matmul_grain(par, n_out, (long)batch * n_in, BP_J);
     nonzero_errors z;
-    if (nonzero_errors_find(&z, delta, batch, n_out, 1)) {
+    if (nonzero_errors_find(&z, delta, batch, n_in, n_out, 1)) {
         product_on_nonzero f = {p, &z, 1};
         parallel_for(par, n_out, grain, params_on_nonzero_rows, &f);
         nonzero_errors_free(&z);
@@ -702,7 +721,7 @@ static void SIMD_NAME(matmul_backward_input)(float *d_in, const float *delta, co
     /* Columns in blocks of at least 64 keep the vectors full. */
     int grain = matmul_grain(par, n_in, (long)batch * n_out, 64);
     nonzero_errors z;
-    if (nonzero_errors_find(&z, delta, batch, n_out, 0)) {
+    if (nonzero_errors_find(&z, delta, batch, n_in, n_out, 0)) {
         product_on_nonzero f = {p, &z, 0};
         parallel_for(par, n_in, grain, input_on_nonzero_columns, &f);
         nonzero_errors_free(&z);
@@ -836,9 +855,10 @@ _Static_assert(MATMUL_FUSED_MAX_BATCH <= 16, "sparse_errors.examples has 16 bits
 
 /* Lists delta's nonzero errors (NaN counts as nonzero); 0 where more than
  * half are nonzero or the lists would not fit, and the dense pass runs. */
-static int sparse_errors_list(sparse_errors *se, const float *delta, int batch, int n_out)
+static int sparse_errors_list(sparse_errors *se, const float *delta, int batch, int n_in,
+                              int n_out)
 {
-    if (n_out > SPARSE_NEURONS_MAX) return 0;
+    if (n_out > SPARSE_NEURONS_MAX || !worth_skipping_zeros(delta, batch, n_in, n_out)) return 0;
     const int limit = (int)((long)batch * n_out / 2) < SPARSE_ERRORS_MAX
                           ? (int)((long)batch * n_out / 2)
                           : SPARSE_ERRORS_MAX;
@@ -953,7 +973,7 @@ static void SIMD_NAME(matmul_backward_input_step)(float *d_in, float *w, float *
     fused_product f = {{.out = w, .db = d_in, .delta = delta, .in = in, .step = step,
                         .batch = batch, .n_in = n_in, .n_out = n_out},
                        shrink,
-                       sparse_errors_list(&se, delta, batch, n_out) ? &se : NULL};
+                       sparse_errors_list(&se, delta, batch, n_in, n_out) ? &se : NULL};
     int grain = matmul_grain(par, n_in, 2L * batch * n_out, 64);
     parallel_for(par, n_in, grain, backward_input_step_columns, &f);
     /* eq. 21: the biases, in the order of backward_params_rows_any */
