@@ -867,12 +867,15 @@ static int sparse_errors_list(sparse_errors *se, const float *delta, int batch, 
     for (int x = 0; x < batch; x++) {
         se->first[x] = n;
         const float *d = delta + (size_t)x * n_out;
-        for (int j = 0; j < n_out; j++)
-            if (d[j] != 0) { /* true for NaN too */
-                if (n == limit) return 0;
-                se->neuron[n++] = j;
-                se->examples[j] |= (uint16_t)(1u << x);
+        for (int j = 0; j < n_out; j += W) {
+            unsigned lanes = vnonzero_lanes(n_out - j >= W ? vload(d + j) : vload_n(d + j, n_out - j));
+            if (n + __builtin_popcount(lanes) > limit) return 0;
+            for (; lanes; lanes &= lanes - 1) {
+                const int jj = j + __builtin_ctz(lanes);
+                se->neuron[n++] = jj;
+                se->examples[jj] |= (uint16_t)(1u << x);
             }
+        }
     }
     se->first[batch] = n;
     return 1;
