@@ -722,6 +722,11 @@ exact commands are in `bench/run.py`, CONV_RECIPES) and as PyTorch modules
 `nn.Dropout`, log-softmax and `NLLLoss`, `torch.optim.SGD`). FLOPs count
 each convolution and product as its dense multiply-adds: 9.2 million per
 training image for the two-conv network, 18.7 million for the final one.
+nndl's backward products skip the terms of errors that are exactly zero
+(three quarters or more behind a max-pool, ReLU or dropout; see "Where the
+time goes"), so their GFLOP/s and share of the sgemm rate are an
+effective rate, the dense work over the time taken, and can pass what
+the machine's multiply-adds could do densely. PyTorch computes every term.
 
 {conv}
 
