@@ -934,14 +934,41 @@ stepped after it). Dropout's masks, drawn without a branch on each
 2026-12-06) when each 64-bit number gave four draws of 16 bits instead of
 one of 53: p counts to the nearest multiple of 2^-16, and 0.5 exactly.
 
-Against the targets ({conv_shares} of the sgemm rate in this run): the
-second convolution's products are 83% of the two-conv network's work and
-run at about three quarters of the sgemm rate in `build/bench/kernels`,
-near or above OpenBLAS and libxsmm there; they have 40 columns (the
-filters: 2.5 vectors of 16, or 5 of 8) and at mini-batch 10 only 640
-rows. The first convolution, im2col and col2im, and pooling run far
-below it. PyTorch's ratio is further off: 3.5x and 4x PyTorch would need
-the products themselves well above OpenBLAS's speed on these shapes.
+Most of the errors that the backward products multiply are exactly zero.
+A 2x2 max-pool sends each window's error to its winner alone, so three
+quarters of the second convolution's errors are 0 in the two-conv
+network; behind ReLU and dropout far more are: 98% at the final
+network's second convolution, 79% and 91% at its layers of 1,000 (a
+dropped or inactive neuron passes no error back; counted over its first
+two epochs of 10,000 images). The dense kernels multiplied all
+of them. Where at most half of a call's errors are nonzero, BP2, BP4
+and the fused BP2 + step now list the nonzero ones and sum only those,
+in the dense order less terms that are exactly +-0, so the weights are
+the same bits (a test compares with the order written out in `fmaf`; two
+epochs of the final network on 2 threads saved the same model bytes).
+For the second convolution the errors are kept as bit masks, 64 examples
+to a word, and BP4 goes over the patches in blocks of 64 rows that stay
+in L1 while each filter takes its nonzero rows; the fused pass lists the
+nonzero errors of each example, and asks for the rows of weights they
+need ahead of the sums, since the rows come in no order a prefetcher
+follows. A search for zeros that would not pay (products under 2^18
+multiply-adds, errors whose first 64 are mostly nonzero, as a sigmoid's
+always are) is skipped, so the dense networks run as before. With the
+same change the forward tile stopped loading each input vector once per
+multiply-add (GCC had folded the load into each of them; an empty `asm`
+keeps it in a register, as in the first convolution): the second
+convolution's forward product went from 474 to 346 us per mini-batch.
+In seconds per epoch of 5,000 images on one thread (by hand, fastest of
+4 alternating runs, 2026-12-07, AVX2): the final network from 1.95 to
+1.00, the two-conv network from 0.88 to 0.64.
+
+Against the targets ({conv_shares} of the sgemm rate in this run, an
+effective rate since the zero errors' terms are not computed): the
+forward products, which have no zeros to skip (the inputs of a batch's
+examples are zero in different places), are now the larger part of both
+networks' time, at some 65-70% of the machine's peak multiply-add rate
+for the layers of 1,000 and the second convolution. The first
+convolution, im2col and col2im, and pooling run far below it.
 
 Two threads split each product by neurons but the passes over the
 examples by examples. The pool takes a worker that is still busy
