@@ -12,7 +12,9 @@
  * makes one for the shape, else libxsmm_sgemm). For the first layer, whose
  * inputs are MNIST images, nndl's rows are its sparse products on real
  * images of the training set, which skip the zero pixels, as training runs
- * them; the libraries compute the dense product. Each time is the median
+ * them; the libraries compute the dense product. The last rows feed the
+ * backward products errors with as many zeros as training gives them,
+ * which nndl's kernels skip. Each time is the median
  * of 7 runs of enough calls to take some 5 ms. Before timing, each
  * library's forward product is checked against nndl's.
  *
@@ -43,6 +45,7 @@ enum { CONV_BATCH = 10 }; /* the mini-batch of the convolutions' rows */
 typedef struct shape {
     int n_in, n_out, batch;
     const char *what; /* NULL: a dense layer */
+    double nonzero;   /* the share of nonzero errors; 0: all (random) */
 } shape;
 
 /* The layers of [784,30,10] b10, [784,100,10] b10 and b100,
@@ -51,12 +54,22 @@ typedef struct shape {
  * example (24 x 24 and 8 x 8), a patch of k k C inputs per row, a column
  * per map (src/net/conv.c). */
 static const shape SHAPES[] = {
-    {784, 30, 10, NULL},   {784, 100, 10, NULL}, {784, 100, 100, NULL}, {30, 10, 10, NULL},
-    {100, 10, 10, NULL},   {100, 10, 100, NULL}, {100, 100, 10, NULL},
-    {25, 20, 5760, "conv 1, 5 x 5 x 1 -> 20 maps: 5,760 rows of 25 (nndl trains it directly)"},
-    {500, 40, 640, "conv 2, 5 x 5 x 20 -> 40 maps: 640 rows of 500"},
-    {640, 100, 10, NULL},  {640, 1000, 10, NULL}, {1000, 1000, 10, NULL},
-    {1000, 10, 10, NULL},
+    {784, 30, 10, NULL, 0},   {784, 100, 10, NULL, 0}, {784, 100, 100, NULL, 0},
+    {30, 10, 10, NULL, 0},    {100, 10, 10, NULL, 0},  {100, 10, 100, NULL, 0},
+    {100, 100, 10, NULL, 0},
+    {25, 20, 5760, "conv 1, 5 x 5 x 1 -> 20 maps: 5,760 rows of 25 (nndl trains it directly)",
+     0},
+    {500, 40, 640, "conv 2, 5 x 5 x 20 -> 40 maps: 640 rows of 500", 0},
+    {640, 100, 10, NULL, 0},  {640, 1000, 10, NULL, 0}, {1000, 1000, 10, NULL, 0},
+    {1000, 10, 10, NULL, 0},
+    /* The backward products on errors as training makes them, mostly
+     * zero behind max-pool, ReLU and dropout (the shares counted over the
+     * first two epochs of 10,000 images, docs/PERFORMANCE.md): nndl sums
+     * only the nonzero ones, the libraries all. */
+    {500, 40, 640, "conv 2 of the two-conv network (sigmoid): 25% of the errors nonzero", 0.25},
+    {500, 40, 640, "conv 2 of the final network (ReLU, dropout): 2% of the errors nonzero", 0.02},
+    {640, 1000, 10, "640 -> 1000 of the final network: 21% of the errors nonzero", 0.21},
+    {1000, 1000, 10, "1000 -> 1000 of the final network: 9% of the errors nonzero", 0.09},
 };
 
 /* Everything one shape's products read and write. */
@@ -237,7 +250,8 @@ static void operands_init(operands *o, shape s, const nndl_dataset *train)
     o->d_in = floats(big);
     for (size_t i = 0; i < (size_t)s.n_out * s.n_in; i++) o->w[i] = uniform();
     for (int j = 0; j < s.n_out; j++) o->b[j] = 0;
-    for (size_t i = 0; i < (size_t)s.batch * s.n_out; i++) o->delta[i] = uniform();
+    for (size_t i = 0; i < (size_t)s.batch * s.n_out; i++)
+        o->delta[i] = s.nonzero && (double)rand() / RAND_MAX >= s.nonzero ? 0 : uniform();
     if (s.n_in == 784) {
         images_as_inputs(o->in, train, s.batch, 0);
         o->stride = matmul_sparse_align(s.n_out);
@@ -370,8 +384,9 @@ int main(void)
             }
         }
         for (int op = 0; op < N_OPS; op++) {
-            /* the input layer has no error */
+            /* the input layer has no error; the forward product none at all */
             if (op == BP2 && (s->n_in == 784 || s->n_in == 25)) continue;
+            if (op == FORWARD && s->nonzero) continue;
             double t[N_IMPLS];
             for (int impl = 0; impl < N_IMPLS; impl++) t[impl] = time_op(&o, impl, op);
             char name[160];
@@ -381,8 +396,10 @@ int main(void)
                 snprintf(name, sizeof name, "%d -> %d%s", s->n_in, s->n_out,
                          s->n_in == 784 ? " (MNIST images)" : "");
             printf("| %s | %d | %s%s | %.2f | %.2f | %.2f%s | %.1fx | %.1fx |\n", name,
-                   s->what ? CONV_BATCH : s->batch,
-                   OP_NAMES[op], s->n_in == 784 && op != BP2 ? " (nndl: sparse)" : "",
+                   s->what && s->batch > CONV_BATCH ? CONV_BATCH : s->batch, OP_NAMES[op],
+                   s->n_in == 784 && op != BP2 ? " (nndl: sparse)"
+                   : s->nonzero                ? " (nndl: nonzero errors)"
+                                               : "",
                    t[NNDL] * 1e6, t[OPENBLAS] * 1e6, t[LIBXSMM] * 1e6,
                    o.xsmm[op] ? "" : " (no JIT kernel)", t[OPENBLAS] / t[NNDL],
                    t[LIBXSMM] / t[NNDL]);

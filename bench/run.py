@@ -770,7 +770,10 @@ libraries compute the dense product. Chapter 6's layers are those of the
 final network (and the two-conv network's 640 -> 100) at mini-batch 10; a
 convolution is its im2col product, a row per output position of each of
 the 10 images and a column per feature map, as nndl runs the second one.
-Each time is the median of 7 runs of
+The errors are random, none of them zero, except in the last rows: there
+they have the share of zeros that training gives the layer (counted as
+under "Where the time goes"), which nndl's backward products skip and the
+libraries compute. Each time is the median of 7 runs of
 enough calls for some 5 ms, in microseconds per call; the last two columns
 are the library's time over nndl's (above 1: nndl is faster). The program
 first checks each library's forward product against nndl's.
