@@ -624,6 +624,23 @@ static void input_on_nonzero_columns(void *ctx, int k0, int k1)
 #undef INPUT_BLOCK
 }
 
+/* backward_params, or with `step` its step form: on the nonzero errors
+ * where most are zero, else dense. */
+static void backward_params_any(simd_product *p, int step, parallel *par)
+{
+    nonzero_columns(p);
+    int grain = matmul_grain(par, p->n_out, (long)p->batch * p->n_in, BP_J);
+    nonzero_errors z;
+    if (nonzero_errors_find(&z, p->delta, p->batch, p->n_in, p->n_out, 1)) {
+        product_on_nonzero f = {*p, &z, step};
+        parallel_for(par, p->n_out, grain, params_on_nonzero_rows, &f);
+        nonzero_errors_free(&z);
+        return;
+    }
+    parallel_for(par, p->n_out, grain, step ? backward_params_step_rows : backward_params_rows,
+                 p);
+}
+
 /* dw (n_out, n_in), db (n_out), delta (B, n_out), in (B, n_in); accumulates */
 static void SIMD_NAME(matmul_backward_params)(float *dw, float *db, const float *delta,
                                               const float *in, int batch, int n_in, int n_out,
@@ -631,16 +648,7 @@ static void SIMD_NAME(matmul_backward_params)(float *dw, float *db, const float 
 {
     simd_product p = {.out = dw, .db = db, .delta = delta, .in = in, .batch = batch,
                       .n_in = n_in, .n_out = n_out};
-    nonzero_columns(&p);
-    int grain = matmul_grain(par, n_out, (long)batch * n_in, BP_J);
-    nonzero_errors z;
-    if (nonzero_errors_find(&z, delta, batch, n_in, n_out, 1)) {
-        product_on_nonzero f = {p, &z, 0};
-        parallel_for(par, n_out, grain, params_on_nonzero_rows, &f);
-        nonzero_errors_free(&z);
-        return;
-    }
-    parallel_for(par, n_out, grain, backward_params_rows, &p);
+    backward_params_any(&p, 0, par);
 }
 
 /* w (n_out, n_in), b (n_out), delta (B, n_out), in (B, n_in); updates w and b */
@@ -650,16 +658,7 @@ static void SIMD_NAME(matmul_backward_params_step)(float *w, float *b, const flo
 {
     simd_product p = {.out = w, .db = b, .delta = delta, .in = in, .step = step,
                       .batch = batch, .n_in = n_in, .n_out = n_out};
-    nonzero_columns(&p);
-    int grain = matmul_grain(par, n_out, (long)batch * n_in, BP_J);
-    nonzero_errors z;
-    if (nonzero_errors_find(&z, delta, batch, n_in, n_out, 1)) {
-        product_on_nonzero f = {p, &z, 1};
-        parallel_for(par, n_out, grain, params_on_nonzero_rows, &f);
-        nonzero_errors_free(&z);
-        return;
-    }
-    parallel_for(par, n_out, grain, backward_params_step_rows, &p);
+    backward_params_any(&p, 1, par);
 }
 
 /* ---- backward_input: d_in = delta w ------------------------------------ */
