@@ -26,7 +26,8 @@ enum { SPIN_LIMIT = 1 << 14 };
 static const double LATE_SECONDS = 200e-6;
 /* After a late worker the caller works alone for a while, starting with
  * this many calls and doubling on each further late worker, so that a busy
- * machine costs a few waits per epoch instead of thousands. */
+ * machine costs a few waits per epoch instead of thousands; each call whose
+ * workers are on time halves the next stretch again. */
 enum { BACKOFF_MIN = 64, BACKOFF_MAX = 1 << 16 };
 
 /* A job: fn over n_items items in n_chunks chunks of `grain`. */
@@ -224,19 +225,26 @@ void parallel_for(parallel *p, int n, int grain, parallel_fn fn, void *ctx)
     /* seq_cst, paired with the workers' sleepers count: either a worker sees
      * the new job before it sleeps, or the caller sees it sleeping. */
     atomic_store(&p->state, (uint64_t)gen << 32);
-    if (atomic_load(&p->sleepers) > 0) {
+    const int asleep = atomic_load(&p->sleepers) > 0;
+    if (asleep) {
         pthread_mutex_lock(&p->lock);
         pthread_cond_broadcast(&p->wake);
         pthread_mutex_unlock(&p->lock);
     }
     double begun = monotonic_seconds();
     run_chunks(p, gen);
-    /* Only chunks that a worker has begun can still be running. */
-    if (wait_for_workers(p, n_chunks, begun)) {
+    /* Only chunks that a worker has begun can still be running. A worker
+     * that had to be woken (after a stretch alone it always has) may start
+     * late without another process on its core: waking a halted virtual
+     * CPU can take longer than LATE_SECONDS. Counted as late, each stretch
+     * alone led to a longer one, and a 2-thread training ran on one core
+     * for minutes on end with the other idle. */
+    int late = wait_for_workers(p, n_chunks, begun);
+    if (late && !asleep) {
         p->backoff = p->backoff ? 2 * p->backoff : BACKOFF_MIN;
         if (p->backoff > BACKOFF_MAX) p->backoff = BACKOFF_MAX;
         p->serial_left = p->backoff;
-    } else if (p->backoff) {
-        p->backoff--; /* calm again: drift back towards trying often */
+    } else if (!late && p->backoff) {
+        p->backoff /= 2; /* calm again: back to trying often within a few calls */
     }
 }
