@@ -643,11 +643,25 @@ def main():
             table=table([r for r in RECIPES if not r[0].startswith("ch5")], store),
             ch5_table=table([r for r in RECIPES if r[0].startswith("ch5")], store),
             speeds=speeds_section(store.get(SPEEDS_ID)), ch6_table=ch6_table(store),
-            beyond=beyond_section(store),
+            beyond=beyond_section(store), full_recipe=full_recipe_note(),
             ensemble_picture=ENSEMBLE_PICTURE if ENSEMBLE_ID in store else "",
             machine=machine(),
             dates=" to ".join([dates[0], dates[-1]] if len(dates) > 1 else dates)))
     print(f"wrote {args.out} after {total / 60:.1f} minutes of runs", file=sys.stderr)
+
+
+def full_recipe_note():
+    """The final row's command timed as one run on 2 threads, with another
+    seed (bench/full_recipe.py), where docs/full-recipe.json has it."""
+    path = os.path.join(ROOT, "docs", "full-recipe.json")
+    if not os.path.exists(path):
+        return ""
+    r = json.load(open(path))
+    return (f"- The final row's command once more, with seed 6 and 2 threads, timed by "
+            f"`python3 bench/full_recipe.py` ({r['date']}): test accuracy "
+            f"{100 * r['test_at_best_validation']:.2f}% at its best validation epoch "
+            f"({r['best_validation_epoch']}), {100 * r['final_test']:.2f}% after the last, "
+            f"in {r['wall_minutes']:.0f} minutes.\n")
 
 
 ENSEMBLE_PICTURE = """
@@ -775,7 +789,7 @@ the chapter 6 rows above.
 - Baselines from chapter 1, not rerun by this script: `nndl baseline
   darkness` gives 2225 / 10000, the book's 22.25%; `nndl baseline svm` gives
   9433 / 10000 against the book's 9435, in 478 s.
-"""
+{full_recipe}"""
 
 if __name__ == "__main__":
     main()
