@@ -870,8 +870,10 @@ The convolutional networks, profiled the same way (`--layers` as in the
 table above, `--train-size 10000 --epochs 3 --eval none --threads 1`; by
 hand, 2026-12-07, on the AVX-512 machine beside two training runs and a
 fuzzer, which change the times but little the shares, and on an idle AVX2
-machine, Zen 3, after the changes below; the rest of each profile is the
-kernel's page handling, the loading of MNIST and functions under 1%):
+machine, Zen 3, after the changes below but before the products on
+nonzero errors, which since took most of the backward products' shares
+away; the rest of each profile is the kernel's page handling, the
+loading of MNIST and functions under 1%):
 
 | Function | Work | two-conv, AVX-512 | final, AVX-512 | two-conv, AVX2 | final, AVX2 |
 |---|---|---:|---:|---:|---:|
@@ -973,7 +975,11 @@ keeps it in a register, as in the first convolution): the second
 convolution's forward product went from 474 to 346 us per mini-batch.
 In seconds per epoch of 5,000 images on one thread (by hand, fastest of
 4 alternating runs, 2026-12-07, AVX2): the final network from 1.95 to
-1.00, the two-conv network from 0.88 to 0.64.
+1.00, the two-conv network from 0.88 to 0.64. A profile of the final
+network afterwards (perf, one thread, by hand, the same day): the forward
+products 36% of the samples, the fused pass over the layers of 1,000 24%,
+the second convolution's BP2 and BP4 on its nonzero errors 4% and 1%,
+the first convolution some 8%, im2col and col2im some 8%.
 
 Against the targets ({conv_shares} of the sgemm rate in this run, an
 effective rate since the zero errors' terms are not computed): the
