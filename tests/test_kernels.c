@@ -787,10 +787,11 @@ TEST(kernels_backward_products_sum_in_the_documented_order)
     const matmul_kernels *const *all = matmul_kernels_all(&n);
     /* the second convolution; a layer of 1,000; blocks of 64 examples with a
      * shorter last one and columns ending in part of a vector; more than
-     * 64 neurons; and products too small to look for zeros at all */
-    static const int shapes[][3] = {{640, 500, 40},  {10, 1000, 1000}, {650, 37, 40},
-                                    {100, 70, 130},  {130, 45, 50},    {7, 33, 5},
-                                    {130, 20, 3}};
+     * 64 neurons; masks too large for the stack; and products too small
+     * to look for zeros at all */
+    static const int shapes[][3] = {{640, 500, 40}, {10, 1000, 1000}, {650, 37, 40},
+                                    {100, 70, 130}, {130, 45, 50},    {300, 20, 500},
+                                    {7, 33, 5},     {130, 20, 3}};
     static const double kept[] = {1, 0.25, 0.5, 0};
     parallel *par = parallel_create(2, NULL);
     REQUIRE(par);

@@ -456,12 +456,21 @@ static int worth_skipping_zeros(const float *delta, int batch, int n_in, int n_o
     return 4 * nonzero <= 3 * head;
 }
 
+/* The masks of a second convolution (640 examples by 40 filters) or of a
+ * layer of 1,000 at a mini-batch of 10 fit in `local`: no allocation per
+ * mini-batch; larger products allocate theirs. */
+enum { NONZERO_LOCAL_WORDS = 2048 };
+
 typedef struct nonzero_errors {
     int words;           /* 64-bit words per example in `rows` */
     int blocks;          /* blocks of 64 examples in `columns` */
     uint64_t *rows;      /* example x, neuron j: bit j % 64 of rows[x words + j / 64] */
     uint64_t *columns;   /* bit x % 64 of columns[(x / 64) n_out + j] */
+    uint64_t *heap;      /* rows and columns when they do not fit in local, else NULL */
+    uint64_t local[NONZERO_LOCAL_WORDS];
 } nonzero_errors;
+
+static void nonzero_errors_free(nonzero_errors *z) { free(z->heap); }
 
 /* Finds delta's nonzero errors (NaN counts as nonzero), `columns` too if
  * asked for. 0 where more than half are nonzero, or without the memory:
@@ -472,9 +481,13 @@ static int nonzero_errors_find(nonzero_errors *z, const float *delta, int batch,
     if (!worth_skipping_zeros(delta, batch, n_in, n_out)) return 0;
     z->words = (n_out + 63) / 64;
     z->blocks = (batch + 63) / 64;
-    z->rows = calloc((size_t)batch * z->words, sizeof *z->rows);
-    z->columns = columns ? calloc((size_t)z->blocks * n_out, sizeof *z->columns) : NULL;
-    if (!z->rows || (columns && !z->columns)) goto dense;
+    const size_t n_rows = (size_t)batch * z->words,
+                 n_words = n_rows + (columns ? (size_t)z->blocks * n_out : 0);
+    z->heap = n_words > NONZERO_LOCAL_WORDS ? calloc(n_words, sizeof *z->heap) : NULL;
+    if (n_words > NONZERO_LOCAL_WORDS && !z->heap) return 0;
+    z->rows = z->heap ? z->heap : z->local;
+    if (!z->heap) memset(z->rows, 0, n_words * sizeof *z->rows);
+    z->columns = columns ? z->rows + n_rows : NULL;
     long nonzero = 0;
     for (int x = 0; x < batch; x++) {
         const float *d = delta + (size_t)x * n_out;
@@ -485,7 +498,10 @@ static int nonzero_errors_find(nonzero_errors *z, const float *delta, int batch,
         }
         for (int w = 0; w < z->words; w++) nonzero += __builtin_popcountll(row[w]);
     }
-    if (2 * nonzero > (long)batch * n_out) goto dense;
+    if (2 * nonzero > (long)batch * n_out) {
+        nonzero_errors_free(z);
+        return 0;
+    }
     if (columns)
         for (int x = 0; x < batch; x++)
             for (int w = 0; w < z->words; w++)
@@ -494,16 +510,6 @@ static int nonzero_errors_find(nonzero_errors *z, const float *delta, int batch,
                     z->columns[(size_t)(x / 64) * n_out + j] |= (uint64_t)1 << (x % 64);
                 }
     return 1;
-dense:
-    free(z->rows);
-    free(z->columns);
-    return 0;
-}
-
-static void nonzero_errors_free(nonzero_errors *z)
-{
-    free(z->rows);
-    free(z->columns);
 }
 
 typedef struct product_on_nonzero {
