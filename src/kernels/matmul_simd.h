@@ -856,51 +856,25 @@ _Static_assert(MATMUL_FUSED_MAX_BATCH == 10, "backward_input_step_tile_any's cas
  * the dense pass in the same order, less terms that are exactly +-0:
  * adding them changes no sum that is not itself zero, so the results are
  * the dense pass's (a zero's sign aside). */
-enum {
-    PREFETCH_ROWS = 8,          /* rows of w asked for ahead of BP2's sums */
-    SPARSE_ERRORS_MAX = 4096,   /* nonzero errors listed (on the stack) */
-    SPARSE_NEURONS_MAX = 4096,  /* neurons whose examples are listed */
-};
+enum { PREFETCH_ROWS = 8 }; /* rows of w asked for ahead of BP2's sums */
 
-typedef struct sparse_errors {
-    int first[MATMUL_FUSED_MAX_BATCH + 1]; /* example x's neurons: neuron[first[x] .. first[x + 1]) */
-    int neuron[SPARSE_ERRORS_MAX];        /* ascending within each example */
-    uint16_t examples[SPARSE_NEURONS_MAX]; /* neuron j: bit x set if delta_xj != 0 */
-} sparse_errors;
-_Static_assert(MATMUL_FUSED_MAX_BATCH <= 16, "sparse_errors.examples has 16 bits");
-
-/* Lists delta's nonzero errors (NaN counts as nonzero); 0 where more than
- * half are nonzero or the lists would not fit, and the dense pass runs. */
-static int sparse_errors_list(sparse_errors *se, const float *delta, int batch, int n_in,
-                              int n_out)
+/* The next set bit of words[0..n) after the cursor (*w, *m): its index, or
+ * -1 past the last. */
+static inline int next_bit(const uint64_t *words, int n, int *w, uint64_t *m)
 {
-    if (n_out > SPARSE_NEURONS_MAX || !worth_skipping_zeros(delta, batch, n_in, n_out)) return 0;
-    const int limit = (int)((long)batch * n_out / 2) < SPARSE_ERRORS_MAX
-                          ? (int)((long)batch * n_out / 2)
-                          : SPARSE_ERRORS_MAX;
-    memset(se->examples, 0, (size_t)n_out * sizeof se->examples[0]);
-    int n = 0;
-    for (int x = 0; x < batch; x++) {
-        se->first[x] = n;
-        const float *d = delta + (size_t)x * n_out;
-        for (int j = 0; j < n_out; j += W) {
-            unsigned lanes = vnonzero_lanes(n_out - j >= W ? vload(d + j) : vload_n(d + j, n_out - j));
-            if (n + __builtin_popcount(lanes) > limit) return 0;
-            for (; lanes; lanes &= lanes - 1) {
-                const int jj = j + __builtin_ctz(lanes);
-                se->neuron[n++] = jj;
-                se->examples[jj] |= (uint16_t)(1u << x);
-            }
-        }
+    while (*m == 0) {
+        if (++*w >= n) return -1;
+        *m = words[*w];
     }
-    se->first[batch] = n;
-    return 1;
+    const int j = 64 * *w + __builtin_ctzll(*m);
+    *m &= *m - 1;
+    return j;
 }
 
 typedef struct fused_product {
     simd_product p;
     float shrink;
-    const sparse_errors *sparse; /* NULL: the dense pass */
+    const nonzero_errors *sparse; /* NULL: the dense pass */
 } fused_product;
 
 /* Columns [k, k + nv W) of w (the last vector only `last` lanes): BP2 for
@@ -911,20 +885,24 @@ SIMD_ALWAYS_INLINE void sparse_step_block(const fused_product *f, int k, int nv,
                                           int decay)
 {
     const simd_product *p = &f->p;
-    const sparse_errors *se = f->sparse;
+    const nonzero_errors *z = f->sparse;
     const int n = p->n_in;
     const vec s = vset1(p->step), sh = vset1(f->shrink);
     for (int x = 0; x < p->batch; x++) { /* BP2: d_in_xk = sum over j of delta_xj w_jk */
         vec acc[NONZERO_V];
         for (int v = 0; v < nv; v++) acc[v] = vzero();
         const float *dx = p->delta + (size_t)x * p->n_out;
-        for (int t = se->first[x]; t < se->first[x + 1]; t++) {
-            const int j = se->neuron[t];
-            /* the rows come in no order a prefetcher follows: ask for one
-             * some rows ahead, most of them the first time from L3 */
-            if (t + PREFETCH_ROWS < se->first[x + 1])
+        const uint64_t *words = z->rows + (size_t)x * z->words;
+        /* the rows come in no order a prefetcher follows: ask for one
+         * some rows ahead, most of them the first time from L3 */
+        int w = 0, wa = 0;
+        uint64_t m = words[0], ma = words[0];
+        for (int i = 0; i < PREFETCH_ROWS; i++) next_bit(words, z->words, &wa, &ma);
+        for (int j; (j = next_bit(words, z->words, &w, &m)) >= 0;) {
+            const int ahead = next_bit(words, z->words, &wa, &ma);
+            if (ahead >= 0)
                 for (int l = 0; l < nv * W; l += 64 / (int)sizeof(float))
-                    __builtin_prefetch(p->out + (size_t)se->neuron[t + PREFETCH_ROWS] * n + k + l);
+                    __builtin_prefetch(p->out + (size_t)ahead * n + k + l);
             const vec d = vset1(dx[j]);
             const float *wj = p->out + (size_t)j * n + k;
             for (int v = 0; v < nv - 1; v++) acc[v] = vfma(d, vload(wj + v * W), acc[v]);
@@ -939,8 +917,8 @@ SIMD_ALWAYS_INLINE void sparse_step_block(const fused_product *f, int k, int nv,
     for (int j = 0; j < p->n_out; j++) { /* BP4 over the examples in order, then the step */
         vec g[NONZERO_V];
         for (int v = 0; v < nv; v++) g[v] = vzero();
-        for (unsigned m = se->examples[j]; m; m &= m - 1) {
-            const int x = __builtin_ctz(m);
+        for (uint64_t m = z->columns[j]; m; m &= m - 1) { /* batch <= 10: one block */
+            const int x = __builtin_ctzll(m);
             const vec d = vset1(p->delta[(size_t)x * p->n_out + j]);
             const float *in = p->in + (size_t)x * n + k;
             for (int v = 0; v < nv - 1; v++) g[v] = vfma(d, vload(in + v * W), g[v]);
@@ -988,13 +966,15 @@ static void SIMD_NAME(matmul_backward_input_step)(float *d_in, float *w, float *
 {
     assert(batch >= 1 && batch <= MATMUL_FUSED_MAX_BATCH);
     /* out is w, as in the step form of backward_params; db carries d_in */
-    sparse_errors se;
+    nonzero_errors z;
+    const int sparse = nonzero_errors_find(&z, delta, batch, n_in, n_out, 1);
     fused_product f = {{.out = w, .db = d_in, .delta = delta, .in = in, .step = step,
                         .batch = batch, .n_in = n_in, .n_out = n_out},
                        shrink,
-                       sparse_errors_list(&se, delta, batch, n_in, n_out) ? &se : NULL};
+                       sparse ? &z : NULL};
     int grain = matmul_grain(par, n_in, 2L * batch * n_out, 64);
     parallel_for(par, n_in, grain, backward_input_step_columns, &f);
+    if (sparse) nonzero_errors_free(&z);
     /* eq. 21: the biases, in the order of backward_params_rows_any */
     for (int j = 0; j < n_out; j++) {
         float sum = 0;
