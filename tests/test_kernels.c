@@ -359,7 +359,7 @@ TEST(kernels_fused_pass_equals_bp2_decay_then_step)
 
 /* The same on errors mostly zero: 15% nonzero, as behind the final
  * network's layers of 1,000, 50% (the most the sparse pass takes), and
- * none at all; the last shape lists more errors than the pass keeps. */
+ * none at all; the last shape's masks are too large for the stack. */
 TEST(kernels_fused_pass_on_sparse_errors_equals_bp2_decay_then_step)
 {
     parallel *par = parallel_create(2, NULL);
