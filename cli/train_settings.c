@@ -63,7 +63,7 @@ void train_options(train_settings *s, cli_option *o)
          "stop after N epochs without a better validation accuracy; keep the best weights", 0,
          1000000, NULL},
         {"--eta-schedule", OPT_STRING, &s->eta_schedule, "halve:N:F",
-         "halve eta after N epochs without improvement; stop at eta/F", 0, 0, NULL},
+         "halve eta after N epochs without improvement; stop when it falls to eta/F", 0, 0, NULL},
         {"--seed", OPT_U64, &s->seed, "N", "seed for weights, shuffling, dropout (default 1)",
          0, 0, NULL},
         {"--threads", OPT_INT, &s->threads, "N",
