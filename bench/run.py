@@ -1014,7 +1014,13 @@ that share no cache (the placement the AVX-512 runs saw) the second
 thread makes the final network slower. With the default `--threads 0`
 each epoch tries its first mini-batches both ways and trains the rest on
 one thread when that was faster (`src/train/thread_choice.c`); the
-benchmarks name their thread counts, which are used as given.
+benchmarks name their thread counts, which are used as given. The
+second convolution's BP4 made its operands (the errors at the pools'
+winners, and the patches im2col copies again, as BP2 wrote over the
+forward pass's) on one thread while the other waited; they are now split
+by examples (the same bits; some 3% of a one-thread mini-batch of the
+final network, too little to see through this machine's noise, where
+runs of the same binary spread by 2x on 2026-12-07).
 
 perf's `-g` call graphs are incomplete here (nndl is built with -O3,
 without frame pointers), so the table is self time per function; the

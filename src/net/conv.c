@@ -658,6 +658,48 @@ static const real *z_errors(const layer *l, const real *delta, real *ws, const i
     return dz;
 }
 
+/* BP4's operands for examples [x0, x1): their errors before pooling and
+ * their patches (im2col again: BP2 wrote its own rows over the forward
+ * pass's). */
+typedef struct bp4_operands_job {
+    const layer *l;
+    const real *delta, *in;
+    const int32_t *memo;
+    real *dz, *cols;
+} bp4_operands_job;
+
+static void bp4_operands_rows(void *ctx, int x0, int x1)
+{
+    const bp4_operands_job *job = ctx;
+    const layer *l = job->l;
+    const size_t P = (size_t)positions(l);
+    if (l->spec.pool > 1)
+        RNAME(max_pool_backward)(job->dz + (size_t)x0 * P * l->spec.size,
+                                 job->delta + (size_t)x0 * l->n_out,
+                                 job->memo + (size_t)x0 * l->n_out, conv_shape(l), l->spec.pool,
+                                 x1 - x0);
+    im2col(l, job->in + (size_t)x0 * l->n_in, job->cols + (size_t)x0 * P * patch_size(l),
+           x1 - x0);
+}
+
+/* Copies worth a second thread: the copying runs at the speed of the
+ * caches, and otherwise one thread would do it while the other waits. */
+enum { BP4_OPERANDS_MIN_PARALLEL = 1 << 16 };
+
+/* The batch's BP4 operands, split by examples; returns dz (delta itself
+ * without pooling). Patches in ws_cols. */
+static const real *bp4_operands(const layer *l, const real *delta, const real *in, real *ws,
+                                const int32_t *memo, int batch, parallel *par)
+{
+    bp4_operands_job job = {l, delta, in, memo, l->spec.pool > 1 ? ws_z(l, ws, batch) : NULL,
+                            ws_cols(l, ws)};
+    const long per_example = (long)positions(l) * (patch_size(l) + l->spec.size);
+    parallel_for(par, batch,
+                 parallel_split(par, batch, per_example, BP4_OPERANDS_MIN_PARALLEL),
+                 bp4_operands_rows, &job);
+    return l->spec.pool > 1 ? job.dz : delta;
+}
+
 static void conv_backward_params(const layer *l, real *grad, const real *delta,
                                  const real *in, real *ws, const int32_t *memo, int batch,
                                  parallel *par)
@@ -668,9 +710,8 @@ static void conv_backward_params(const layer *l, real *grad, const real *delta,
         for (size_t i = 0; i < l->n_params; i++) grad[l->weights + i] += g[i];
         return;
     }
-    const real *dz = z_errors(l, delta, ws, memo, batch);
+    const real *dz = bp4_operands(l, delta, in, ws, memo, batch, par);
     real *cols = ws_cols(l, ws);
-    im2col(l, in, cols, batch);
     /* BP4: dC/dw = sum over examples and positions of delta a_patch;
      * BP3: dC/db = sum of delta over them */
     RNAME(matmul_backward_params)(grad + l->weights, grad + l->biases, dz, cols,
@@ -690,9 +731,8 @@ static void conv_backward_params_step(const layer *l, real *params, const real *
         }
         return;
     }
-    const real *dz = z_errors(l, delta, ws, memo, batch);
+    const real *dz = bp4_operands(l, delta, in, ws, memo, batch, par);
     real *cols = ws_cols(l, ws);
-    im2col(l, in, cols, batch);
     /* BP3, BP4 as above, and eq. 20, 21 at once */
     RNAME(matmul_backward_params_step)(params + l->weights, params + l->biases, dz, cols, step,
                                        batch * positions(l), patch_size(l), l->spec.size,
