@@ -1018,7 +1018,8 @@ benchmarks name their thread counts, which are used as given. The
 second convolution's BP4 made its operands (the errors at the pools'
 winners, and the patches im2col copies again, as BP2 wrote over the
 forward pass's) on one thread while the other waited; they are now split
-by examples (the same bits; some 3% of a one-thread mini-batch of the
+by examples (the same bits; about a third of the 8% that im2col and
+col2im take of a one-thread mini-batch of the
 final network, too little to see through this machine's noise, where
 runs of the same binary spread by 2x on 2026-12-07).
 
