@@ -172,9 +172,9 @@ ENSEMBLE_ID = "ch6-ensemble"
 # schedule, and votes of more networks. Attempt 2: the expanded set with
 # the schedule. Attempt 3: attempt 2's recipe with five more seeds, and the
 # vote of all ten. Attempt 4: the schedule taken much further down (eta
-# halved after 3 epochs without a better validation accuracy, down to
-# eta/32), since halve:5:8 stops on reaching eta/8 and so never trains
-# below eta/4.
+# halved after 3 epochs without a better validation accuracy, trained down
+# to eta/16: halve:3:32 stops on reaching eta/32), since halve:5:8 stops on
+# reaching eta/8 and so never trains below eta/4.
 BEYOND = [
     ("beyond-augment", "The final network on the 50,000 images distorted afresh each epoch "
      "(`--augment`) instead of the expanded set; eta halved after 10 epochs without a better "
