@@ -647,6 +647,16 @@ static void conv_forward(const layer *l, const real *params, const real *in, rea
     RNAME(activation_forward)(l->act, out, batch, l->n_out);
 }
 
+/* dz for examples [x0, x1) of a pooling layer: delta at each pool's
+ * winner, 0 elsewhere (dz and delta from the batch's first example). */
+static void pool_errors_rows(const layer *l, const real *delta, const int32_t *memo, real *dz,
+                             int x0, int x1)
+{
+    const size_t out = (size_t)x0 * l->n_out;
+    RNAME(max_pool_backward)(dz + (size_t)x0 * positions(l) * l->spec.size, delta + out,
+                             memo + out, conv_shape(l), l->spec.pool, x1 - x0);
+}
+
 /* dC/dz before pooling: delta at each pool's winner, 0 elsewhere; or
  * delta itself without pooling. */
 static const real *z_errors(const layer *l, const real *delta, real *ws, const int32_t *memo,
@@ -654,12 +664,12 @@ static const real *z_errors(const layer *l, const real *delta, real *ws, const i
 {
     if (l->spec.pool == 1) return delta;
     real *dz = ws_z(l, ws, batch);
-    RNAME(max_pool_backward)(dz, delta, memo, conv_shape(l), l->spec.pool, batch);
+    pool_errors_rows(l, delta, memo, dz, 0, batch);
     return dz;
 }
 
-/* BP4's operands for examples [x0, x1): their errors before pooling and
- * their patches (im2col again: BP2 wrote its own rows over the forward
+/* BP4's operands for examples [x0, x1): their errors before pooling (dz
+ * NULL without pooling) and their patches (im2col again: BP2 wrote its own rows over the forward
  * pass's). */
 typedef struct bp4_operands_job {
     const layer *l;
@@ -672,14 +682,9 @@ static void bp4_operands_rows(void *ctx, int x0, int x1)
 {
     const bp4_operands_job *job = ctx;
     const layer *l = job->l;
-    const size_t P = (size_t)positions(l);
-    if (l->spec.pool > 1)
-        RNAME(max_pool_backward)(job->dz + (size_t)x0 * P * l->spec.size,
-                                 job->delta + (size_t)x0 * l->n_out,
-                                 job->memo + (size_t)x0 * l->n_out, conv_shape(l), l->spec.pool,
-                                 x1 - x0);
-    im2col(l, job->in + (size_t)x0 * l->n_in, job->cols + (size_t)x0 * P * patch_size(l),
-           x1 - x0);
+    if (job->dz) pool_errors_rows(l, job->delta, job->memo, job->dz, x0, x1);
+    im2col(l, job->in + (size_t)x0 * l->n_in,
+           job->cols + (size_t)x0 * positions(l) * patch_size(l), x1 - x0);
 }
 
 /* Copies worth a second thread: the copying runs at the speed of the
@@ -697,7 +702,7 @@ static const real *bp4_operands(const layer *l, const real *delta, const real *i
     parallel_for(par, batch,
                  parallel_split(par, batch, per_example, BP4_OPERANDS_MIN_PARALLEL),
                  bp4_operands_rows, &job);
-    return l->spec.pool > 1 ? job.dz : delta;
+    return job.dz ? job.dz : delta;
 }
 
 static void conv_backward_params(const layer *l, real *grad, const real *delta,
