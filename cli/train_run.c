@@ -23,6 +23,7 @@ typedef struct run_state {
     nndl_net *best;          /* best weights so far, when a plateau rule is on */
     FILE *history;
     nndl_plateau plateau;
+    int warned_one_answer;
 } run_state;
 
 static int fail(const run_state *r, const nndl_error *err) { return cli_fail(r->cmd, err); }
@@ -145,6 +146,30 @@ static int watch_plateau(run_state *r, int epoch, epoch_record *rec, int *stop)
     return 0;
 }
 
+/* A network that gives every image the same answer has usually died:
+ * ReLUs that output 0 for every input get no gradient and never learn
+ * again (seen with network3.py's initialization of wider convolutions at
+ * eta 0.03). A warning, once, not an error: a sigmoid network can start
+ * so and recover. */
+static void warn_if_one_answer(run_state *r, int epoch, const nndl_confusion *c)
+{
+    if (r->warned_one_answer || c->total < 2) return;
+    for (int a = 0; a < c->n_classes; a++) {
+        size_t answered = 0;
+        for (int t = 0; t < c->n_classes; t++) answered += c->counts[(size_t)t * c->n_classes + a];
+        if (answered == c->total) {
+            fprintf(stderr,
+                    "nndl %s: warning: epoch %d: the network answers %d for all %zu %s images; "
+                    "if it stays so, its neurons have died: try a smaller --eta than %g, or "
+                    "--init he\n",
+                    r->cmd, epoch, a, c->total, eval_names[r->s->eval],
+                    (double)nndl_trainer_eta(r->trainer));
+            r->warned_one_answer = 1;
+            return;
+        }
+    }
+}
+
 static int run_epoch(run_state *r, int epoch, train_result *res, int progress, int *stop)
 {
     const train_settings *s = r->s;
@@ -177,8 +202,10 @@ static int run_epoch(run_state *r, int epoch, train_result *res, int progress, i
     if (st != NNDL_OK) return fail(r, &err);
 
     if (r->d->evaluation) {
-        size_t correct;
-        if (nndl_net_evaluate(r->net, r->d->evaluation, &correct, &err)) return fail(r, &err);
+        nndl_confusion answers;
+        if (nndl_confusion_compute(r->net, r->d->evaluation, &answers, NULL, &err))
+            return fail(r, &err);
+        size_t correct = answers.correct;
         rec.evaluation_data = eval_names[s->eval];
         rec.evaluation_correct = res->last_correct = (long)correct;
         rec.evaluation_total = res->total = (long)nndl_dataset_count(r->d->evaluation);
@@ -186,7 +213,12 @@ static int run_epoch(run_state *r, int epoch, train_result *res, int progress, i
             res->best_correct = res->last_correct;
             res->best_epoch = epoch;
         }
-        if (r->out) fprintf(r->out, "Epoch %d: %zu / %ld\n", epoch, correct, rec.evaluation_total);
+        if (r->out) {
+            fprintf(r->out, "Epoch %d: %zu / %ld\n", epoch, correct, rec.evaluation_total);
+            fflush(r->out);
+        }
+        warn_if_one_answer(r, epoch, &answers);
+        nndl_confusion_free(&answers);
     } else if (r->out) {
         fprintf(r->out, "Epoch %d training complete\n", epoch);
     }
@@ -397,7 +429,7 @@ int train_run(const train_settings *s, nndl_net *net, const train_data *d, FILE 
               int progress, const char *cmd, train_result *result,
               const train_checkpoints *ck)
 {
-    run_state r = {s, net, d, out, cmd, NULL, NULL, NULL, NULL, {0}};
+    run_state r = {.s = s, .net = net, .d = d, .out = out, .cmd = cmd};
     train_result res = {0};
     res.best_epoch = -1;
     int status = prepare(&r), stop = 0, first = 0;

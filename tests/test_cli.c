@@ -380,6 +380,24 @@ TEST(cli_early_stopping_keeps_the_best_epoch)
     CHECK(saved == best);
 }
 
+TEST(cli_a_network_that_died_is_named_once)
+{
+    /* ReLUs at eta 30 die within an epoch of 1,000 images: every image
+     * then gets one answer, which a warning says once, not every epoch */
+    cli_result r;
+    run("train --sizes 784,30,10 --activation relu --cost cross-entropy --eta 30 --epochs 3 "
+        "--train-size 1000 --eval validation", &r);
+    REQUIRE(r.status == 0);
+    CHECK(strstr(r.err, "warning: epoch 0: the network answers") &&
+          strstr(r.err, "for all 10000 validation images") && strstr(r.err, "--init he"));
+    CHECK(count_lines(r.err) == 2); /* the warning and the closing time */
+    /* a network that learns gets no such warning */
+    run("train --sizes 784,30,10 --activation relu --cost cross-entropy --eta 0.1 --epochs 1 "
+        "--train-size 1000 --eval validation", &r);
+    REQUIRE(r.status == 0);
+    CHECK(!strstr(r.err, "warning"));
+}
+
 TEST(cli_sweep_prints_a_table)
 {
     cli_result r;
