@@ -84,6 +84,35 @@ TEST(conv_training_is_bit_identical_for_1_and_2_threads)
     nndl_dataset_free(ds);
 }
 
+/* At mini-batch 10 the large fully connected layers take BP2 and their step
+ * in one pass, split by inputs, and their forward products split by
+ * neurons over the whole batch (backprop.c): the final network's shape in
+ * small, conv:4:5,pool:2, fc:64 and fc:600 (fused, with dropout on their
+ * inputs), softmax:10 (not fused, on top of them). */
+TEST(conv_training_with_fused_layers_is_bit_identical_for_1_and_2_threads)
+{
+    nndl_dataset *ds = test_mnist_head(300, NULL);
+    REQUIRE(ds);
+    nndl_net *nets[2];
+    for (int i = 0; i < 2; i++) {
+        nndl_layer_spec layers[] = {nndl_layer_conv(4, 5, 2, NNDL_ACT_RELU),
+                                    nndl_layer_fc(64, NNDL_ACT_RELU),
+                                    nndl_layer_fc(600, NNDL_ACT_RELU),
+                                    nndl_layer_fc(10, NNDL_ACT_SIGMOID)};
+        layers[1].dropout = layers[2].dropout = 0.5f;
+        nets[i] = net_of(layers, 4);
+        REQUIRE(nets[i]);
+    }
+    /* 576 x 64 and 64 x 600 weights: both at least the fused pass's minimum */
+    REQUIRE(backprop_fuse_min_weights_f32 <= 576 * 64 &&
+            backprop_fuse_min_weights_f32 <= 64 * 600);
+    REQUIRE(train(nets[0], ds, 1, 10, 1.0f, 0, 1));
+    REQUIRE(train(nets[1], ds, 1, 10, 1.0f, 0, 2));
+    CHECK(same_params(nets[0], nets[1]));
+    for (int i = 0; i < 2; i++) nndl_net_free(nets[i]);
+    nndl_dataset_free(ds);
+}
+
 /* With the default thread count each epoch trains its first 96 batches in
  * turns on two threads and on one, then the rest the faster way: the same
  * weights as one thread throughout, for a convolutional network with
