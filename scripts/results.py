@@ -421,9 +421,14 @@ def describe(runs, notes):
 
 
 def machine():
+    """The CPU, and which of nndl's products ran (AVX-512 or AVX2), which sum
+    in different orders: the same seed trains to other weights on each."""
     cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"],
                          capture_output=True, text=True).stdout.strip()
-    return f"{cpu}, {os.cpu_count()} cores"
+    flags = subprocess.run(["sh", "-c", "grep -m1 '^flags' /proc/cpuinfo"],
+                           capture_output=True, text=True).stdout.split()
+    isa = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+    return f"{cpu} ({isa}), {os.cpu_count()} cores"
 
 
 def table(recipes, store):
