@@ -1023,6 +1023,33 @@ col2im take of a one-thread mini-batch of the
 final network, too little to see through this machine's noise, where
 runs of the same binary spread by 2x on 2026-12-07).
 
+On an AVX-512 machine (an Intel Xeon, 2026-12-07) the sparse passes
+turned out to leave columns undone. They take the columns in blocks of 8
+vectors, and a last block of 8 vectors whose last one is partial (113 to
+127 columns with AVX-512's 16 lanes, 57 to 63 with AVX2's 8) had no case.
+The second convolution's 500 columns end in just that with AVX-512: its
+BP2 left stale workspace in 116 of each patch's 500 errors, and its BP4
+never stepped 116 of each filter's 500 weights. With AVX2 (500 = 7 x 64
++ 52) the book's networks never met it. With it, the final network did
+not learn on AVX-512 (10.6% on validation after 3 epochs of 10,000
+images, 95.1% without), so no row of docs/RESULTS.md, all of which
+match the book's, ran into it. A test now takes both widths' sparse
+passes through every length of the last block, against the plain C
+products. The flaw also showed as runs on 2 threads that were not always
+the same bits: which stale values the second convolution's BP2 read
+depended on how the threads had shared the forward pass.
+
+Split by examples, each thread's forward product over a layer of 1,000
+read all of its weights, half of them written a moment before by the
+other core in the fused pass, which splits them by inputs; two threads
+made an epoch of the final network only 1.19x faster than one on that
+machine. The forward products of the fused layers are now split by
+neurons over the whole batch (the convolutions below them still by
+examples): each thread reads half of the weights, a quarter of them
+written by the other core, and two threads are 1.43x one (10,000 images,
+two epochs each, alternating, the machine otherwise idle; the same bits
+as one thread).
+
 perf's `-g` call graphs are incomplete here (nndl is built with -O3,
 without frame pointers), so the table is self time per function; the
 tiles are inlined into the functions named. Before the update was folded
