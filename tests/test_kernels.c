@@ -199,8 +199,9 @@ TEST(kernels_agree_with_the_reference)
  * shorter: every length of it, 1 to 8 vectors with the last full or not,
  * for AVX-512 (16 lanes) and AVX2 (8). A second convolution's 500 columns
  * end in 7 vectors and 4 lanes with AVX-512, which once were left undone.
- * 640 rows by 40 errors, a quarter of them nonzero, as behind its pooling. */
-TEST(kernels_sparse_passes_cover_every_last_block)
+ * 640 rows by 40 errors, a quarter of them nonzero, as behind its pooling;
+ * then the dense passes, whose tiles end in other shapes, on 10 rows. */
+TEST(kernels_passes_cover_every_last_block)
 {
     static const int columns[] = {1,   8,   9,   15,  16,  17,  57,  60,  63,  64,  65,  100,
                                   112, 113, 116, 120, 127, 128, 129, 241, 250, 500, 1000};
@@ -208,8 +209,11 @@ TEST(kernels_sparse_passes_cover_every_last_block)
     const matmul_kernels *const *all = matmul_kernels_all(&n);
     for (int i = 0; i < n; i++) {
         if (!all[i]->supported()) continue;
-        for (int c = 0; c < COUNT(columns); c++)
+        for (int c = 0; c < COUNT(columns); c++) {
             compare_with_reference(all[i], 640, columns[c], 40, c % 3, 0.25);
+            /* and the dense passes, at the final network's mini-batch */
+            compare_with_reference(all[i], 10, columns[c], 40, c % 3, 1);
+        }
     }
 }
 
