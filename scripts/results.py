@@ -683,7 +683,6 @@ def main():
         f.write("\n")
     os.replace(STORE + ".tmp", STORE)
 
-    dates = sorted({e["date"] for e in store.values()})
     with open(args.out, "w") as f:
         f.write(TEMPLATE.format(
             table=table([r for r in RECIPES if not r[0].startswith("ch5")], store),
@@ -691,9 +690,20 @@ def main():
             speeds=speeds_section(store.get(SPEEDS_ID)), ch6_table=ch6_table(store),
             beyond=beyond_section(store), full_recipe=full_recipe_note(),
             ensemble_picture=ENSEMBLE_PICTURE if ENSEMBLE_ID in store else "",
-            machine=machine(),
-            dates=" to ".join([dates[0], dates[-1]] if len(dates) > 1 else dates)))
+            machines=machines_text(store)))
     print(f"wrote {args.out} after {total / 60:.1f} minutes of runs", file=sys.stderr)
+
+
+def machines_text(store):
+    """The machines the stored rows ran on, each with the dates of its rows."""
+    dates = {}
+    for e in store.values():
+        dates.setdefault(e["machine"], set()).add(e["date"])
+    parts = []
+    for m, ds in sorted(dates.items(), key=lambda item: min(item[1])):
+        ds = sorted(ds)
+        parts.append(f"{m}, {ds[0]}" + (f" to {ds[-1]}" if len(ds) > 1 else ""))
+    return "; ".join(parts)
 
 
 def full_recipe_note():
@@ -734,7 +744,8 @@ chapter-1 figures are the best epoch of the best of three runs.
   last 10,000 of the 60,000 training images, never trained on).
 - Mini-batches of 10 and 50,000 training images unless the row says otherwise.
 - **s/epoch**: seconds of training per epoch, one thread per run, two runs at
-  a time on this machine ({machine}); rows run on {dates}.
+  a time, on the machine each row ran on: {machines} (each row's in
+  docs/results.json).
 
 ## Chapters 1 and 3
 
