@@ -234,14 +234,15 @@ static void forward_and_errors(const nndl_net *net, const real *params, batch_bu
      * summed already: when they were split over the threads, the pass is
      * too. ([784,100,10] at batch 100: the pass took 11.4 us a batch on one
      * thread, and splitting it made an epoch 0.0355 -> 0.0325 s.) */
-    long work = errors_work(net, L, bottom);
+    const long errors = errors_work(net, L, bottom);
+    long forward = 0; /* through the layers split by examples */
     for (int l = 0; l < by_examples; l++) {
         long product = (long)net->layers[l].macs;
-        work += l == 0 && b->w1t ? product / 4 : product;
+        forward += l == 0 && b->w1t ? product / 4 : product;
     }
     if (by_examples == L) {
         pass_job job = {net, params, b, labels, L, 1, L, bottom};
-        parallel_for(par, batch, parallel_split(par, batch, work, MIN_PARALLEL_WORK),
+        parallel_for(par, batch, parallel_split(par, batch, forward + errors, MIN_PARALLEL_WORK),
                      pass_rows, &job);
         return;
     }
@@ -252,14 +253,12 @@ static void forward_and_errors(const nndl_net *net, const real *params, batch_bu
      * made an epoch of the final network 1.19x faster than one before,
      * 1.43x after (10,000 images, an AVX-512 Xeon). Same sums (matmul.h). */
     pass_job below = {net, params, b, labels, by_examples, 0, 0, 0};
-    parallel_for(par, batch, parallel_split(par, batch, work - errors_work(net, L, bottom),
-                                            MIN_PARALLEL_WORK),
-                 pass_rows, &below);
+    parallel_for(par, batch, parallel_split(par, batch, forward, MIN_PARALLEL_WORK), pass_rows,
+                 &below);
     forward_layers(net, params, b, by_examples, L, 0, batch, par, 1);
     pass_job above = {net, params, b, labels, 0, 1, L, bottom};
-    parallel_for(par, batch,
-                 parallel_split(par, batch, errors_work(net, L, bottom), MIN_PARALLEL_WORK),
-                 pass_rows, &above);
+    parallel_for(par, batch, parallel_split(par, batch, errors, MIN_PARALLEL_WORK), pass_rows,
+                 &above);
 }
 
 /* BP2 through layers top .. bottom + 1 for the whole batch, split by examples. */
@@ -402,11 +401,10 @@ void RNAME(backprop_step_batch)(const nndl_net *net, real *params, batch_buffers
     while (top >= 2 && !fused_layer(net, top, batch)) top--;
     /* every error before a layer's step: BP2 reads the weights the step
      * changes. Down to the first fused layer, split by examples. */
-    int lowest = top; /* the lowest fused layer: its forward product and those above by neurons */
-    for (int l = top - 1; l >= 2; l--)
+    int lowest = 0; /* the lowest fused layer: its forward product and those above by neurons */
+    for (int l = top; l >= 2; l--)
         if (fused_layer(net, l, batch)) lowest = l;
-    forward_and_errors(net, params, b, labels, batch, top >= 2 ? top : 1, top >= 2 ? lowest : 0,
-                       par);
+    forward_and_errors(net, params, b, labels, batch, top >= 2 ? top : 1, lowest, par);
     for (int l = top; l >= 2;) {
         if (fused_layer(net, l, batch)) {
             const layer *ly = &net->layers[l - 1];
