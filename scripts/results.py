@@ -219,6 +219,7 @@ BEYOND = [
 ]
 ATTEMPTS = [
     {"id": "beyond-vote", "rows": ["beyond-augment"],
+     "change": "`--augment` (images distorted afresh) instead of the expanded set, eta halved after 10 epochs without progress (halve:10:8); voted with the book's 5",
      "votes": [("the 5 final networks (expanded set)", ["ch6-final"]),
                ("the 5 networks trained with --augment", ["beyond-augment"]),
                ("all 10", ["ch6-final", "beyond-augment"])],
@@ -226,6 +227,7 @@ ATTEMPTS = [
      "why": "Distorted images rather than the expanded set, the schedule, and the vote of "
             "the book's five final networks with five more."},
     {"id": "beyond2-vote", "rows": ["beyond2-schedule"],
+     "change": "the expanded set, as the book, with eta halved after 5 epochs without progress (halve:5:8)",
      "votes": [("the 5 networks of the expanded set with the schedule",
                 ["beyond2-schedule"])],
      "picture": os.path.join("docs", "images", "beyond2-errors.png"),
@@ -234,6 +236,7 @@ ATTEMPTS = [
             "the schedule better than none (above). Attempt 2 keeps the book's "
             "final network and its expanded set and adds the schedule, with new seeds."},
     {"id": "beyond3-vote", "rows": ["beyond3-schedule"],
+     "change": "attempt 2's recipe, 5 more seeds: a vote of 10",
      "votes": [("attempt 2's 5 networks", ["beyond2-schedule"]),
                ("the 5 new networks", ["beyond3-schedule"]),
                ("all 10", ["beyond2-schedule", "beyond3-schedule"])],
@@ -243,6 +246,7 @@ ATTEMPTS = [
             "either recipe stayed near 99.6%. Attempt 3 keeps attempt 2's recipe and "
             "doubles the vote: five more seeds, voting with attempt 2's five."},
     {"id": "beyond4-vote", "rows": ["beyond4-anneal"],
+     "change": "eta annealed further: halved after 3 epochs without progress, down to eta/16 (halve:3:32)",
      "votes": [("the 5 networks annealed to eta/16", ["beyond4-anneal"])],
      "picture": os.path.join("docs", "images", "beyond4-errors.png"),
      "why": "In attempts 2 and 3 every network still gained after each halving of eta, "
@@ -252,6 +256,7 @@ ATTEMPTS = [
             "book's network and the expanded set and anneals further: eta halved after 3 "
             "epochs without a better validation accuracy, trained down to eta/16."},
     {"id": "beyond5-vote", "rows": ["beyond5-distorted", "beyond5-wide"],
+     "change": "attempt 4's with wider convolutions (32 and 64 maps, He's initialization), or with the expanded images also distorted afresh",
      "votes": [("the 3 networks of distorted expanded images", ["beyond5-distorted"]),
                ("the 2 wider networks", ["beyond5-wide"]),
                ("all 5", ["beyond5-distorted", "beyond5-wide"])],
@@ -265,6 +270,7 @@ ATTEMPTS = [
             "every epoch, and convolutions with more maps; then votes each recipe's "
             "networks and all of them together."},
     {"id": "beyond6-vote", "rows": ["beyond6-wide", "beyond6-wide-more"],
+     "change": "attempt 4's with wider convolutions only, 6 networks",
      "votes": [("the first 4 wider networks", ["beyond6-wide"]),
                ("all 6", ["beyond6-wide", "beyond6-wide-more"])],
      "picture": os.path.join("docs", "images", "beyond6-errors.png"),
@@ -517,10 +523,43 @@ def schedule_line(rid, runs):
             f"{percent(after)}.")
 
 
+def best_validation(runs):
+    return [max(r["validation"]) for r in runs]
+
+
+def attempts_glance(store):
+    """One line per attempt: what it changed, its networks on validation,
+    its best vote there and that vote's test accuracy; the book's recipe
+    first, as chapter 6 ran it."""
+    lines = ["| Attempt | What changed | Networks trained | Each on validation (best epoch) "
+             "| Chosen vote on validation | That vote on test |", "|---|---|---|---|---|---|"]
+    final, ensemble, first = store.get("ch6-final"), store.get(ENSEMBLE_ID), store.get("beyond-vote")
+    book_vote = next((c for c in first["candidates"] if c["models"] == ensemble["models"]),
+                     None) if first and ensemble else None
+    if final and ensemble and book_vote:
+        v = book_vote["validation_vote"]
+        lines.append(f"| chapter 6 | the book's final network and its vote of 5 | "
+                     f"{len(final['runs'])} | {percent(best_validation(final['runs']))} | "
+                     f"{100 * v:.2f}% (5 networks) | {100 * ensemble['vote']:.2f}% |")
+    for n, attempt in enumerate(ATTEMPTS, 1):
+        entry = store.get(attempt["id"])
+        runs = [r for rid in attempt["rows"] for r in store.get(rid, {}).get("runs", [])]
+        if not entry or not runs:
+            continue
+        chosen = next(c for c in entry["candidates"] if c["name"] == entry["chosen"])
+        lines.append(f"| {n} | {attempt['change']} | {len(runs)} | "
+                     f"{percent(best_validation(runs))} | {100 * chosen['validation_vote']:.2f}% "
+                     f"({len(chosen['models'])} networks) | "
+                     f"{100 * entry['test_vote']:.2f}% |")
+    return "\n".join(lines)
+
+
 def beyond_section(store):
     """Past the book, attempt by attempt: its rows, its votes compared on
     validation, and the chosen vote's test accuracy."""
-    out, chosen_before = [], {}
+    out, chosen_before = ["What each attempt changed and what it gave, in short (the details "
+                          "follow; the networks of a vote may include an earlier attempt's):",
+                          "", attempts_glance(store)], {}
     for n, attempt in enumerate(ATTEMPTS, 1):
         rows = [r for r in BEYOND if r[0] in attempt["rows"]]
         prefix = os.path.commonprefix([attempt["id"], *attempt["rows"]])

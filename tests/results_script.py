@@ -124,6 +124,10 @@ def later_attempt(work):
     check("results_script_reports_both_attempts",
           f"**{100 * earlier['test_vote']:.2f}%**" in page and "**99.72%**" in page,
           page[-600:])
+    glance = [l for l in page.splitlines() if l.startswith("| 2 | ")]
+    check("results_script_sums_up_each_attempt",
+          len(glance) == 1 and glance[0].endswith("| 99.72% |") and "| 5 | " in glance[0],
+          str(glance))
 
 
 def main():
