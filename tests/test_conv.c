@@ -9,6 +9,7 @@
 #include "check.h"
 #include "common/rng.h"
 #include "kernels/parallel.h"
+#include "net/conv.h"
 #include "net/layer.h"
 #include "net/maxpool.h"
 #include "net/network.h"
@@ -146,7 +147,14 @@ static void check_direct_pool(int maps, int kernel, int pool, nndl_shape input, 
                          pool, batch);
     ops->forward(pl, params, in, got, ws, won, batch, NULL);
     CHECK(memcmp(got, want, n_out * sizeof *got) == 0);
-    CHECK(memcmp(won, won_want, n_out * sizeof *won) == 0);
+    /* the winners, read back in the pooling code's form (the layer keeps
+     * its own) */
+    int same_winners = 1;
+    for (int x = 0; x < batch; x++)
+        for (int i = 0; i < pl->n_out; i++)
+            same_winners &= conv_pool_winner_f32(pl, won + (size_t)x * pl->n_out, i) ==
+                            won_want[(size_t)x * pl->n_out + i];
+    CHECK(same_winners);
 
     max_pool_backward_f32(dz, delta, won_want, (nndl_shape){maps, l->out.height, l->out.width},
                           pool, batch);
@@ -266,6 +274,12 @@ TEST(gradcheck_conv_pool_every_activation_and_cost)
             check_layers(apart, 4, input, (nndl_cost)cost, &plain, 3, what);
         }
     }
+    /* a one-channel conv-pool above another layer: its errors go down
+     * through the winners it keeps in its own form */
+    nndl_layer_spec above[] = {nndl_layer_conv(1, 3, 1, NNDL_ACT_TANH),
+                               nndl_layer_conv(3, 3, 2, NNDL_ACT_RELU),
+                               nndl_layer_fc(4, NNDL_ACT_SIGMOID)};
+    check_layers(above, 3, input, NNDL_COST_CROSS_ENTROPY, &plain, 5, "one channel above");
     /* two channels in, pooling with a remainder (7x7 maps pooled by 3) */
     nndl_layer_spec odd[] = {nndl_layer_conv(2, 2, 1, NNDL_ACT_TANH),
                              nndl_layer_conv(3, 2, 3, NNDL_ACT_SIGMOID),

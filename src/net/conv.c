@@ -382,18 +382,26 @@ static inline void direct_columns(const real *p, direct_vec *left, direct_vec *r
 /* zw's rows are read 2 DIRECT_LANES reals at a time, up to DIRECT_ROW
  * from a row's start: the last map's last rows read up to that many past
  * zw, into the padded image that follows it in the workspace
- * (direct_forward). */
+ * (direct_forward).
+ *
+ * The winners are kept in the layer's own form (the memo is the layer's):
+ * map by map, each window's winner's place in the map's row of zw,
+ * (2 py + dy) W + 2 px + dx, which direct_errors writes the error to as it
+ * is. The pooling code's form, the winner's index in z (positions, maps),
+ * took a multiplication per window here and a search per window there. */
 static void direct_pool_rows(const layer *l, const real *zw, real *out, int32_t *winners)
 {
-    const nndl_shape o = conv_shape(l), pooled = l->out;
-    const int maps = l->spec.size, W = l->in.width, span = direct_span(l);
-    /* each window's winner's place in its row pair: 0, 1, o.width or
-     * o.width + 1 */
-    const direct_lane step[4] = {0, 1, o.width, o.width + 1};
+    const nndl_shape pooled = l->out;
+    const int maps = l->spec.size, W = l->in.width, span = direct_span(l),
+              windows = pooled.height * pooled.width;
+    /* each window's winner's place from its top left: 0, 1, W or W + 1 */
+    const direct_lane step[4] = {0, 1, W, W + 1};
+    direct_mask lane; /* 0, 2, 4, ...: the windows' left columns */
+    for (int j = 0; j < DIRECT_LANES; j++) lane[j] = 2 * j;
     for (int f = 0; f < maps; f++)
         for (int py = 0; py < pooled.height; py++) {
             const real *top = zw + (size_t)f * span + (size_t)2 * py * W, *bottom = top + W;
-            const int32_t corner = 2 * py * o.width;
+            int32_t *places = winners + (size_t)f * windows + (size_t)py * pooled.width;
             for (int px0 = 0; px0 < pooled.width; px0 += DIRECT_LANES) {
                 direct_vec v[4];
                 direct_columns(top + 2 * px0, &v[0], &v[1]);
@@ -408,11 +416,10 @@ static void direct_pool_rows(const layer *l, const real *zw, real *out, int32_t 
                 }
                 const int n = pooled.width - px0 < DIRECT_LANES ? pooled.width - px0
                                                                   : DIRECT_LANES;
+                const direct_mask place = won + lane + (2 * py * W + 2 * px0);
                 for (int j = 0; j < n; j++) {
-                    const int px = px0 + j;
-                    size_t i = ((size_t)py * pooled.width + px) * maps + f;
-                    out[i] = best[j];
-                    winners[i] = (corner + 2 * px + (int32_t)won[j]) * maps + f;
+                    out[((size_t)py * pooled.width + px0 + j) * maps + f] = best[j];
+                    places[px0 + j] = (int32_t)place[j];
                 }
             }
         }
@@ -478,7 +485,14 @@ static void direct_errors(const layer *l, const real *delta, const int32_t *winn
     const nndl_shape o = conv_shape(l);
     const int maps = l->spec.size, W = l->in.width, span = direct_span(l);
     memset(dzw + (size_t)m0 * span, 0, sizeof *dzw * (size_t)(m1 - m0) * span);
-    if (l->spec.pool > 1) {
+    if (direct_pools_in_rows(l)) { /* the places direct_pool_rows kept */
+        const int windows = l->out.height * l->out.width;
+        for (int f = m0; f < m1; f++) {
+            const int32_t *places = winners + (size_t)f * windows;
+            real *row = dzw + (size_t)f * span;
+            for (int i = 0; i < windows; i++) row[places[i]] = delta[(size_t)i * maps + f];
+        }
+    } else if (l->spec.pool > 1) {
         /* Each window's winners' places for its maps at once (dividing
          * the winners' indices instead cost more than the rest of the
          * gradient), then their errors. */
@@ -619,7 +633,15 @@ static real *direct_work(const layer *l, real *ws)
     return ws + (size_t)l->spec.size * (patch_size(l) + 1);
 }
 
-enum { CONV_FORWARD_EXAMPLES = 10 }; /* a training mini-batch's patches: 1.3 MB */
+/* The patches of the examples in one forward product: 512 kB (4 examples
+ * of the second convolution: their 1.3 MB at a mini-batch of 10 did not
+ * stay in a core's 1 MB of L2). */
+enum { CONV_FORWARD_BYTES = 1 << 19 };
+static int forward_examples(const layer *l)
+{
+    const size_t per_example = (size_t)positions(l) * patch_size(l) * sizeof(real);
+    return per_example >= CONV_FORWARD_BYTES ? 1 : (int)(CONV_FORWARD_BYTES / per_example);
+}
 
 static void conv_forward(const layer *l, const real *params, const real *in, real *out,
                          real *ws, int32_t *memo, int batch, parallel *par)
@@ -636,8 +658,9 @@ static void conv_forward(const layer *l, const real *params, const real *in, rea
      * 256 examples of an evaluation chunk are 33 MB of patches at the
      * second convolution, which both threads then read from memory. Each
      * output's sum is the same for any split of the batch. */
-    for (int x = 0; x < batch; x += CONV_FORWARD_EXAMPLES) {
-        const int n = batch - x < CONV_FORWARD_EXAMPLES ? batch - x : CONV_FORWARD_EXAMPLES;
+    const int chunk = forward_examples(l);
+    for (int x = 0; x < batch; x += chunk) {
+        const int n = batch - x < chunk ? batch - x : chunk;
         im2col(l, in + (size_t)x * l->n_in, cols, n);
         RNAME(matmul_forward)(z + (size_t)x * P * l->spec.size, cols, params + l->weights,
                               params + l->biases, n * P, patch_size(l), l->spec.size, par);
@@ -647,11 +670,30 @@ static void conv_forward(const layer *l, const real *params, const real *in, rea
     RNAME(activation_forward)(l->act, out, batch, l->n_out);
 }
 
+int32_t RNAME(conv_pool_winner)(const layer *l, const int32_t *memo, int i)
+{
+    if (!direct_conv(l) || !direct_pools_in_rows(l)) return memo[i];
+    const int maps = l->spec.size, W = l->in.width, place =
+        memo[(size_t)(i % maps) * l->out.height * l->out.width + i / maps];
+    return ((place / W) * conv_shape(l).width + place % W) * maps + i % maps;
+}
+
 /* dz for examples [x0, x1) of a pooling layer: delta at each pool's
  * winner, 0 elsewhere (dz and delta from the batch's first example). */
 static void pool_errors_rows(const layer *l, const real *delta, const int32_t *memo, real *dz,
                              int x0, int x1)
 {
+    if (direct_conv(l) && direct_pools_in_rows(l)) { /* BP2 below a first layer's kind */
+        const size_t n_z = (size_t)positions(l) * l->spec.size;
+        for (int x = x0; x < x1; x++) {
+            real *d = dz + (size_t)x * n_z;
+            memset(d, 0, sizeof *d * n_z);
+            for (int i = 0; i < l->n_out; i++) /* as max_pool_backward adds */
+                d[RNAME(conv_pool_winner)(l, memo + (size_t)x * l->n_out, i)] +=
+                    delta[(size_t)x * l->n_out + i];
+        }
+        return;
+    }
     const size_t out = (size_t)x0 * l->n_out;
     RNAME(max_pool_backward)(dz + (size_t)x0 * positions(l) * l->spec.size, delta + out,
                              memo + out, conv_shape(l), l->spec.pool, x1 - x0);
@@ -750,10 +792,17 @@ static void conv_backward_input(const layer *l, const real *params, const real *
 {
     const real *dz = z_errors(l, delta, ws, memo, batch);
     real *d_cols = ws_cols(l, ws);
-    /* BP2's w^T delta for every patch, then added back into the inputs */
-    RNAME(matmul_backward_input)(d_cols, dz, params + l->weights, batch * positions(l),
-                                 patch_size(l), l->spec.size, par);
-    col2im(l, d_cols, d_in, batch);
+    const int P = positions(l);
+    /* BP2's w^T delta for every patch, then added back into the inputs,
+     * an example at a time: its patches' errors (128 kB at the second
+     * convolution) stay in cache for col2im, where the batch's (1.3 MB)
+     * went out to L3 on cores with 1 MB of L2. Each row's sums are the
+     * same in any split (matmul.h), and col2im adds them in the same order. */
+    for (int x = 0; x < batch; x++) {
+        RNAME(matmul_backward_input)(d_cols, dz + (size_t)x * P * l->spec.size,
+                                     params + l->weights, P, patch_size(l), l->spec.size, par);
+        col2im(l, d_cols, d_in + (size_t)x * l->n_in, 1);
+    }
 }
 
 const layer_ops RNAME(conv_ops) = {

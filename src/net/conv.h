@@ -3,8 +3,17 @@
 #ifndef NNDL_NET_CONV_H
 #define NNDL_NET_CONV_H
 
+#include <stdint.h>
+
+#include "net/network.h"
 #include "net/real.h"
 #include "nndl.h"
+
+/* The winner of pooled output i (window i / maps, map i % maps) of one
+ * example of conv layer l, from that example's memo: its index in z
+ * (positions, maps), as max_pool_forward records it. A layer over one
+ * input channel keeps its winners in a form of its own (net/conv.c). */
+int32_t RNAME(conv_pool_winner)(const layer *l, const int32_t *memo, int i);
 
 /* z (B, OH, OW, maps) = b + the maps' k x k filters w (maps, k, k, C) over
  * `in` (B, H, W, C) of the given shape; OH = H - k + 1, OW = W - k + 1. */
