@@ -1,5 +1,6 @@
 /* The convolution as direct loops: the reference that net/conv.c's
- * products are tested against (tests/test_conv.c). */
+ * products are tested against (tests/test_conv.c); and the pooled winners
+ * a conv layer records, read in the pooling code's form. */
 #ifndef NNDL_NET_CONV_H
 #define NNDL_NET_CONV_H
 
