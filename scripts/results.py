@@ -492,9 +492,11 @@ def ch6_table(store, rows=CH6):
         seconds = statistics.mean(r["seconds"] for r in runs)
         # from the histories: an interrupted and resumed run counts every epoch once
         hours = sum(r.get("training_seconds", r["wall"]) for r in runs) / 3600
+        seed_range = (str(runs[0]["seed"]) if len(runs) == 1
+                      else f"{runs[0]['seed']}–{runs[-1]['seed']}")
         lines.append(f"| {title} | {book} | {percent(protocol)} | {100 * top_acc:.2f}% (seed "
                      f"{top['seed']}, epoch {top_epoch}) | {percent([r['accuracy'][-1] for r in runs])} "
-                     f"| {seconds:.1f} s | {hours:.2f} h | {runs[0]['seed']}–{runs[-1]['seed']} |")
+                     f"| {seconds:.1f} s | {hours:.2f} h | {seed_range} |")
         lines.append(f"| | | `nndl train {opts} --eval test --early-stop {epochs_of(opts)}` "
                      "| | | | | |")
     entry = store.get(ENSEMBLE_ID) if rows is CH6 else None
