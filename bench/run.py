@@ -1050,6 +1050,27 @@ written by the other core, and two threads are 1.43x one (10,000 images,
 two epochs each, alternating, the machine otherwise idle; the same bits
 as one thread).
 
+On an AMD EPYC with AVX-512 (Zen 4: 1 MB of L2 per core, where the Xeon
+has 2 MB; 2026-12-07, by hand), three changes to the convolutions took
+the two-conv network's epoch of 10,000 images on one thread from 1.025 to
+0.972 s (medians of 5 alternating runs each, the machine otherwise idle;
+the same bits). The second convolution's BP2 runs an example at a time, so
+that its 64 patches' errors (128 kB) are still in L2 when col2im adds them
+back, where the batch's 1.3 MB went out to L3 first (`conv_backward_input`
+from 4.1% to 2.6% of the samples). The first convolution keeps its
+pooling's winners in a form of its own, each window's winner as its place
+in the map's row of positions, which its BP4 writes the error to as it
+is: no index to compute per window when pooling, and no search per window
+when sending the errors back (`direct_pool_rows` from 4.3% to 3.3%,
+`direct_errors` from 3.5% to 2.0%; `conv_pool_winner` reads the places in
+the pooling code's form for the tests and for a one-channel layer that is
+not the first). And the forward product takes the patches of 512 kB of
+examples at a time (4 of the second convolution), not of 10 examples. The
+final network's epoch did not change beyond the noise (medians 1.68 and
+1.64 s), nor did `nndl eval`'s. Copying im2col's runs of 100 floats with
+vectors in place of memcpy was tried and was no faster (the copy is
+bound by the memory it writes, not by the calls).
+
 perf's `-g` call graphs are incomplete here (nndl is built with -O3,
 without frame pointers), so the table is self time per function; the
 tiles are inlined into the functions named. Before the update was folded

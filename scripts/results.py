@@ -175,7 +175,9 @@ ENSEMBLE_ID = "ch6-ensemble"
 # vote of all ten. Attempt 4: the schedule taken much further down (eta
 # halved after 3 epochs without a better validation accuracy, trained down
 # to eta/16: halve:3:32 stops on reaching eta/32), since halve:5:8 stops on
-# reaching eta/8 and so never trains below eta/4.
+# reaching eta/8 and so never trains below eta/4. Attempt 5: attempt 4's
+# schedule with wider convolutions (32 and 64 maps), or with the expanded
+# images also distorted afresh. Attempt 6: the wider networks alone.
 BEYOND = [
     ("beyond-augment", "The final network on the 50,000 images distorted afresh each epoch "
      "(`--augment`) instead of the expanded set; eta halved after 10 epochs without a better "
