@@ -749,7 +749,12 @@ sgemm rate and 2.6x PyTorch (11.39 s), and the final network at 9.07 s,
 58.0% and 3.8x (34.59 s); 2 threads were 1.01x one there, on cores that
 shared no cache. Both nndl and PyTorch (whose convolutions are
 oneDNN's) take about twice as long per epoch on an AVX2 machine (Zen 3)
-as on that one.
+as on that one. A Zen 4 EPYC (2026-12-07) does AVX-512 in two 256-bit
+halves: its sgemm ran 102 GFLOP/s at 1 thread against 149 on an Intel
+Xeon the same day (docs/PERFORMANCE.md as of commit 15617ea), so shares of
+it run higher there (94% and 118% against 63% and 72%), while the ratios
+to PyTorch moved less: 3.2x and 4.8x on the Zen 4, 3.1x and 5.3x on the
+Xeon, and 2 threads 1.55x against 1.35x.
 
 ## Memory and inference
 
