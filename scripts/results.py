@@ -222,7 +222,8 @@ BEYOND = [
 ]
 ATTEMPTS = [
     {"id": "beyond-vote", "rows": ["beyond-augment"],
-     "change": "`--augment` (images distorted afresh) instead of the expanded set, eta halved after 10 epochs without progress (halve:10:8); voted with the book's 5",
+     "change": "`--augment` (images distorted afresh) instead of the expanded set, eta halved "
+                "after 10 epochs without progress (halve:10:8); voted with the book's 5",
      "votes": [("the 5 final networks (expanded set)", ["ch6-final"]),
                ("the 5 networks trained with --augment", ["beyond-augment"]),
                ("all 10", ["ch6-final", "beyond-augment"])],
@@ -230,7 +231,8 @@ ATTEMPTS = [
      "why": "Distorted images rather than the expanded set, the schedule, and the vote of "
             "the book's five final networks with five more."},
     {"id": "beyond2-vote", "rows": ["beyond2-schedule"],
-     "change": "the expanded set, as the book, with eta halved after 5 epochs without progress (halve:5:8)",
+     "change": "the expanded set, as the book, with eta halved after 5 epochs without progress"
+                " (halve:5:8)",
      "votes": [("the 5 networks of the expanded set with the schedule",
                 ["beyond2-schedule"])],
      "picture": os.path.join("docs", "images", "beyond2-errors.png"),
@@ -249,7 +251,8 @@ ATTEMPTS = [
             "either recipe stayed near 99.6%. Attempt 3 keeps attempt 2's recipe and "
             "doubles the vote: five more seeds, voting with attempt 2's five."},
     {"id": "beyond4-vote", "rows": ["beyond4-anneal"],
-     "change": "eta annealed further: halved after 3 epochs without progress, down to eta/16 (halve:3:32)",
+     "change": "eta annealed further: halved after 3 epochs without progress, down to eta/16 "
+                "(halve:3:32)",
      "votes": [("the 5 networks annealed to eta/16", ["beyond4-anneal"])],
      "picture": os.path.join("docs", "images", "beyond4-errors.png"),
      "why": "In attempts 2 and 3 every network still gained after each halving of eta, "
@@ -259,7 +262,8 @@ ATTEMPTS = [
             "book's network and the expanded set and anneals further: eta halved after 3 "
             "epochs without a better validation accuracy, trained down to eta/16."},
     {"id": "beyond5-vote", "rows": ["beyond5-distorted", "beyond5-wide"],
-     "change": "attempt 4's with wider convolutions (32 and 64 maps, He's initialization), or with the expanded images also distorted afresh",
+     "change": "attempt 4's with wider convolutions (32 and 64 maps, He's initialization), or "
+                "with the expanded images also distorted afresh",
      "votes": [("the 3 networks of distorted expanded images", ["beyond5-distorted"]),
                ("the 2 wider networks", ["beyond5-wide"]),
                ("all 5", ["beyond5-distorted", "beyond5-wide"])],
@@ -538,7 +542,8 @@ def attempts_glance(store):
     first, as chapter 6 ran it."""
     lines = ["| Attempt | What changed | Networks trained | Each on validation (best epoch) "
              "| Chosen vote on validation | That vote on test |", "|---|---|---|---|---|---|"]
-    final, ensemble, first = store.get("ch6-final"), store.get(ENSEMBLE_ID), store.get("beyond-vote")
+    final, ensemble = store.get("ch6-final"), store.get(ENSEMBLE_ID)
+    first = store.get("beyond-vote")
     book_vote = next((c for c in first["candidates"] if c["models"] == ensemble["models"]),
                      None) if first and ensemble else None
     if final and ensemble and book_vote:
