@@ -345,6 +345,10 @@ static int direct_pools_in_rows(const layer *l)
     return l->spec.pool == 2 && conv_shape(l).width <= DIRECT_ROW;
 }
 
+/* Whether the memo holds the winners as direct_pool_rows keeps them
+ * (places in a map's row), not as the pooling code does. */
+static int winners_as_places(const layer *l) { return direct_conv(l) && direct_pools_in_rows(l); }
+
 /* Lanes of direct_vec as integers: what its comparisons give, and its
  * selects (bitwise, as C has no ?: over vectors). */
 #ifdef NNDL_REAL_DOUBLE
@@ -485,7 +489,7 @@ static void direct_errors(const layer *l, const real *delta, const int32_t *winn
     const nndl_shape o = conv_shape(l);
     const int maps = l->spec.size, W = l->in.width, span = direct_span(l);
     memset(dzw + (size_t)m0 * span, 0, sizeof *dzw * (size_t)(m1 - m0) * span);
-    if (direct_pools_in_rows(l)) { /* the places direct_pool_rows kept */
+    if (winners_as_places(l)) {
         const int windows = l->out.height * l->out.width;
         for (int f = m0; f < m1; f++) {
             const int32_t *places = winners + (size_t)f * windows;
@@ -672,7 +676,7 @@ static void conv_forward(const layer *l, const real *params, const real *in, rea
 
 int32_t RNAME(conv_pool_winner)(const layer *l, const int32_t *memo, int i)
 {
-    if (!direct_conv(l) || !direct_pools_in_rows(l)) return memo[i];
+    if (!winners_as_places(l)) return memo[i];
     const int maps = l->spec.size, W = l->in.width, place =
         memo[(size_t)(i % maps) * l->out.height * l->out.width + i / maps];
     return ((place / W) * conv_shape(l).width + place % W) * maps + i % maps;
@@ -683,7 +687,7 @@ int32_t RNAME(conv_pool_winner)(const layer *l, const int32_t *memo, int i)
 static void pool_errors_rows(const layer *l, const real *delta, const int32_t *memo, real *dz,
                              int x0, int x1)
 {
-    if (direct_conv(l) && direct_pools_in_rows(l)) { /* BP2 below a first layer's kind */
+    if (winners_as_places(l)) { /* BP2 below a one-channel layer that is not the first */
         const size_t n_z = (size_t)positions(l) * l->spec.size;
         for (int x = x0; x < x1; x++) {
             real *d = dz + (size_t)x * n_z;
