@@ -133,7 +133,8 @@ static int write_errors(const char *path, const nndl_dataset *ds, const int *ans
 int cmd_eval(int argc, char **argv)
 {
     static const char *const set_choices[] = {"test", "validation", NULL};
-    int set = 0, threads = 0, confusion = 0, validation = -1;
+    static const char *const vote_choices[] = {"plurality", "mean", NULL};
+    int set = 0, vote = 0, threads = 0, confusion = 0, validation = -1;
     const char *errors = NULL, *data = NULL;
     cli_option options[] = {
         {"--data", OPT_STRING, &data, "DIR",
@@ -147,13 +148,17 @@ int cmd_eval(int argc, char **argv)
          "also print the confusion matrix, precision and recall", 0, 0, NULL},
         {"--errors", OPT_STRING, &errors, "FILE.png",
          "draw the misclassified images (at most 400) into a PNG picture", 0, 0, NULL},
+        {"--vote", OPT_CHOICE, &vote, "",
+         "with several models: one vote each (default), or the class of largest mean output "
+         "(mean probability)", 0, 0, vote_choices},
         {"--threads", OPT_INT, &threads, "N", "threads (default 0: all cores)", 0, 1024, NULL},
     };
     cli_command cmd = {"eval", "MODEL...",
                        "Prints how many test (or validation) images MODEL classifies correctly;\n"
                        "--confusion and --errors show which classes it gets wrong, and as what.\n"
                        "With several models, each one's count and then their plurality vote's\n"
-                       "(a tie goes to the larger summed output, then the lower class);\n"
+                       "(a tie goes to the larger summed output, then the lower class), or\n"
+                       "with --vote mean the class of their largest mean output;\n"
                        "--confusion and --errors then show the vote's. (--data test and\n"
                        "--data validation, as earlier versions took them, mean --set.)",
                        options, (int)(sizeof options / sizeof options[0]), 1, MAX_MODELS};
@@ -212,13 +217,15 @@ int cmd_eval(int argc, char **argv)
         }
         int n_out = nets[0] ? nndl_net_size(nets[0], nndl_net_n_sizes(nets[0]) - 1) : 0;
         if (status == 0 &&
-            (nndl_ensemble_answers(nets, n_pos, ds, answers, &err) != NNDL_OK ||
+            (nndl_ensemble_vote(nets, n_pos, ds, vote ? NNDL_VOTE_MEAN : NNDL_VOTE_PLURALITY,
+                                answers, &err) != NNDL_OK ||
              nndl_confusion_from_answers(ds, answers, n_out == 1 ? 2 : n_out, &c, &err) !=
                  NNDL_OK)) {
             status = cli_fail("eval", &err);
         } else if (status == 0) {
             if (n_pos > 1)
-                printf("ensemble of %d (plurality vote): %zu / %zu\n", n_pos, c.correct, c.total);
+                printf("ensemble of %d (%s): %zu / %zu\n", n_pos,
+                       vote ? "mean of outputs" : "plurality vote", c.correct, c.total);
             else
                 printf("%zu / %zu\n", c.correct, c.total);
             if (confusion) print_confusion(&c, data_name, src);

@@ -749,6 +749,16 @@ NNDL_API nndl_status nndl_confusion_from_answers(const nndl_dataset *ds, const i
 NNDL_API nndl_status nndl_ensemble_answers(nndl_net *const *nets, int n_nets,
                                            const nndl_dataset *ds, int *answers,
                                            nndl_error *err);
+/* How an ensemble combines its networks' answers. */
+typedef enum {
+    NNDL_VOTE_PLURALITY, /* each network one vote, as nndl_ensemble_answers */
+    NNDL_VOTE_MEAN       /* the class of largest mean output (for softmax
+                          * networks, the mean probability), then the lowest */
+} nndl_vote;
+/* nndl_ensemble_answers with the rule `vote`. */
+NNDL_API nndl_status nndl_ensemble_vote(nndl_net *const *nets, int n_nets,
+                                        const nndl_dataset *ds, nndl_vote vote, int *answers,
+                                        nndl_error *err);
 /* Images labelled `label` answered `answer`; 0 outside the matrix. */
 NNDL_API size_t nndl_confusion_count(const nndl_confusion *c, int label, int answer);
 /* Precision of class k: of the images answered k, the fraction labelled k.

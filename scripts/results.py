@@ -296,10 +296,12 @@ ATTEMPTS = [
             "compares the vote of the first four with that of all five."},
     {"id": "beyond7-vote", "rows": ["beyond7-wide-distorted"],
      "change": "attempt 6's wider networks trained on distorted expanded images, voted with "
-                "attempt 6's 5",
+                "attempt 6's 5, one vote each or by their mean output",
      "votes": [("the 4 wider networks of distorted images", ["beyond7-wide-distorted"]),
                ("these 4 and attempt 6's 5", ["beyond6-wide", "beyond6-wide-more",
-                                              "beyond7-wide-distorted"])],
+                                              "beyond7-wide-distorted"]),
+               ("these 4 and attempt 6's 5, their outputs averaged (`--vote mean`)",
+                ["beyond6-wide", "beyond6-wide-more", "beyond7-wide-distorted"], "mean")],
      "picture": os.path.join("docs", "images", "beyond7-errors.png"),
      "why": "Attempt 6's wider networks were the strongest and most alike on validation "
             "(99.63-99.65% each), and their vote gained only 0.03-0.04 points over them: "
@@ -307,7 +309,9 @@ ATTEMPTS = [
             "than their members suggested (attempt 1's ten networks, 99.70%; attempt 5's "
             "five with three weaker members, 99.65%). Attempt 7 trains the wider network on "
             "the expanded images distorted afresh each epoch, a recipe that makes "
-            "different mistakes, and votes its 4 networks alone and with attempt 6's 5."},
+            "different mistakes, and votes its 4 networks alone and with attempt 6's 5; "
+            "the 9 also by their mean output (the mean probability of each class) rather "
+            "than one vote each, which weighs a network's confidence."},
 ]
 RUNS = os.path.join(ROOT, "runs", "results")
 
@@ -417,16 +421,20 @@ def run_beyond_vote(attempt, models_of):
     mistakes. models_of: row id -> its models, in order of seed."""
     started = time.monotonic()
     candidates = []
-    for name, rows in attempt["votes"]:
+    for name, rows, *rule in attempt["votes"]:
         models = [m for rid in rows for m in models_of[rid]]
-        members, vote = eval_vote(models, "--set", "validation")
-        candidates.append({"name": name, "models": models, "members": members,
+        rule = rule[0] if rule else "plurality"
+        members, vote = eval_vote(models, "--vote", rule, "--set", "validation")
+        candidates.append({"name": name, "models": models, "rule": rule, "members": members,
                            "validation_vote": vote})
-    chosen = max(candidates, key=lambda c: (c["validation_vote"], -len(c["models"])))
-    members, vote = eval_vote(chosen["models"], "--errors", attempt["picture"])
+    # on a tie the fewer networks, then the plurality vote (the book's)
+    chosen = max(candidates, key=lambda c: (c["validation_vote"], -len(c["models"]),
+                                            c["rule"] == "plurality"))
+    members, vote = eval_vote(chosen["models"], "--vote", chosen["rule"], "--errors",
+                              attempt["picture"])
     return {"candidates": candidates, "chosen": chosen["name"], "models": chosen["models"],
-            "test_members": members, "test_vote": vote, "picture": attempt["picture"],
-            "wall": time.monotonic() - started}
+            "rule": chosen["rule"], "test_members": members, "test_vote": vote,
+            "picture": attempt["picture"], "wall": time.monotonic() - started}
 
 
 def run_speeds(seed):
@@ -580,7 +588,8 @@ def attempts_glance(store):
         chosen = next(c for c in entry["candidates"] if c["name"] == entry["chosen"])
         lines.append(f"| {n} | {attempt['change']} | {len(runs)} | "
                      f"{percent(best_validation(runs))} | {100 * chosen['validation_vote']:.2f}% "
-                     f"({len(chosen['models'])} networks) | "
+                     f"({len(chosen['models'])} networks"
+                     f"{', mean output' if chosen.get('rule') == 'mean' else ''}) | "
                      f"{100 * entry['test_vote']:.2f}% |")
     return "\n".join(lines)
 
@@ -626,7 +635,8 @@ def beyond_section(store):
         out += ["", f"{chosen}{tested}: **{100 * v:.2f}%** "
                 f"({round((1 - v) * 10000)} of 10,000 wrong; its members "
                 f"{percent(entry['test_members'])}):", "",
-                "```sh", "nndl eval " + " ".join(entry["models"]), "```", "",
+                "```sh", "nndl eval " + " ".join(entry["models"]) +
+                (" --vote mean" if entry.get("rule") == "mean" else ""), "```", "",
                 "Its mistakes, each with the vote's answer (`--errors`):", "",
                 f"![Attempt {n}'s mistakes](images/{os.path.basename(entry['picture'])})"]
     return "\n".join(out).lstrip("\n")
@@ -726,7 +736,7 @@ def main():
     attempts = [a for a in ATTEMPTS if a["id"].startswith(only)]
     # the votes need their members
     needed = ({"ch6-final"} if ensemble else set()) | \
-        {rid for a in attempts for _, rows in a["votes"] for rid in rows}
+        {rid for a in attempts for _, rows, *_ in a["votes"] for rid in rows}
     ch6 += [r for r in CH6 + BEYOND if r[0] in needed and r not in ch6]
     if any("--expanded" in r[3] for r in recipes + ch6):
         # into ./data/mnist, where `nndl train --expanded` also looks: the
@@ -756,7 +766,7 @@ def main():
     for a in attempts:
         results[a["id"]] = run_beyond_vote(
             a, {rid: [r["model"] for r in sorted(results[rid], key=lambda r: r["seed"])]
-                for _, rows in a["votes"] for rid in rows})
+                for _, rows, *_ in a["votes"] for rid in rows})
     total = time.monotonic() - started
     # read again: another invocation may have stored rows meanwhile
     store = json.load(open(STORE)) if os.path.exists(STORE) else {}

@@ -438,6 +438,12 @@ TEST(cli_conv_network_end_to_end)
     CHECK(r.status == 0 && strstr(r.out, "ensemble of 2 (plurality vote): "));
     snprintf(want, sizeof want, "conv-b.nndl: %ld / 10000\n", last[1]);
     CHECK(strstr(r.out, want));
+    snprintf(cmd, sizeof cmd, "eval %s %s --vote mean", a, b);
+    run(cmd, &r);
+    CHECK(r.status == 0 && strstr(r.out, "ensemble of 2 (mean of outputs): "));
+    snprintf(cmd, sizeof cmd, "eval %s %s --vote most", a, b);
+    run(cmd, &r);
+    CHECK(r.status == 2 && strstr(r.err, "--vote"));
     snprintf(cmd, sizeof cmd, "inspect %s --filters %s", a, png);
     run(cmd, &r);
     CHECK(r.status == 0 && strstr(r.out, "format version 3") &&

@@ -366,6 +366,40 @@ TEST(conv_one_epoch_on_mnist_and_a_vote)
     size_t best = correct[0] > correct[1] ? correct[0] : correct[1];
     best = best > correct[2] ? best : correct[2];
     CHECK(vote.correct + 30 >= best); /* a vote is about as good as its best member, or better */
+
+    /* the mean vote: the class of largest summed output, from each
+     * network's outputs as nndl_net_feedforward gives them */
+    enum { SHOWN = 2000 };
+    float *inputs = malloc((size_t)SHOWN * 784 * sizeof *inputs);
+    float *outputs = malloc((size_t)SHOWN * 10 * sizeof *outputs);
+    double *sums = calloc((size_t)SHOWN * 10, sizeof *sums);
+    REQUIRE(inputs && outputs && sums);
+    for (size_t i = 0; i < SHOWN; i++)
+        for (int k = 0; k < 784; k++)
+            inputs[i * 784 + k] = nndl_dataset_image(test, i)[k] * (1.0f / 255.0f);
+    for (int k = 0; k < 3; k++) {
+        REQUIRE(nndl_net_feedforward(nets[k], inputs, SHOWN, outputs, &err) == NNDL_OK);
+        for (size_t i = 0; i < (size_t)SHOWN * 10; i++) sums[i] += outputs[i];
+    }
+    REQUIRE(nndl_ensemble_vote(nets, 3, test, NNDL_VOTE_MEAN, single, &err) == NNDL_OK);
+    int same = 0, differs_from_plurality = 0;
+    for (size_t i = 0; i < SHOWN; i++) {
+        int top = 0;
+        for (int c = 1; c < 10; c++)
+            if (sums[i * 10 + c] > sums[i * 10 + top]) top = c;
+        same += single[i] == top;
+        differs_from_plurality += single[i] != answers[i];
+    }
+    CHECK(same == SHOWN);
+    /* three networks after one epoch disagree on a few images, and there
+     * the two rules can part */
+    fprintf(stderr, "    mean vote and plurality differ on %d of %d images\n",
+            differs_from_plurality, SHOWN);
+    CHECK(differs_from_plurality > 0); /* 31 here: the rule was applied */
+    CHECK(nndl_ensemble_vote(nets, 3, test, (nndl_vote)7, single, &err) == NNDL_ERR_ARG);
+    free(inputs);
+    free(outputs);
+    free(sums);
     nndl_confusion_free(&vote);
     nndl_confusion_free(&one);
     free(answers);

@@ -1,4 +1,5 @@
-/* A vote of several networks (chapter 6's ensemble of five). */
+/* A vote of several networks (chapter 6's ensemble of five): one vote
+ * each, or their outputs averaged. */
 #include <string.h>
 
 #include "common/alloc.h"
@@ -9,11 +10,13 @@
 
 enum { ENSEMBLE_CHUNK = 256 };
 
-nndl_status nndl_ensemble_answers(nndl_net *const *nets, int n_nets, const nndl_dataset *ds,
-                                  int *answers, nndl_error *err)
+nndl_status nndl_ensemble_vote(nndl_net *const *nets, int n_nets, const nndl_dataset *ds,
+                               nndl_vote vote, int *answers, nndl_error *err)
 {
     if (!nets || n_nets < 1 || !ds || !answers)
         return error_set(err, NNDL_ERR_ARG, "ensemble: no networks");
+    if (vote != NNDL_VOTE_PLURALITY && vote != NNDL_VOTE_MEAN)
+        return error_set(err, NNDL_ERR_ARG, "ensemble: unknown vote %d", (int)vote);
     const int n_out = nets[0]->sizes[nets[0]->n_sizes - 1];
     const int n_classes = n_out == 1 ? 2 : n_out;
     for (int k = 0; k < n_nets; k++) {
@@ -25,7 +28,8 @@ nndl_status nndl_ensemble_answers(nndl_net *const *nets, int n_nets, const nndl_
                              nets[k]->sizes[nets[k]->n_sizes - 1], n_out);
     }
     size_t count = nndl_dataset_count(ds);
-    /* per image and class: votes, and the summed outputs that break ties */
+    /* per image and class: votes, and the summed outputs that break ties
+     * (or, for the mean, decide: the largest sum is the largest mean) */
     int *votes = alloc_zeroed(count ? count * (size_t)n_classes : 1, sizeof *votes);
     double *sums = alloc_zeroed(count ? count * (size_t)n_classes : 1, sizeof *sums);
     if (!votes || !sums) {
@@ -67,11 +71,20 @@ nndl_status nndl_ensemble_answers(nndl_net *const *nets, int n_nets, const nndl_
         const int *v = votes + i * (size_t)n_classes;
         const double *s = sums + i * (size_t)n_classes;
         int best = 0;
-        for (int c = 1; c < n_classes; c++)
-            if (v[c] > v[best] || (v[c] == v[best] && s[c] > s[best])) best = c;
+        for (int c = 1; c < n_classes; c++) {
+            int more_votes = vote == NNDL_VOTE_PLURALITY && v[c] > v[best];
+            int as_many = vote == NNDL_VOTE_MEAN || v[c] == v[best];
+            if (more_votes || (as_many && s[c] > s[best])) best = c;
+        }
         answers[i] = best;
     }
     alloc_free(votes);
     alloc_free(sums);
     return st;
+}
+
+nndl_status nndl_ensemble_answers(nndl_net *const *nets, int n_nets, const nndl_dataset *ds,
+                                  int *answers, nndl_error *err)
+{
+    return nndl_ensemble_vote(nets, n_nets, ds, NNDL_VOTE_PLURALITY, answers, err);
 }
