@@ -82,9 +82,10 @@ static nndl_status prepare(const char *path, int split, float *inputs, uint8_t *
 }
 
 /* The models' answer for one input: each model's probabilities, their
- * mean in p, and the plurality vote, ties to the larger mean probability. */
-static nndl_status vote(nndl_net *const *nets, const int *softmax, int n_models, const float *input,
-                        double p[N_DIGITS], int *digit, nndl_error *err)
+ * mean in p, and the plurality vote, ties to the larger mean probability
+ * (or, by_mean, the digit of the largest mean probability). */
+static nndl_status vote(nndl_net *const *nets, const int *softmax, int n_models, int by_mean,
+                        const float *input, double p[N_DIGITS], int *digit, nndl_error *err)
 {
     int votes[N_DIGITS] = {0};
     for (int d = 0; d < N_DIGITS; d++) p[d] = 0;
@@ -103,7 +104,9 @@ static nndl_status vote(nndl_net *const *nets, const int *softmax, int n_models,
     }
     *digit = 0;
     for (int d = 1; d < N_DIGITS; d++)
-        if (votes[d] > votes[*digit] || (votes[d] == votes[*digit] && p[d] > p[*digit])) *digit = d;
+        if ((!by_mean && votes[d] > votes[*digit]) ||
+            ((by_mean || votes[d] == votes[*digit]) && p[d] > p[*digit]))
+            *digit = d;
     return NNDL_OK;
 }
 
@@ -151,7 +154,8 @@ static cJSON *json_result(const char *path, int digit, const double p[N_DIGITS])
 
 int cmd_predict(int argc, char **argv)
 {
-    int json = 0, split = 0;
+    static const char *const vote_choices[] = {"plurality", "mean", NULL};
+    int json = 0, split = 0, by_mean = 0;
     const char *show = NULL;
     cli_option options[] = {
         {"--json", OPT_FLAG, &json, "",
@@ -160,6 +164,9 @@ int cmd_predict(int argc, char **argv)
          "write the 28x28 image the network saw as a PNG", 0, 0, NULL},
         {"--split", OPT_FLAG, &split, "",
          "read each of several digits side by side, left to right (\"42\")", 0, 0, NULL},
+        {"--vote", OPT_CHOICE, &by_mean, "",
+         "with several models: one vote each (default), or the digit of largest mean "
+         "probability", 0, 0, vote_choices},
     };
     cli_command cmd = {
         "predict", "MODEL... IMAGE...",
@@ -173,15 +180,15 @@ int cmd_predict(int argc, char **argv)
         "by their sum to make them add up to 1. A picture that cannot be read gets a\n"
         "line on standard error, the others are still read, and the exit status is 1.\n"
         "Several models (the leading arguments that are model files) vote: the digit\n"
-        "most of them see, ties to the larger mean probability; the probabilities\n"
-        "printed are their mean.\n"
+        "most of them see, ties to the larger mean probability (--vote mean: the digit\n"
+        "of the largest mean probability); the probabilities printed are their mean.\n"
         "A picture holding several separate marks side by side (\"42\") is read as one\n"
         "digit with a warning on standard error; --split reads each digit, left to\n"
         "right (marks that overlap horizontally are one digit), and prints them as one\n"
         "number with each digit's probability: \"FILE: 42  (4: 0.97, 2: 0.88)\"; with\n"
         "--json, {\"file\", \"number\", \"digits\": [{\"digit\", \"probabilities\"}, ...]};\n"
         "--show then writes the digits' 28x28 images side by side.",
-        options, 3, 2, argc};
+        options, (int)(sizeof options / sizeof options[0]), 2, argc};
     char **pos = malloc((size_t)(argc > 0 ? argc : 1) * sizeof *pos);
     if (!pos) {
         cli_error("predict", "out of memory");
@@ -238,8 +245,8 @@ int cmd_predict(int argc, char **argv)
         double p[MAX_SPLIT][N_DIGITS];
         nndl_status status = prepare(path, split, inputs, preview, &n, &found, &err);
         for (int d = 0; d < n && status == NNDL_OK; d++)
-            status = vote(nets, softmax, n_models, inputs + (size_t)d * N_PIXELS, p[d], &digits[d],
-                          &err);
+            status = vote(nets, softmax, n_models, by_mean, inputs + (size_t)d * N_PIXELS, p[d],
+                          &digits[d], &err);
         if (status == NNDL_OK && show_file) status = save_previews(show_file, preview, n, &err);
         free(show_file);
         if (status != NNDL_OK) {

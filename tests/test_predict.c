@@ -866,6 +866,17 @@ TEST(predict_cli_text_json_and_show)
     }
     cJSON_Delete(root);
 
+    /* --vote mean: the digit of the largest mean probability, which a
+     * model voting with itself does not change; a rule it does not know
+     * is an error naming the flag */
+    snprintf(args, sizeof args, "predict '%s' '%s' '%s' --vote mean", model_path, model_path, a);
+    run_nndl(args, &r);
+    snprintf(expect, sizeof expect, "%s: %d  (0: ", a, want_a);
+    CHECK(r.status == 0 && strncmp(r.out, expect, strlen(expect)) == 0);
+    snprintf(args, sizeof args, "predict '%s' '%s' --vote most", model_path, a);
+    run_nndl(args, &r);
+    CHECK(r.status == 2 && strstr(r.err, "--vote") && r.out[0] == 0);
+
     /* A bad picture among good ones: one line each on stderr, naming the
      * file; the others are still read; exit status 1. */
     snprintf(args, sizeof args, "predict '%s' '%s' '%s' '%s' '%s'", model_path, junk, a, blank, b);
