@@ -753,8 +753,11 @@ as on that one. A Zen 4 EPYC (2026-12-07) does AVX-512 in two 256-bit
 halves: its sgemm ran 102 GFLOP/s at 1 thread against 149 on an Intel
 Xeon the same day (docs/PERFORMANCE.md as of commit 15617ea), so shares of
 it run higher there (94% and 118% against 63% and 72%), while the ratios
-to PyTorch moved less: 3.2x and 4.8x on the Zen 4, 3.1x and 5.3x on the
-Xeon, and 2 threads 1.55x against 1.35x.
+to PyTorch moved less: 3.2x and 4.8x on the Zen 4 (as of commit d2cbf70),
+3.1x and 5.3x on the Xeon, and 2 threads 1.55x against 1.35x. On the Zen
+4, epochs of the final network at 2 threads, timed one after another on
+the idle machine, ranged over 0.92-1.14 s (10,000 images), so a run's
+two-thread ratio is good to several percent only.
 
 ## Memory and inference
 
