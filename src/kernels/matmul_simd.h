@@ -516,8 +516,8 @@ static int nonzero_errors_find(nonzero_errors *z, const float *delta, int batch,
         return 0;
     }
     /* The rows' bits transposed, 64 examples by 64 neurons at a time: each
-     * example's word spread over the 64 columns at once (a loop the
-     * compiler vectorizes). Setting each column's bit one at a time, a
+     * example's word spread over the 64 columns at once, with vector
+     * shifts. Setting each column's bit one at a time, a
      * load and a store per nonzero error, took some 15 us of a mini-batch
      * of the final network, on the calling thread. */
     if (columns)
@@ -531,7 +531,8 @@ static int nonzero_errors_find(nonzero_errors *z, const float *delta, int batch,
                     for (int v = 0; v < 8; v++)
                         bits[v] |= ((row >> (BITS_LANES + 8 * v)) & 1) << i;
                 }
-                memcpy(z->columns + (size_t)c * n_out + 64 * w, bits, (size_t)nj * sizeof(uint64_t));
+                memcpy(z->columns + (size_t)c * n_out + 64 * w, bits,
+                       (size_t)nj * sizeof(uint64_t));
             }
     return 1;
 }
