@@ -1089,8 +1089,10 @@ local copy of the state cut it to a third (the same numbers). Finding the
 nonzero errors before a sparse product (`nonzero_errors_find`) set each
 column's bit with a load and a store per nonzero error; it now spreads
 each row's word over the columns with vector shifts. Both changes give
-the same bits, and the run above measured 2 threads at 1.68x one (1.55x in
-the run before them).
+the same bits. Two runs of `make bench` back to back after them, on the
+idle machine, measured 2 threads at 1.68x and 1.47x one on the final
+network (this file is the second; 1.55x in the run before the changes):
+the two-thread ratio here moves by more than the changes did.
 
 perf's `-g` call graphs are incomplete here (nndl is built with -O3,
 without frame pointers), so the table is self time per function; the
