@@ -1119,13 +1119,15 @@ local copy of the state cut it to a third (the same numbers). Finding the
 nonzero errors before a sparse product (`nonzero_errors_find`) set each
 column's bit with a load and a store per nonzero error; it now spreads
 each row's word over the columns with vector shifts. Both changes give
-the same bits. Three runs of `make bench` after them, on the idle
-machine, measured 2 threads at 1.68x, 1.47x and 1.46x one on the final
-network (this file is the third; 1.55x in the run before the changes):
-the two-thread ratio here moves by more than the changes did. Hence the
-last target row, which times 1 and 2 threads alternately in pairs: in
-this file its pairs gave 1.72x and 1.74x when both threads ran at full
-speed, 1.50x twice, and once 0.70x, a 2-thread run slower than one thread.
+the same bits. Four runs of `make bench` after them, on the idle
+machine, measured 2 threads at 1.68x, 1.47x, 1.46x and 1.88x one on the
+final network (1.55x in the run before the changes; the fourth, this
+file, after a 1-thread run a third slower than the others): the
+two-thread ratio here moves by more than the changes did. Hence the
+target row that times 1 and 2 threads alternately in pairs: in the third
+run its pairs gave 1.72x and 1.74x when both threads ran at full speed,
+1.50x twice, and once 0.70x, a 2-thread run slower than one thread; in
+this file 1.49x to 1.56x and once 0.60x (median 1.51x).
 Runs like that last one showed twice the CPU time of a normal 2-thread
 run with as few migrations (perf stat, 12 runs by hand): both
 threads busy, the work done more slowly, which points at the virtual
