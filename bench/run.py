@@ -140,9 +140,9 @@ SCALING_PAIRS = 5
 
 
 def final_scaling(workdir, env):
-    title, layers, options, net = CONV_RECIPES[1]
+    _, layers, options, _ = CONV_RECIPES[1]
     ratios, trips = [], []
-    for i in range(SCALING_PAIRS):
+    for _ in range(SCALING_PAIRS):
         one = nndl_conv(layers, options, 1, workdir, env)
         before = common.round_trip_ns()
         two = nndl_conv(layers, options, 2, workdir, env)
