@@ -1204,6 +1204,32 @@ machine's cores rather than at nndl's hand-overs. `nndl train` without
 threads and takes the faster, so a training run falls back to one thread
 in such a stretch; the bench fixes the count.
 
+On an AMD EPYC with AVX2 only (Zen 3: 512 kB of L2 per core, 32 MB of
+L3; 2026-12-07, by hand), a profile of the final network on one thread
+(perf, 3 epochs of 10,000 images) gave the forward products
+(`forward_tile_any`: the layers of 1,000 and the second convolution) 39%
+of the samples and the fused pass over the layers of 1,000
+(`backward_input_step_columns`) 27%; the convolutions' own passes
+(`direct_block`, `direct_dw_blocks`, the second convolution's BP2 and BP4
+on its nonzero errors) some 15%, im2col and col2im (`memmove`) 3.5%. The
+wider networks of docs/RESULTS.md (32 and 64 maps) split the same way (39%
+and 31%). With AVX2's 16 registers the forward tile is 2 neurons by 5
+examples: each step of 8 inputs loads 2 weight vectors and 5 input vectors
+for 10 multiply-adds, and a mini-batch's inputs to a layer of 1,000 (40 kB
+for 10 examples) do not stay in the 32 kB L1, so the tile reads them from
+L2 about as fast as L2 delivers them; `build/bench/kernels` timed 1000 ->
+1000 at 330-420 us, some 60% of the multiply-add peak. Taking the examples
+in the outer loop instead (5 examples' inputs, 20 kB, stay in L1 while
+the weights stream by twice) gave no difference that 3 alternating runs
+could see (640 -> 1000: 172-222 us before, 193-221 us after), and was
+left out. The fused pass reads and writes every weight of the layers of
+1,000 in every mini-batch: L2's decay scales every weight, and most rows
+have a nonzero error in one of the 10 examples anyway (with 21% of the
+errors nonzero, as the kernel table's first layer of 1,000 has them, and
+independent examples, 1 - 0.79^10 = 90% of the rows). With `--lambda 0` an epoch took as long (the fastest
+of 5 alternating runs: 2.40 s per 10,000 images against 2.37 s with
+`--lambda 1`), so the decay costs nothing measurable beside that traffic.
+
 perf's `-g` call graphs are incomplete here (nndl is built with -O3,
 without frame pointers), so the table is self time per function; the
 tiles are inlined into the functions named. Before the update was folded
