@@ -302,7 +302,8 @@ static void print_accuracy(const cJSON *a, double total)
 }
 
 /* What the model was trained on:
- *   data            MNIST: 60000 training images of 28x28 pixels, 10 classes
+ *   data            MNIST: 60000 training images of 28x28 pixels, 10 classes (the last
+ *                   10000 for validation)
  *                   fingerprint 3f2a...
  * with a line of class names when the data has them. */
 static void print_data(const cJSON *d)
@@ -312,6 +313,7 @@ static void print_data(const cJSON *d)
     const cJSON *shape = cJSON_GetObjectItemCaseSensitive(d, "shape");
     const cJSON *classes = cJSON_GetObjectItemCaseSensitive(d, "classes");
     const cJSON *images = cJSON_GetObjectItemCaseSensitive(d, "training_images");
+    const cJSON *held = cJSON_GetObjectItemCaseSensitive(d, "validation_images");
     const cJSON *names = cJSON_GetObjectItemCaseSensitive(d, "class_names");
     const cJSON *fingerprint = cJSON_GetObjectItemCaseSensitive(d, "fingerprint");
     printf("data            ");
@@ -322,6 +324,7 @@ static void print_data(const cJSON *d)
         printf(" of %dx%d pixels", cJSON_GetArrayItem(shape, 0)->valueint,
                cJSON_GetArrayItem(shape, 1)->valueint);
     if (cJSON_IsNumber(classes)) printf(", %d classes", classes->valueint);
+    if (cJSON_IsNumber(held)) printf(" (the last %.0f for validation)", held->valuedouble);
     printf("\n");
     if (cJSON_IsArray(names)) {
         printf("classes         ");

@@ -77,7 +77,7 @@ int data_source_load(data_source *src, const char *cmd, const char *where, long 
     } else {
         st = nndl_mnist_find(src->mnist_dir, sizeof src->mnist_dir, &err);
         if (!st) st = nndl_mnist_files_in(src->mnist_dir, &src->files, &err);
-        validation = -1; /* MNIST's split is the book's */
+        if (validation != 0) validation = -1; /* MNIST's split is the book's, or none */
     }
     /* the validation part too, for the training file's fingerprint */
     int train_file = training || validation_set;
@@ -160,6 +160,8 @@ cJSON *data_source_json(const data_source *src)
     }
     if (in->training) {
         cJSON_AddNumberToObject(o, "training_images", (double)in->training);
+        /* the last of them, held out (none with --validation 0) */
+        if (in->validation) cJSON_AddNumberToObject(o, "validation_images", (double)in->validation);
         cJSON_AddStringToObject(o, "fingerprint", src->fingerprint);
     }
     return o;

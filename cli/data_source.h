@@ -43,7 +43,8 @@ const char *data_source_class(const data_source *src, int k, char *buf, size_t c
 void data_source_summary(const data_source *src, const char *cmd, FILE *out);
 
 /* {"source", "shape", "classes", "class_names", "training_images",
- * "fingerprint"}: what a model file records of its training data. */
+ * "validation_images" (when some were held out), "fingerprint"}: what a
+ * model file records of its training data. */
 cJSON *data_source_json(const data_source *src);
 
 #endif

@@ -16,19 +16,40 @@ static nndl_status load_expanded(const char *dir, nndl_dataset **training, nndl_
     return st;
 }
 
+/* The expanded set, and with --validation 0 MNIST's validation images
+ * expanded after it: all 60,000 training images and their shifts. */
+static nndl_status load_training_expanded(const char *dir, nndl_dataset *held,
+                                          nndl_dataset **training, nndl_error *err)
+{
+    nndl_status st = load_expanded(dir, training, err);
+    if (st != NNDL_OK || !held) return st;
+    nndl_dataset *shifted = nndl_dataset_expand(held, err);
+    if (!shifted) return err->status;
+    st = nndl_dataset_append(*training, shifted, err);
+    nndl_dataset_free(shifted);
+    return st;
+}
+
 int train_datasets_load(const train_settings *s, const char *cmd, train_datasets *ds)
 {
     memset(ds, 0, sizeof *ds);
     nndl_error err;
     data_source *src = &ds->source;
     int need_validation = train_needs_validation(s);
-    if (!data_source_load(src, cmd, s->data, s->validation, s->expanded ? NULL : &ds->training,
-                          need_validation ? &ds->validation : NULL,
+    /* --validation 0 on MNIST trains on all 60,000 images; with
+     * --expanded the last 10,000 come apart, to be expanded */
+    int hold_back = !s->data && s->validation == 0 && s->expanded;
+    nndl_dataset *held = NULL;
+    if (!data_source_load(src, cmd, s->data, hold_back ? -1 : s->validation,
+                          s->expanded ? NULL : &ds->training,
+                          need_validation ? &ds->validation : hold_back ? &held : NULL,
                           s->eval == EVAL_TEST ? &ds->test : NULL))
         return 0;
     if (s->expanded) {
         /* the expanded set is MNIST's training images: record it as what was trained on */
-        if (load_expanded(src->mnist_dir, &ds->training, &err) != NNDL_OK ||
+        nndl_status st = load_training_expanded(src->mnist_dir, held, &ds->training, &err);
+        nndl_dataset_free(held);
+        if (st != NNDL_OK ||
             nndl_dataset_fingerprint((const nndl_dataset *const[]){ds->training}, 1,
                                      src->fingerprint, &err) != NNDL_OK) {
             cli_fail(cmd, &err);

@@ -170,10 +170,27 @@ static void warn_if_one_answer(run_state *r, int epoch, const nndl_confusion *c)
     }
 }
 
+/* --eta-schedule steps:E,E,...: eta halved once for each step at or before
+ * this epoch, from the epoch's number alone, so that a resumed run has it
+ * as the run that was never stopped. */
+static void apply_eta_steps(run_state *r, int epoch)
+{
+    const train_settings *s = r->s;
+    int k = 0;
+    while (k < s->n_eta_steps && s->eta_steps[k] <= epoch) k++;
+    float eta = ldexpf(s->eta, -k);
+    if (eta == nndl_trainer_eta(r->trainer)) return;
+    nndl_trainer_set_eta(r->trainer, eta);
+    if (r->out && k > 0 && s->eta_steps[k - 1] == epoch)
+        fprintf(stderr, "nndl %s: epoch %d: eta halved to %g (--eta-schedule %s)\n", r->cmd,
+                epoch, (double)eta, s->eta_schedule);
+}
+
 static int run_epoch(run_state *r, int epoch, train_result *res, int progress, int *stop)
 {
     const train_settings *s = r->s;
     nndl_error err;
+    if (s->n_eta_steps) apply_eta_steps(r, epoch);
     const nndl_dataset *training = r->d->training;
     if (r->augmented) {
         if (nndl_dataset_augment(r->augmented, training, s->seed, (uint64_t)epoch, &err))

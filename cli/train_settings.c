@@ -32,7 +32,8 @@ void train_options(train_settings *s, cli_option *o)
          "under MNIST's names (gzip or plain), or the four files comma-separated", 0, 0, NULL},
         {"--validation", OPT_INT, &s->validation, "N",
          "with --data: the last N training images are for validation (default a sixth, at "
-         "most 10000)", 0, 10000000, NULL},
+         "most 10000); 0 (MNIST too): train on every training image, the validation ones too",
+         0, 10000000, NULL},
         {"--sizes", OPT_SIZES, &s->sizes, "N,N,...",
          "layer sizes (default 784,30,10: the data's pixels, 30, its classes)", 0, 0, NULL},
         {"--layers", OPT_STRING, &s->layers, "SPEC",
@@ -62,8 +63,10 @@ void train_options(train_settings *s, cli_option *o)
         {"--early-stop", OPT_INT, &s->early_stop, "N",
          "stop after N epochs without a better validation accuracy; keep the best weights", 0,
          1000000, NULL},
-        {"--eta-schedule", OPT_STRING, &s->eta_schedule, "halve:N:F",
-         "halve eta after N epochs without improvement; stop when it falls to eta/F", 0, 0, NULL},
+        {"--eta-schedule", OPT_STRING, &s->eta_schedule, "halve:N:F|steps:E,E,...",
+         "halve eta after N epochs without a better validation accuracy, stopping when it "
+         "falls to eta/F; or halve it as epochs E, E, ... begin (no validation needed)", 0, 0,
+         NULL},
         {"--seed", OPT_U64, &s->seed, "N", "seed for weights, shuffling, dropout (default 1)",
          0, 0, NULL},
         {"--threads", OPT_INT, &s->threads, "N",
@@ -114,15 +117,39 @@ static int parse_activations(train_settings *s, const char *cmd)
     return 1;
 }
 
+/* steps:E,E,...: the epochs (numbered from 0) at whose start eta halves,
+ * in increasing order. */
+static int parse_steps(train_settings *s, const char *cmd)
+{
+    const char *p = s->eta_schedule + strlen("steps:");
+    s->n_eta_steps = 0;
+    for (;;) {
+        char *end;
+        long e = strtol(p, &end, 10);
+        if (end == p || e < 1 || e > 1000000 || s->n_eta_steps == TRAIN_MAX_ETA_STEPS ||
+            (s->n_eta_steps && e <= s->eta_steps[s->n_eta_steps - 1]) ||
+            (*end != ',' && *end != 0)) {
+            cli_error(cmd, "--eta-schedule: '%s' is not steps:E,E,... (up to %d epochs from "
+                           "1 on, each later than the one before, e.g. steps:12,18,22)",
+                      s->eta_schedule, TRAIN_MAX_ETA_STEPS);
+            return 0;
+        }
+        s->eta_steps[s->n_eta_steps++] = (int)e;
+        if (*end == 0) return 1;
+        p = end + 1;
+    }
+}
+
 static int parse_schedule(train_settings *s, const char *cmd)
 {
     if (!s->eta_schedule) return 1;
+    if (strncmp(s->eta_schedule, "steps:", 6) == 0) return parse_steps(s, cmd);
     int patience, used = 0;
     double factor;
     if (sscanf(s->eta_schedule, "halve:%d:%lf%n", &patience, &factor, &used) != 2 ||
         s->eta_schedule[used] != 0 || patience < 1 || !(factor >= 2 && factor <= 1e9)) {
         cli_error(cmd, "--eta-schedule: '%s' is not halve:N:F (N >= 1 epochs, F >= 2, "
-                       "e.g. halve:10:128)", s->eta_schedule);
+                       "e.g. halve:10:128) or steps:E,E,...", s->eta_schedule);
         return 0;
     }
     s->halve_after = patience;
@@ -227,17 +254,19 @@ int train_settings_finish(train_settings *s, const char *cmd)
     }
     if (s->validation == 0 && train_needs_validation(s)) {
         cli_error(cmd, "--validation 0: no validation images are left for --eval validation, "
-                       "--early-stop or --eta-schedule");
+                       "--early-stop or --eta-schedule halve:N:F");
         return 0;
     }
-    if (!s->data && s->validation >= 0) {
-        cli_error(cmd, "--validation: MNIST's split is the book's (10000 images); the option "
-                       "is for --data");
+    if (!s->data && s->validation > 0) {
+        cli_error(cmd, "--validation: MNIST's split is the book's (10000 images); "
+                       "--validation 0 trains on all 60000, other counts are for --data");
         return 0;
     }
-    if (!s->data && s->train_size > (s->expanded ? 250000 : 50000)) {
-        cli_error(cmd, "--train-size: %d is more than the 50000 training images "
-                       "(250000 with --expanded on)", s->train_size);
+    /* MNIST's training images, expanded five times with --expanded */
+    int mnist_training = (s->validation == 0 ? 60000 : 50000) * (s->expanded ? 5 : 1);
+    if (!s->data && s->train_size > mnist_training) {
+        cli_error(cmd, "--train-size: %d is more than the %d training images%s", s->train_size,
+                  mnist_training, s->expanded ? " of the expanded set" : "");
         return 0;
     }
     return 1;

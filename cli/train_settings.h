@@ -22,6 +22,8 @@ enum {
     MONITOR_GRADIENT_NORMS = 16
 };
 
+enum { TRAIN_MAX_ETA_STEPS = 32 };
+
 typedef struct train_settings {
     const char *data;       /* --data, or NULL for MNIST */
     int validation;         /* --validation N, or -1 */
@@ -35,7 +37,7 @@ typedef struct train_settings {
     const char *activation; /* "relu" or one per hidden layer "tanh,relu" */
     uint64_t seed;
     int early_stop;
-    const char *eta_schedule; /* "halve:N:F" */
+    const char *eta_schedule; /* "halve:N:F" or "steps:E,E,..." */
     const char *monitor;      /* comma list, or "all" */
     const char *history, *save;
     int expanded, augment;    /* 0 or 1 */
@@ -44,8 +46,10 @@ typedef struct train_settings {
     /* Derived by train_settings_finish. */
     nndl_activation hidden_acts[NNDL_MAX_LAYERS];
     layer_list layer_list;  /* --layers, activations filled in */
-    int halve_after;
+    int halve_after;          /* halve:N:F */
     double halve_factor;
+    int eta_steps[TRAIN_MAX_ETA_STEPS]; /* steps:E,E,...: epochs that halve eta, rising */
+    int n_eta_steps;
     unsigned monitor_flags;
 } train_settings;
 

@@ -106,6 +106,13 @@ NNDL_API uint8_t *nndl_dataset_labels_mut(nndl_dataset *ds);
 NNDL_API nndl_dataset *nndl_dataset_split_off(nndl_dataset *ds, size_t first,
                                               nndl_error *err);
 
+/* Appends the images and labels of `more` (images of the same size) to
+ * `ds`, in place. On failure `ds` keeps its images. (`nndl train
+ * --validation 0 --expanded` trains on the expanded set followed by the
+ * validation images expanded.) */
+NNDL_API nndl_status nndl_dataset_append(nndl_dataset *ds, const nndl_dataset *more,
+                                         nndl_error *err);
+
 /* Keeps the first `count` images of `ds` and frees the rest, in place:
  * no copy (`--train-size`). count at most the images ds holds. */
 NNDL_API nndl_status nndl_dataset_truncate(nndl_dataset *ds, size_t count, nndl_error *err);
@@ -200,7 +207,8 @@ NNDL_API nndl_status nndl_mnist_files_in(const char *dir, nndl_data_files *files
 
 /* Whether what nndl_data_load loaded from `files` has MNIST's shape:
  * 60,000 training and 10,000 test images (the parts that were loaded) of
- * 28x28 pixels, labels 0 to 9. */
+ * 28x28 pixels, labels 0 to 9, and the book's split: the last 10,000
+ * training images for validation, or none (training on all 60,000). */
 NNDL_API nndl_status nndl_mnist_check(const nndl_data_files *files, const nndl_data_info *info,
                                       nndl_error *err);
 

@@ -187,6 +187,38 @@ TEST(cli_resume_ends_as_an_uninterrupted_run)
     CHECK(sh("inspect '%s'%s", file("ck"), "") == 0);
 }
 
+/* A fixed schedule on all 60,000 training images: no validation set. */
+#define STEPS_RECIPE "--sizes 784,20,10 --cost cross-entropy --eta 0.5 --train-size 2000 " \
+                     "--validation 0 --eval none --eta-schedule steps:2,3"
+
+/* eta halves as epochs 2 and 3 begin, in a run continued across them too. */
+TEST(cli_resume_keeps_the_step_schedule)
+{
+    if (!test_mnist_dir()) return;
+    snprintf(dir_path, sizeof dir_path, "%s", test_tmpdir());
+    REQUIRE(sh("train " STEPS_RECIPE " --epochs 5 --save '%s' --history '%s'",
+               file("steps.nndl"), file("steps.jsonl")) == 0);
+    REQUIRE(sh("train " STEPS_RECIPE " --epochs 2 --checkpoint '%s' --save '%s'",
+               file("steps.ck"), file("steps-parts.nndl")) == 0);
+    CHECK(sh("train --resume '%s' --epochs 5%s", file("steps.ck"), "") == 0);
+    CHECK(same_model_params(file("steps.nndl"), file("steps-parts.nndl")));
+    REQUIRE(sh("train " STEPS_RECIPE " --epochs 5 --eta-schedule steps:4 --save '%s'%s",
+               file("other-steps.nndl"), "") == 0);
+    CHECK(!same_model_params(file("steps.nndl"), file("other-steps.nndl")));
+    /* the history's eta of each epoch */
+    static const char *const want[5] = {"\"epoch\":0,\"eta\":0.5,", "\"epoch\":1,\"eta\":0.5,",
+                                        "\"epoch\":2,\"eta\":0.25,", "\"epoch\":3,\"eta\":0.125,",
+                                        "\"epoch\":4,\"eta\":0.125,"};
+    FILE *f = fopen(file("steps.jsonl"), "r");
+    REQUIRE(f);
+    char line[4096];
+    int found = 0;
+    while (fgets(line, sizeof line, f))
+        for (int e = 0; e < 5; e++) found += strstr(line, want[e]) != NULL;
+    fclose(f);
+    CHECK(found == 5);
+}
+
 /* Starts `nndl train ARGS` in the background; its stderr goes to `err`. */
 static pid_t spawn_train(const char *args, const char *err)
 {

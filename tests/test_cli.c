@@ -217,6 +217,25 @@ TEST(cli_train_save_eval_agree)
     CHECK(eval_total == 10000 && eval_correct > 3000);
 }
 
+/* --validation 0 trains on all 60,000 training images, and the model says
+ * so; the book's split holds the last 10,000 back. */
+TEST(cli_train_on_all_60000)
+{
+    char model[512], args[1024];
+    cli_result r;
+    for (int all = 0; all < 2; all++) {
+        snprintf(model, sizeof model, "%s/all-%d.nndl", test_tmpdir(), all);
+        snprintf(args, sizeof args, "train --sizes 784,10 --epochs 1 --eval none --train-size "
+                 "%d%s --save '%s'", all ? 60000 : 50000, all ? " --validation 0" : "", model);
+        run(args, &r);
+        REQUIRE(r.status == 0);
+        snprintf(args, sizeof args, "inspect '%s'", model);
+        run(args, &r);
+        CHECK(r.status == 0 && strstr(r.out, "MNIST: 60000 training images"));
+        CHECK((strstr(r.out, "(the last 10000 for validation)") == NULL) == all);
+    }
+}
+
 /* In a terminal the progress bar and the result lines count epochs alike,
  * from 0 as the book does; after --resume the summary counts only the
  * epochs this process ran. */
@@ -293,6 +312,14 @@ TEST(cli_chapter3_flags_get_one_line_errors)
     check_error("train --activation relu,tanh", 2, "--activation: 2 activations given for 1");
     check_error("train --eta-schedule halve:0:128", 2, "--eta-schedule: 'halve:0:128'");
     check_error("train --eta-schedule halve:10", 2, "--eta-schedule");
+    check_error("train --eta-schedule steps:3,2", 2, "--eta-schedule: 'steps:3,2' is not steps:");
+    check_error("train --eta-schedule steps:0", 2, "--eta-schedule: 'steps:0'");
+    check_error("train --eta-schedule steps:4,", 2, "--eta-schedule: 'steps:4,'");
+    check_error("train --validation 0 --eval validation", 2, "--validation 0: no validation");
+    check_error("train --validation 0 --eta-schedule halve:2:8", 2, "--validation 0");
+    check_error("train --validation 0 --train-size 60001", 2,
+                "--train-size: 60001 is more than the 60000 training images");
+    check_error("train --validation 10", 2, "--validation: MNIST's split is the book's");
     check_error("train --monitor everything", 2, "--monitor: 'everything' is not one of");
     check_error("train --eval none --monitor evaluation-cost", 2, "--monitor: evaluation data");
     check_error("train --dropout 1", 2, "--dropout: 1 is out of range");

@@ -182,6 +182,37 @@ TEST(dataset_truncate)
     nndl_dataset_free(ds);
 }
 
+/* One dataset's images and labels after another's, in place; images of
+ * another size are refused and leave it as it was. */
+TEST(dataset_append)
+{
+    nndl_error err;
+    nndl_dataset *ds = nndl_dataset_create(3, 2, 2, &err), *more = nndl_dataset_create(2, 2, 2, &err);
+    nndl_dataset *other = nndl_dataset_create(1, 2, 3, &err);
+    REQUIRE(ds && more && other);
+    for (int i = 0; i < 3; i++) {
+        memset(nndl_dataset_image_mut(ds, (size_t)i), 10 + i, 4);
+        nndl_dataset_labels_mut(ds)[i] = (uint8_t)i;
+    }
+    for (int i = 0; i < 2; i++) {
+        memset(nndl_dataset_image_mut(more, (size_t)i), 20 + i, 4);
+        nndl_dataset_labels_mut(more)[i] = (uint8_t)(7 + i);
+    }
+    CHECK(nndl_dataset_append(ds, more, &err) == NNDL_OK && nndl_dataset_count(ds) == 5);
+    for (int i = 0; i < 5; i++) {
+        CHECK(nndl_dataset_image(ds, (size_t)i)[3] == (i < 3 ? 10 + i : 20 + i - 3));
+        CHECK(nndl_dataset_labels(ds)[i] == (i < 3 ? i : 7 + i - 3));
+    }
+    CHECK(nndl_dataset_append(ds, other, &err) == NNDL_ERR_ARG &&
+          strstr(err.message, "2x3 pixels onto images of 2x2"));
+    CHECK(nndl_dataset_count(ds) == 5 && nndl_dataset_labels(ds)[4] == 8);
+    CHECK(nndl_dataset_append(ds, NULL, &err) == NNDL_ERR_ARG);
+    CHECK(nndl_dataset_append(NULL, more, &err) == NNDL_ERR_ARG);
+    nndl_dataset_free(ds);
+    nndl_dataset_free(more);
+    nndl_dataset_free(other);
+}
+
 /* ---- IDX files ---------------------------------------------------------- */
 
 static void check_good_pair(int gz)

@@ -624,3 +624,43 @@ TEST(expand_command)
     nndl_dataset_free(loaded);
     nndl_dataset_free(train);
 }
+
+/* `nndl train --validation 0 --expanded` trains on the expanded set with
+ * MNIST's validation images expanded after it: the 300,000 images that
+ * expanding all 60,000 training images gives, by the model's fingerprint. */
+TEST(expand_train_on_all_60000)
+{
+    const char *mnist = test_mnist_dir();
+    if (!mnist) return;
+    const char *work = tmp_dir("expand-all");
+    REQUIRE(work);
+    char cmd[3000];
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && '%s' expand --out data/mnist >/dev/null 2>&1 && '%s' train "
+             "--validation 0 --expanded --sizes 784,10 --epochs 1 --eval none --save all.nndl "
+             ">/dev/null 2>&1 && '%s' inspect all.nndl >inspect.out 2>&1 && ! '%s' train "
+             "--validation 0 --expanded --train-size 300001 2>/dev/null",
+             work, NNDL_CLI_PATH, NNDL_CLI_PATH, NNDL_CLI_PATH, NNDL_CLI_PATH);
+    int rc = system(cmd);
+    CHECK(WIFEXITED(rc) && WEXITSTATUS(rc) == 0);
+    char text[4096] = "";
+    FILE *f = fopen(tmp_path("expand-all/inspect.out"), "rb");
+    if (f) {
+        text[fread(text, 1, sizeof text - 1, f)] = 0;
+        fclose(f);
+    }
+    CHECK(strstr(text, "MNIST: 300000 training images") && !strstr(text, "for validation"));
+
+    nndl_dataset *train = NULL, *valid = NULL, *all = NULL;
+    nndl_error err;
+    char fingerprint[33] = "";
+    REQUIRE(nndl_mnist_load(mnist, &train, &valid, NULL, &err) == NNDL_OK);
+    CHECK(nndl_dataset_append(train, valid, &err) == NNDL_OK &&
+          (all = nndl_dataset_expand(train, &err)) &&
+          nndl_dataset_fingerprint((const nndl_dataset *const[]){all}, 1, fingerprint, &err) ==
+              NNDL_OK);
+    CHECK(nndl_dataset_count(all) == 300000 && fingerprint[0] && strstr(text, fingerprint));
+    nndl_dataset_free(all);
+    nndl_dataset_free(valid);
+    nndl_dataset_free(train);
+}

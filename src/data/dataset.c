@@ -118,3 +118,31 @@ nndl_dataset *nndl_dataset_split_off(nndl_dataset *ds, size_t first, nndl_error 
     ds->count = first;
     return rest;
 }
+
+nndl_status nndl_dataset_append(nndl_dataset *ds, const nndl_dataset *more, nndl_error *err)
+{
+    if (!ds || !more) return error_set(err, NNDL_ERR_ARG, "dataset append: no dataset");
+    if (ds->rows != more->rows || ds->cols != more->cols)
+        return error_set(err, NNDL_ERR_ARG,
+                         "dataset append: images of %dx%d pixels onto images of %dx%d",
+                         more->rows, more->cols, ds->rows, ds->cols);
+    size_t image = dataset_image_bytes(ds), count = ds->count + more->count, bytes;
+    if (count < ds->count || size_mul_overflows(count, image, &bytes))
+        return error_set(err, NNDL_ERR_ARG, "dataset append: %zu and %zu images overflow "
+                         "memory sizes", ds->count, more->count);
+    /* each block grown in place; a failure leaves ds as it was (a larger
+     * pixel block holds the same first images) */
+    uint8_t *pixels = alloc_resize(ds->pixels, count, image);
+    if (!pixels) goto nomem;
+    ds->pixels = pixels;
+    uint8_t *labels = alloc_resize(ds->labels, count, 1);
+    if (!labels) goto nomem;
+    ds->labels = labels;
+    memcpy(ds->pixels + ds->count * image, more->pixels, more->count * image);
+    memcpy(ds->labels + ds->count, more->labels, more->count);
+    ds->count = count;
+    return NNDL_OK;
+nomem:
+    return error_set(err, NNDL_ERR_NOMEM, "dataset append: out of memory for %zu images of "
+                     "%dx%d pixels", count, ds->rows, ds->cols);
+}

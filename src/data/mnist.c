@@ -75,9 +75,9 @@ nndl_status nndl_mnist_check(const nndl_data_files *files, const nndl_data_info 
     if (info->training && info->training != 60000)
         return error_set(err, NNDL_ERR_FORMAT, "%s: %zu images, but MNIST has 60000",
                          files->path[0], info->training);
-    if (info->training && info->validation != 10000)
+    if (info->training && info->validation != 10000 && info->validation != 0)
         return error_set(err, NNDL_ERR_ARG, "MNIST: %zu validation images, but the book's split "
-                         "has 10000", info->validation);
+                         "has 10000 (or none, to train on all 60000)", info->validation);
     if (info->test && info->test != 10000)
         return error_set(err, NNDL_ERR_FORMAT, "%s: %zu images, but MNIST has 10000",
                          files->path[2], info->test);
