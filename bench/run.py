@@ -1229,6 +1229,12 @@ errors nonzero, as the kernel table's first layer of 1,000 has them, and
 independent examples, 1 - 0.79^10 = 90% of the rows). With `--lambda 0` an epoch took as long (the fastest
 of 5 alternating runs: 2.40 s per 10,000 images against 2.37 s with
 `--lambda 1`), so the decay costs nothing measurable beside that traffic.
+The whole final recipe on 2 threads (`bench/full_recipe.py`, the same
+day, the machine otherwise idle but for a compile during the second
+epoch) took 61 and 53 s for its first two
+epochs of 250,000 images and their evaluations, and was stopped there: at
+that pace 40 epochs take some 37 minutes on this machine, over the 30 of
+the target, which the Zen 4's run (20.4 minutes, below) met.
 
 perf's `-g` call graphs are incomplete here (nndl is built with -O3,
 without frame pointers), so the table is self time per function; the
