@@ -563,6 +563,12 @@ def render(res, thread_counts):
         conv_shares=conv_shares(res, t1, sg[t1]))
 
 
+def rounded_down(x, places):
+    """x with `places` decimals, rounded down: no value short of a target
+    reads as reaching it. (The 1e-9 keeps 100 * 0.58 = 57.999... at 58.0.)"""
+    return f"{math.floor(x * 10 ** places + 1e-9) / 10 ** places:.{places}f}"
+
+
 def conv_round_values(res, net, key):
     """A network's share of the sgemm rate (key "share") or ratio to
     PyTorch ("vs_torch") in each 1-thread round."""
@@ -611,15 +617,14 @@ def render_conv(res, thread_counts, sg):
             shares = conv_round_values(res, net, "share")
             ratios = conv_round_values(res, net, "vs_torch")
             frac, vs = statistics.median(shares), statistics.median(ratios)
-            # shown rounded down, so that no value short of a target reads as it
-            down = lambda x, places: f"{math.floor(x * 10 ** places) / 10 ** places:.{places}f}"
             out.append(f"| {net}, 1 thread: >= 60% of the sgemm rate, {rounds} rounds | median "
-                       f"{down(100 * frac, 1)}% (each round: "
-                       f"{', '.join(down(100 * x, 1) + '%' for x in shares)}) | "
+                       f"{rounded_down(100 * frac, 1)}% (each round: "
+                       f"{', '.join(rounded_down(100 * x, 1) + '%' for x in shares)}) | "
                        f"{met(frac >= 0.6)} |")
             out.append(f"| {net}, 1 thread: >= {need}x PyTorch, {rounds} rounds | median "
-                       f"{down(vs, 2)}x (each round: "
-                       f"{', '.join(down(x, 2) + 'x' for x in ratios)}) | {met(vs >= need)} |")
+                       f"{rounded_down(vs, 2)}x (each round: "
+                       f"{', '.join(rounded_down(x, 2) + 'x' for x in ratios)}) | "
+                       f"{met(vs >= need)} |")
             continue
         r = res["conv"][(net, t1)]
         frac = conv_flops(layers) / r["nndl"]["seconds"] / 1e9 / sg[t1]
@@ -1210,31 +1215,32 @@ L3; 2026-12-07, by hand), a profile of the final network on one thread
 (`forward_tile_any`: the layers of 1,000 and the second convolution) 39%
 of the samples and the fused pass over the layers of 1,000
 (`backward_input_step_columns`) 27%; the convolutions' own passes
-(`direct_block`, `direct_dw_blocks`, the second convolution's BP2 and BP4
-on its nonzero errors) some 15%, im2col and col2im (`memmove`) 3.5%. The
-wider networks of docs/RESULTS.md (32 and 64 maps) split the same way (39%
-and 31%). With AVX2's 16 registers the forward tile is 2 neurons by 5
-examples: each step of 8 inputs loads 2 weight vectors and 5 input vectors
-for 10 multiply-adds, and a mini-batch's inputs to a layer of 1,000 (40 kB
-for 10 examples) do not stay in the 32 kB L1, so the tile reads them from
-L2 about as fast as L2 delivers them; `build/bench/kernels` timed 1000 ->
-1000 at 330-420 us, some 60% of the multiply-add peak. Taking the examples
-in the outer loop instead (5 examples' inputs, 20 kB, stay in L1 while
-the weights stream by twice) gave no difference that 3 alternating runs
-could see (640 -> 1000: 172-222 us before, 193-221 us after), and was
-left out. The fused pass reads and writes every weight of the layers of
-1,000 in every mini-batch: L2's decay scales every weight, and most rows
-have a nonzero error in one of the 10 examples anyway (with 21% of the
-errors nonzero, as the kernel table's first layer of 1,000 has them, and
-independent examples, 1 - 0.79^10 = 90% of the rows). With `--lambda 0` an epoch took as long (the fastest
-of 5 alternating runs: 2.40 s per 10,000 images against 2.37 s with
-`--lambda 1`), so the decay costs nothing measurable beside that traffic.
-The whole final recipe on 2 threads (`bench/full_recipe.py`, the same
-day, the machine otherwise idle but for a compile during the second
-epoch) took 61 and 53 s for its first two
-epochs of 250,000 images and their evaluations, and was stopped there: at
-that pace 40 epochs take some 37 minutes on this machine, over the 30 of
-the target, which the Zen 4's run (20.4 minutes, below) met.
+(`direct_block`, `direct_dw_blocks`, the second convolution's BP2 and
+BP4 on its nonzero errors) some 15%, im2col and col2im (`memmove`) 3.5%.
+The wider networks of docs/RESULTS.md (32 and 64 maps) split the same
+way (39% and 31%). With AVX2's 16 registers the forward tile is 2
+neurons by 5 examples: each step of 8 inputs loads 2 weight vectors and
+5 input vectors for 10 multiply-adds, and a mini-batch's inputs to a
+layer of 1,000 (40 kB for 10 examples) do not stay in the 32 kB L1, so
+the tile reads them from L2 about as fast as L2 delivers them;
+`build/bench/kernels` timed 1000 -> 1000 at 330-420 us, some 60% of the
+multiply-add peak. Taking the examples in the outer loop instead (5
+examples' inputs, 20 kB, stay in L1 while the weights stream by twice)
+gave no difference that 3 alternating runs could see (640 -> 1000:
+172-222 us before, 193-221 us after), and was left out. The fused pass
+reads and writes every weight of the layers of 1,000 in every
+mini-batch: L2's decay scales every weight, and most rows have a nonzero
+error in one of the 10 examples anyway (with 21% of the errors nonzero,
+as the kernel table's first layer of 1,000 has them, and independent
+examples, 1 - 0.79^10 = 90% of the rows). With `--lambda 0` an epoch
+took as long (the fastest of 5 alternating runs: 2.40 s per 10,000
+images against 2.37 s with `--lambda 1`), so the decay costs nothing
+measurable beside that traffic. The whole final recipe on 2 threads
+(`bench/full_recipe.py`, the same day, the machine otherwise idle but
+for a compile during the second epoch) took 61 and 53 s for its first
+two epochs of 250,000 images and their evaluations, and was stopped
+there: at that pace 40 epochs take some 37 minutes on this machine, over
+the 30 of the target, which the Zen 4's run (20.4 minutes, below) met.
 
 perf's `-g` call graphs are incomplete here (nndl is built with -O3,
 without frame pointers), so the table is self time per function; the
