@@ -1240,7 +1240,43 @@ measurable beside that traffic. The whole final recipe on 2 threads
 for a compile during the second epoch) took 61 and 53 s for its first
 two epochs of 250,000 images and their evaluations, and was stopped
 there: at that pace 40 epochs take some 37 minutes on this machine, over
-the 30 of the target, which the Zen 4's run (20.4 minutes, below) met.
+the 30 of the target, which the Zen 4's run met (20.4 minutes,
+2026-12-07; the Xeon's below, 21.0).
+
+On an Intel Xeon with AVX-512 (2 MB of L2 per core; 2026-12-08, the
+run in this file, the machine otherwise idle), the sgemm rate was 157
+GFLOP/s at 1 thread. The final network ran at 71.4% of it and 4.85x
+PyTorch (medians of 3 rounds; met), the two-conv network at 60.8% but
+only 2.96x PyTorch (not met): PyTorch's oneDNN convolutions took 14.5 s
+per epoch of the two-conv network here against 41.1 s on the Zen 3 above,
+nndl 4.85 s against 9.60 s. PyTorch also gains on the dense networks here
+([784,30,10]: 16.1x against 19.3x on the Zen 3). Two threads were 1.37x
+one on the final network in each of the 5 pairs (1.36-1.40x; not met).
+A profile of 1 and 2 threads (perf, the final network, 20,000 images, by
+hand: 4.1 s on 1 thread, 3.0 s on 2) shows where the second thread's
+time goes: the fused pass over the layers of 1,000 took 1.45x the CPU
+time on 2 threads that it took on one (27% of 2 x 3.0 s against 27% of
+4.1 s), the forward products 1.10x, and the pool's hand-over and waiting
+(`parallel_for`, `worker_main`) 12% of the two threads' samples. The
+fused pass splits the weights by inputs and the forward product by
+neurons, and the pool gives each chunk to whichever thread claims it
+first, so the core that last wrote a row of weights is often not the one
+that reads it next: the weights of the layers of 1,000 (6.6 MB, more than
+both L2s together) cross between the cores every mini-batch. What would
+address it, not tried yet: the same rows to the same thread in every
+product (a fixed assignment of chunks to threads rather than first come,
+first served), with BP2's sum over the neurons split into fixed halves
+that are added in the same order for any number of threads. A quick
+trial of the second half of that, by hand (the fused pass over each
+fixed half of the neurons as one chunk of the pool: its rows' BP2 into
+a d_in of its own, then the two added; not kept, since the unfused BP2
+and the plain C reference would have to sum the same way for the fused
+pass to stay bit-identical to them): 3 alternating runs each of 20,000
+images, 1 thread 3.29-3.40 s against 3.37-3.43 s, 2 threads 2.15-2.22 s
+against 2.48-2.52 s, so 2 threads 1.53x one against 1.37x, the same bits
+for 1 and 2 threads. The whole final recipe (`bench/full_recipe.py`, its
+row in the table of targets above) took 21.0 minutes on this Xeon,
+within the 30 of the target.
 
 perf's `-g` call graphs are incomplete here (nndl is built with -O3,
 without frame pointers), so the table is self time per function; the
