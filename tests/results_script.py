@@ -89,6 +89,17 @@ def script(work, runs, store, out, only="ch6-fc", **env):
                             start_new_session=True)
 
 
+def finish(proc):
+    """Waits for a run of the script (killed, with its runs, after two
+    minutes); its standard error."""
+    try:
+        _, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        _, err = proc.communicate()
+    return err
+
+
 def checkpoints_in(runs):
     if not os.path.isdir(runs):
         return []
@@ -103,11 +114,7 @@ def later_attempt(work):
     shutil.copy(os.path.join(ROOT, "docs", "results.json"), store)
     earlier = json.load(open(store))["beyond-vote"]
     proc = script(work, runs, store, out, only="beyond2")
-    try:
-        _, err = proc.communicate(timeout=120)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        _, err = proc.communicate()
+    err = finish(proc)
     check("results_script_runs_a_later_attempt", proc.returncode == 0,
           f"exit {proc.returncode}: {err.strip()[-300:]}")
     if proc.returncode != 0:
@@ -141,11 +148,7 @@ def attempt_without_validation(work):
     shutil.copy(os.path.join(ROOT, "docs", "results.json"), store)
     open(os.path.join(work, "calls.log"), "w").close()
     proc = script(work, runs, store, out, only="beyond8")
-    try:
-        _, err = proc.communicate(timeout=120)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        _, err = proc.communicate()
+    err = finish(proc)
     check("results_script_runs_an_attempt_without_validation", proc.returncode == 0,
           f"exit {proc.returncode}: {err.strip()[-300:]}")
     if proc.returncode != 0:
@@ -190,11 +193,7 @@ def main():
               f"{checkpoints} after a minute")
 
         second = script(work, runs, store, out)
-        try:
-            _, err = second.communicate(timeout=120)
-        except subprocess.TimeoutExpired:
-            os.killpg(second.pid, signal.SIGKILL)
-            _, err = second.communicate()
+        err = finish(second)
         check("results_script_finishes_when_run_again", second.returncode == 0,
               f"exit {second.returncode}: {err.strip()[-300:]}")
         calls = open(os.path.join(work, "calls.log")).read().splitlines()
