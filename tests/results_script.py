@@ -7,7 +7,9 @@ trains instantly: the first time, each run started writes a third of its
 epochs and a checkpoint and waits, and the script is killed with its runs,
 as when a session ends; the same command given again must continue every
 run that left a checkpoint (`train --resume`) and start the others, and end
-with every epoch once.
+with every epoch once. Then an attempt past the book run on its own keeps
+the earlier attempts' results, and an attempt with no validation set
+(attempt 8) votes once, on the test set.
 Prints one line per test, then "N passed, M failed".
 """
 import json
