@@ -320,7 +320,7 @@ ATTEMPTS = [
             "different mistakes, and votes its 4 networks alone and with attempt 6's 5; "
             "the 9 also by their mean output (the mean probability of each class) rather "
             "than one vote each, which weighs a network's confidence."},
-    {"id": "beyond8-vote", "rows": ["beyond8-all60k"], "no_validation": True,
+    {"id": "beyond8-vote", "rows": ["beyond8-all60k"],
      "change": "attempt 6's wider networks trained on all 60,000 images (300,000 with their "
                "shifts), eta halved at fixed epochs; no validation set is left to choose on",
      "votes": [("the 4 wider networks of all 60,000 images", ["beyond8-all60k"])],
@@ -374,6 +374,12 @@ def trains_on_all(options):
     """Whether a recipe trains on all 60,000 images, keeping none for validation."""
     words = shlex.split(options)
     return "--validation" in words and words[words.index("--validation") + 1] == "0"
+
+
+def attempt_trains_on_all(attempt):
+    """Whether an attempt's networks train on all 60,000 images: it then has
+    no validation set to compare its votes on."""
+    return any(trains_on_all(r[3]) for r in BEYOND if r[0] in attempt["rows"])
 
 
 def run_resumable(recipe_id, options, seed):
@@ -453,26 +459,22 @@ def run_beyond_vote(attempt, models_of):
     networks on a tie) on the test set, once, with a picture of its
     mistakes. models_of: row id -> its models, in order of seed."""
     started = time.monotonic()
+    votes = [{"name": name, "models": [m for rid in rows for m in models_of[rid]],
+              "rule": rule[0] if rule else "plurality"}
+             for name, rows, *rule in attempt["votes"]]
     candidates = []
-    if attempt.get("no_validation"):
+    if attempt_trains_on_all(attempt):
         # networks that trained on the validation images: their one vote,
         # fixed beforehand, goes to the test set with nothing to compare
-        name, rows, *rule = attempt["votes"][0]
-        models = [m for rid in rows for m in models_of[rid]]
-        rule = rule[0] if rule else "plurality"
-        members, vote = eval_vote(models, "--vote", rule, "--errors", attempt["picture"])
-        return {"candidates": [], "chosen": name, "models": models, "rule": rule,
-                "test_members": members, "test_vote": vote, "picture": attempt["picture"],
-                "wall": time.monotonic() - started}
-    for name, rows, *rule in attempt["votes"]:
-        models = [m for rid in rows for m in models_of[rid]]
-        rule = rule[0] if rule else "plurality"
-        members, vote = eval_vote(models, "--vote", rule, "--set", "validation")
-        candidates.append({"name": name, "models": models, "rule": rule, "members": members,
-                           "validation_vote": vote})
-    # on a tie the fewer networks, then the plurality vote (the book's)
-    chosen = max(candidates, key=lambda c: (c["validation_vote"], -len(c["models"]),
-                                            c["rule"] == "plurality"))
+        chosen = votes[0]
+    else:
+        for c in votes:
+            c["members"], c["validation_vote"] = eval_vote(c["models"], "--vote", c["rule"],
+                                                           "--set", "validation")
+            candidates.append(c)
+        # on a tie the fewer networks, then the plurality vote (the book's)
+        chosen = max(candidates, key=lambda c: (c["validation_vote"], -len(c["models"]),
+                                                c["rule"] == "plurality"))
     members, vote = eval_vote(chosen["models"], "--vote", chosen["rule"], "--errors",
                               attempt["picture"])
     return {"candidates": candidates, "chosen": chosen["name"], "models": chosen["models"],
@@ -651,7 +653,8 @@ def attempts_glance(store):
         gaps = [100 * (v - t) for v, t in pairs]
         lines += ["", f"Over the {len(pairs)} attempts that chose on validation, the chosen "
                   f"votes reached {100 * min(v for v, _ in pairs):.2f}-"
-                  f"{100 * max(v for v, _ in pairs):.2f}% on validation and {100 * min(t for _, t in pairs):.2f}-"
+                  f"{100 * max(v for v, _ in pairs):.2f}% on validation and "
+                  f"{100 * min(t for _, t in pairs):.2f}-"
                   f"{100 * max(t for _, t in pairs):.2f}% on test; the test number was below the "
                   f"validation one in {sum(g > 0 for g in gaps)} of them, by up to "
                   f"{max(gaps):.2f} points. Both the members' epochs and the vote are chosen on "

@@ -91,15 +91,16 @@ def script(work, runs, store, out, only="ch6-fc", **env):
                             start_new_session=True)
 
 
-def finish(proc):
+def finished(name, proc):
     """Waits for a run of the script (killed, with its runs, after two
-    minutes); its standard error."""
+    minutes) and checks, as test `name`, that it ended well."""
     try:
         _, err = proc.communicate(timeout=120)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         _, err = proc.communicate()
-    return err
+    check(name, proc.returncode == 0, f"exit {proc.returncode}: {err.strip()[-300:]}")
+    return proc.returncode == 0
 
 
 def checkpoints_in(runs):
@@ -116,10 +117,7 @@ def later_attempt(work):
     shutil.copy(os.path.join(ROOT, "docs", "results.json"), store)
     earlier = json.load(open(store))["beyond-vote"]
     proc = script(work, runs, store, out, only="beyond2")
-    err = finish(proc)
-    check("results_script_runs_a_later_attempt", proc.returncode == 0,
-          f"exit {proc.returncode}: {err.strip()[-300:]}")
-    if proc.returncode != 0:
+    if not finished("results_script_runs_a_later_attempt", proc):
         return
     now = json.load(open(store))
     check("results_script_keeps_an_earlier_attempt", now["beyond-vote"] == earlier)
@@ -150,10 +148,7 @@ def attempt_without_validation(work):
     shutil.copy(os.path.join(ROOT, "docs", "results.json"), store)
     open(os.path.join(work, "calls.log"), "w").close()
     proc = script(work, runs, store, out, only="beyond8")
-    err = finish(proc)
-    check("results_script_runs_an_attempt_without_validation", proc.returncode == 0,
-          f"exit {proc.returncode}: {err.strip()[-300:]}")
-    if proc.returncode != 0:
+    if not finished("results_script_runs_an_attempt_without_validation", proc):
         return
     calls = open(os.path.join(work, "calls.log")).read().splitlines()
     trains = [c for c in calls if c.startswith("train ")]
@@ -195,9 +190,7 @@ def main():
               f"{checkpoints} after a minute")
 
         second = script(work, runs, store, out)
-        err = finish(second)
-        check("results_script_finishes_when_run_again", second.returncode == 0,
-              f"exit {second.returncode}: {err.strip()[-300:]}")
+        finished("results_script_finishes_when_run_again", second)
         calls = open(os.path.join(work, "calls.log")).read().splitlines()
         resumed = sorted(c.split()[2] for c in calls if c.startswith("train --resume"))
         check("results_script_resumes_every_checkpoint",
